@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.crypto import EncryptedJSONField
+
+
+class EmailUserManager(UserManager["User"]):
+    def _create_user_object(self, username, email, password, **extra_fields):  # type: ignore[no-untyped-def, override]
+        email = self.normalize_email(email or username)
+        user = self.model(email=email, **extra_fields)
+        user.password = ""
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        return user
+
+    def create_user(self, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def, override]
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        user = self._create_user_object(None, email, password, **extra_fields)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def, override]
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person who signs in: a creator's team member, or support staff (is_staff)."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField(_("email address"), unique=True)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []  # type: ignore[misc]
+
+    objects = EmailUserManager()  # type: ignore[misc]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unknown time zone: %(tz)s"), params={"tz": value})
+
+
+def default_retry_schedule() -> list[int]:
+    return [1, 3, 5]
+
+
+def validate_retry_schedule(value: object) -> None:
+    if (
+        not isinstance(value, list)
+        or not value
+        or len(value) > 10
+        or not all(isinstance(d, int) and not isinstance(d, bool) and 0 < d <= 60 for d in value)
+        or sorted(set(value)) != value
+    ):
+        raise ValidationError(
+            _("Retry schedule must be increasing whole days after the due date, e.g. [1, 3, 5].")
+        )
+
+
+class Creator(models.Model):
+    """A tenant: one creator's workspace. Every tenant-owned row points here."""
+
+    class Locale(models.TextChoices):
+        PT_BR = "pt-BR", "Português (Brasil)"
+        EN = "en", "English"
+
+    class Gateway(models.TextChoices):
+        SANDBOX = "sandbox", _("Sandbox")
+        STRIPE = "stripe", _("Stripe")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="America/Sao_Paulo", validators=[validate_time_zone]
+    )
+    locale = models.CharField(
+        _("locale"), max_length=5, choices=Locale.choices, default=Locale.PT_BR
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="BRL")
+    retry_schedule = models.JSONField(
+        _("retry schedule (days after due date)"),
+        default=default_retry_schedule,
+        validators=[validate_retry_schedule],
+    )
+    gateway = models.CharField(
+        _("payment gateway"), max_length=20, choices=Gateway.choices, default=Gateway.SANDBOX
+    )
+    gateway_credentials = EncryptedJSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    VIEWER = "viewer", _("Viewer")
+
+
+WRITE_ROLES = frozenset({Role.OWNER, Role.MANAGER})
+
+
+class Membership(models.Model):
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["creator", "user"], name="membership_unique_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.creator} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITE_ROLES
+
+
+class ApiKey(models.Model):
+    """A creator's API key. Only its SHA-256 is stored; the key is shown once."""
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="api_keys")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100, default="API key")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MANAGER)
+    prefix = models.CharField(max_length=24, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.creator})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITE_ROLES

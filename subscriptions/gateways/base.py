@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+
+class ChargeOutcome(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"  # the processor said no; retried only on the creator's schedule
+    ERROR = "error"  # transient; retried with the same idempotency key
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    outcome: ChargeOutcome
+    reference: str = ""
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome is ChargeOutcome.SUCCEEDED
+
+
+class GatewayError(Exception):
+    """The gateway cannot be used at all (misconfigured credentials, invalid payment method)."""
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def charge(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+        customer: str = "",
+    ) -> ChargeResult: ...
+
+    def validate_payment_method(self, *, payment_method: str, customer: str = "") -> None:
+        """Raise GatewayError with a user-facing message if the method can never be charged."""
+        ...

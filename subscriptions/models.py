@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Creator
+
+
+class Period(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY = "monthly", _("Monthly")
+    BIMONTHLY = "bimonthly", _("Every two months")
+    QUARTERLY = "quarterly", _("Quarterly")
+    SEMIANNUAL = "semiannual", _("Every six months")
+    YEARLY = "yearly", _("Yearly")
+
+
+class Status(models.TextChoices):
+    """Names kept identical to Hotmart's API so data maps one to one (SPEC §4.2)."""
+
+    STARTED = "STARTED", _("Started")
+    INACTIVE = "INACTIVE", _("Inactive")
+    ACTIVE = "ACTIVE", _("Active")
+    DELAYED = "DELAYED", _("Payment late")
+    OVERDUE = "OVERDUE", _("Ended")
+    CANCELLED_BY_CUSTOMER = "CANCELLED_BY_CUSTOMER", _("Cancelled by customer")
+    CANCELLED_BY_SELLER = "CANCELLED_BY_SELLER", _("Cancelled by seller")
+    CANCELLED_BY_ADMIN = "CANCELLED_BY_ADMIN", _("Cancelled by support")
+
+
+CANCELLED_STATUSES = frozenset(
+    {Status.CANCELLED_BY_CUSTOMER, Status.CANCELLED_BY_SELLER, Status.CANCELLED_BY_ADMIN}
+)
+# Statuses from which the billing engine still charges.
+BILLABLE_STATUSES = frozenset({Status.ACTIVE, Status.DELAYED})
+
+
+class CancellationSource(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    SELLER = "seller", _("Seller")
+    ADMIN = "admin", _("Support")
+
+
+CANCELLED_STATUS_BY_SOURCE = {
+    CancellationSource.CUSTOMER: Status.CANCELLED_BY_CUSTOMER,
+    CancellationSource.SELLER: Status.CANCELLED_BY_SELLER,
+    CancellationSource.ADMIN: Status.CANCELLED_BY_ADMIN,
+}
+
+
+class Product(models.Model):
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="products")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["creator", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Plan(models.Model):
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="plans")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="plans")
+    name = models.CharField(_("name"), max_length=200)
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    period = models.CharField(_("period"), max_length=12, choices=Period.choices)
+    max_cycles = models.PositiveIntegerField(_("maximum cycles"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product__name", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="plan_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name} · {self.name}" if self.product_id else self.name
+
+
+class Subscriber(models.Model):
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="subscribers")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(_("email"))
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    locale = models.CharField(
+        _("locale"), max_length=5, choices=Creator.Locale.choices, default=Creator.Locale.PT_BR
+    )
+    # The gateway's customer id (Stripe `cus_…`); empty for the sandbox.
+    gateway_customer_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                "creator", Lower("email"), name="subscriber_email_unique_per_creator"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Subscription(models.Model):
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="subscriptions")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    status = models.CharField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.STARTED
+    )
+    payment_method = models.CharField(_("payment method"), max_length=200, blank=True)
+    started_at = models.DateTimeField(_("started at"))
+    # A local date in the creator's time zone; due dates are anchor + n periods (SPEC §4.3).
+    billing_anchor = models.DateField(_("billing anchor"))
+    next_charge_date = models.DateField(_("next charge date"), null=True, blank=True)
+    paid_through = models.DateField(_("paid through"), null=True, blank=True)
+    recurrence = models.PositiveIntegerField(_("periods paid"), default=0)
+    unpaid_recurrences = models.PositiveIntegerField(_("consecutive unpaid recurrences"), default=0)
+    # While DELAYED: how many retries of the current due charge were made, and when the next is.
+    retry_attempt = models.PositiveSmallIntegerField(default=0)
+    next_retry_date = models.DateField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancellation_source = models.CharField(
+        _("cancellation source"), max_length=10, choices=CancellationSource.choices, blank=True
+    )
+    cancellation_reason = models.TextField(_("cancellation reason"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["creator", "status", "-created_at"], name="sub_creator_status_created"
+            ),
+            models.Index(fields=["creator", "-created_at"], name="sub_creator_created"),
+            models.Index(fields=["plan", "status"], name="sub_plan_status"),
+            models.Index(
+                fields=["next_charge_date"],
+                name="sub_due_billable",
+                condition=models.Q(status__in=["ACTIVE", "DELAYED"]),
+            ),
+            models.Index(
+                fields=["next_retry_date"],
+                name="sub_retry_due",
+                condition=models.Q(status="DELAYED"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.uuid} ({self.status})"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status in CANCELLED_STATUSES
+
+
+class Charge(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        DECLINED = "declined", _("Declined")
+        FAILED = "failed", _("Failed")
+        REFUNDED = "refunded", _("Refunded")
+        CHARGEBACK = "chargeback", _("Chargeback")
+
+    class Kind(models.TextChoices):
+        FIRST = "first", _("First")
+        RENEWAL = "renewal", _("Renewal")
+        RETRY = "retry", _("Retry")
+        REACTIVATION = "reactivation", _("Reactivation")
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="charges")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="charges")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    attempt = models.PositiveSmallIntegerField(default=0)
+    # Derived from (subscription, period, attempt): a job that runs twice never charges twice.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    gateway = models.CharField(max_length=20)
+    gateway_reference = models.CharField(max_length=200, blank=True, db_index=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["subscription", "created_at"], name="charge_sub_created")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} {self.status} ({self.kind})"
+
+
+class SubscriptionEvent(models.Model):
+    """Append-only history and transactional outbox (SPEC §4.5).
+
+    Written in the same transaction as the change it records; handed to Celery after
+    commit; re-published by the sweeper until `processed_at` is set.
+    """
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="events")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=40, db_index=True)
+    data = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    publish_attempts = models.PositiveSmallIntegerField(default=0)
+    # Set when processing kept failing OUTBOX_MAX_ATTEMPTS times; the sweeper stops then.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["subscription", "occurred_at"], name="event_sub_occurred"),
+            models.Index(fields=["creator", "type", "occurred_at"], name="event_creator_type"),
+            models.Index(
+                fields=["occurred_at"],
+                name="event_unprocessed",
+                condition=models.Q(processed_at__isnull=True, failed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,104 @@
+"""The event stream of SPEC §4.5: written with the change, published after commit.
+
+Apps that react to subscription events (segmentation, webhooks, reactivation emails)
+register a consumer here from their AppConfig.ready(); `subscriptions` never imports them.
+Each consumer must be idempotent per event: the sweeper re-publishes any event whose
+processing did not finish, so a consumer may see an event more than once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from subscriptions.models import Subscription, SubscriptionEvent
+
+logger = logging.getLogger(__name__)
+
+Consumer = Callable[[SubscriptionEvent], None]
+_CONSUMERS: dict[str, Consumer] = {}
+
+
+def register_consumer(name: str, consumer: Consumer) -> None:
+    _CONSUMERS[name] = consumer
+
+
+def consumers() -> dict[str, Consumer]:
+    return dict(_CONSUMERS)
+
+
+def event_record(
+    *,
+    subscription: Subscription,
+    type: str,
+    data: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> SubscriptionEvent:
+    """Append an event in the caller's transaction and publish it once that commits."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("event_record must run inside the transaction that makes the change")
+    event = SubscriptionEvent.objects.create(
+        creator_id=subscription.creator_id,
+        subscription=subscription,
+        type=type,
+        data=data or {},
+        occurred_at=occurred_at or timezone.now(),
+    )
+    transaction.on_commit(lambda: publish(event.pk))
+    return event
+
+
+def events_record_bulk(events: list[SubscriptionEvent]) -> list[SubscriptionEvent]:
+    """Bulk variant for batch services; same guarantees as `event_record`."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "events_record_bulk must run inside the transaction that makes the change"
+        )
+    created = SubscriptionEvent.objects.bulk_create(events)
+    ids = [e.pk for e in created]
+    transaction.on_commit(lambda: publish_many(ids))
+    return created
+
+
+def publish(event_id: int) -> None:
+    publish_many([event_id])
+
+
+def publish_many(event_ids: list[int]) -> None:
+    """Hand events to Celery. A broker outage is logged, not raised: the sweeper retries."""
+    from subscriptions.tasks import process_event
+
+    for event_id in event_ids:
+        try:
+            process_event.apply_async(args=(event_id,), retry=False)
+        except Exception:  # broker down: the outbox sweeper will publish it later
+            logger.warning("event %s not published now; the outbox sweeper will retry", event_id)
+            return
+
+
+def event_process(*, event_id: int) -> bool:
+    """Run every consumer on an event once; mark it processed. False if nothing was done."""
+    event = (
+        SubscriptionEvent.objects.select_related("subscription", "creator")
+        .filter(pk=event_id, processed_at__isnull=True)
+        .first()
+    )
+    if event is None:
+        return False
+    for name, consumer in _CONSUMERS.items():
+        try:
+            consumer(event)
+        except Exception as exc:
+            SubscriptionEvent.objects.filter(pk=event.pk).update(
+                publish_attempts=event.publish_attempts + 1, last_error=f"{name}: {exc!r}"[:2000]
+            )
+            raise
+    SubscriptionEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
+        processed_at=timezone.now()
+    )
+    return True

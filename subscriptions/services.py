@@ -1,0 +1,385 @@
+"""Writes on subscriptions: each a keyword-only function, one transaction, with its events.
+
+Gateway calls never run inside a transaction: a charge row is committed as `pending`
+first, the gateway is called with the charge's idempotency key, and the result is
+applied under a row lock. A crash in between leaves a `pending` charge that the next
+run repeats with the same key, so the processor charges once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.errors import Conflict, DomainError
+from accounts.models import Creator
+from subscriptions import billing
+from subscriptions.gateways import ChargeOutcome, ChargeResult, GatewayError, get_gateway
+from subscriptions.models import (
+    CANCELLED_STATUS_BY_SOURCE,
+    CANCELLED_STATUSES,
+    CancellationSource,
+    Charge,
+    Plan,
+    Product,
+    Status,
+    Subscriber,
+    Subscription,
+)
+from subscriptions.outbox import event_record
+
+# A sale whose started_at is this close to now is a sale, not an import (clock skew).
+IMPORT_TOLERANCE = timedelta(minutes=5)
+
+
+def local_today(creator: Creator, now: datetime | None = None) -> Any:
+    return billing.local_date(now or timezone.now(), creator.tz)
+
+
+def subscription_status_set(
+    *, subscription: Subscription, status: str, data: dict[str, Any] | None = None
+) -> None:
+    """Change the status in memory and record `subscription.status_changed` (caller saves)."""
+    previous = subscription.status
+    if previous == status:
+        return
+    subscription.status = status
+    event_record(
+        subscription=subscription,
+        type="subscription.status_changed",
+        data={"from": previous, "to": status, **(data or {})},
+    )
+
+
+# --- products and plans ----------------------------------------------------------------
+
+
+@transaction.atomic
+def product_create(*, creator: Creator, name: str) -> Product:
+    return Product.objects.create(creator=creator, name=name.strip())
+
+
+@transaction.atomic
+def plan_create(
+    *,
+    creator: Creator,
+    product: Product,
+    name: str,
+    price: Decimal,
+    currency: str,
+    period: str,
+    max_cycles: int | None = None,
+) -> Plan:
+    if product.creator_id != creator.pk:
+        raise DomainError("Unknown product.", code="unknown_product")
+    if period not in billing.PERIODS:
+        raise DomainError(f"Unknown period {period!r}.", code="invalid_period")
+    if price < 0:
+        raise DomainError("The price cannot be negative.", code="invalid_price")
+    return Plan.objects.create(
+        creator=creator,
+        product=product,
+        name=name.strip(),
+        price=price,
+        currency=currency.upper(),
+        period=period,
+        max_cycles=max_cycles,
+    )
+
+
+# --- charges -------------------------------------------------------------------------
+
+
+def charge_idempotency_key(*, subscription: Subscription, period_start: Any, attempt: int) -> str:
+    return f"sub_{subscription.uuid.hex}_{period_start.isoformat()}_a{attempt}"
+
+
+def charge_open(
+    *,
+    subscription: Subscription,
+    kind: str,
+    period_start: Any,
+    attempt: int = 0,
+    amount: Decimal | None = None,
+) -> Charge:
+    """The charge for (subscription, period, attempt), created `pending` if new.
+
+    Runs in the caller's transaction. The unique idempotency key makes a second run
+    find the first run's row instead of charging again.
+    """
+    plan = subscription.plan
+    key = charge_idempotency_key(
+        subscription=subscription, period_start=period_start, attempt=attempt
+    )
+    existing = Charge.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Charge.objects.create(
+                creator_id=subscription.creator_id,
+                subscription=subscription,
+                amount=plan.price if amount is None else amount,
+                currency=plan.currency,
+                kind=kind,
+                period_start=period_start,
+                period_end=billing.due_date(period_start, plan.period, 1),
+                attempt=attempt,
+                idempotency_key=key,
+                gateway=subscription.creator.gateway,
+            )
+    except IntegrityError:
+        return Charge.objects.get(idempotency_key=key)
+
+
+def charge_call_gateway(*, charge: Charge) -> ChargeResult:
+    """Call the creator's gateway for a pending charge. Never inside a transaction."""
+    subscription = charge.subscription
+    gateway = get_gateway(subscription.creator)
+    try:
+        return gateway.charge(
+            amount=charge.amount,
+            currency=charge.currency,
+            payment_method=subscription.payment_method,
+            idempotency_key=charge.idempotency_key,
+            metadata={
+                "subscription": str(subscription.uuid),
+                "charge": str(charge.uuid),
+                "creator": str(subscription.creator.uuid),
+            },
+            customer=subscription.subscriber.gateway_customer_id,
+        )
+    except GatewayError as exc:
+        return ChargeResult(ChargeOutcome.DECLINED, "", str(exc))
+
+
+def charge_settle(*, charge: Charge, result: ChargeResult) -> bool:
+    """Record the gateway's answer on a charge and emit its event.
+
+    Runs in the caller's transaction with the subscription locked. False when the
+    charge was already settled (a parallel run got there first): the caller stops.
+    """
+    if charge.status not in (Charge.Status.PENDING, Charge.Status.FAILED):
+        return False
+    if result.outcome is ChargeOutcome.SUCCEEDED:
+        charge.status = Charge.Status.SUCCEEDED
+    elif result.outcome is ChargeOutcome.DECLINED:
+        charge.status = Charge.Status.DECLINED
+    else:
+        charge.status = Charge.Status.FAILED
+    charge.gateway_reference = result.reference or charge.gateway_reference
+    charge.failure_message = result.message[:500]
+    charge.save(update_fields=["status", "gateway_reference", "failure_message", "updated_at"])
+    event_record(
+        subscription=charge.subscription,
+        type="charge.succeeded" if charge.status == Charge.Status.SUCCEEDED else "charge.failed",
+        data={
+            "charge": str(charge.uuid),
+            "amount": str(charge.amount),
+            "currency": charge.currency,
+            "kind": charge.kind,
+            "outcome": result.outcome.value,
+            "message": charge.failure_message,
+            "period_start": charge.period_start.isoformat(),
+            "period_end": charge.period_end.isoformat(),
+        },
+    )
+    return True
+
+
+def subscription_mark_paid(*, subscription: Subscription, period_start: Any) -> None:
+    """A period starting `period_start` was paid: move paid_through and the next due date.
+
+    Due dates come from the anchor (never previous date + period). Reaching the plan's
+    max_cycles ends the subscription as OVERDUE ("Ended"). Caller saves.
+    """
+    plan = subscription.plan
+    n = billing.period_index(subscription.billing_anchor, plan.period, period_start)
+    subscription.recurrence += 1
+    subscription.unpaid_recurrences = 0
+    subscription.retry_attempt = 0
+    subscription.next_retry_date = None
+    subscription.paid_through = billing.due_date(subscription.billing_anchor, plan.period, n + 1)
+    if plan.max_cycles is not None and subscription.recurrence >= plan.max_cycles:
+        subscription.next_charge_date = None
+        subscription_status_set(subscription=subscription, status=Status.OVERDUE)
+    else:
+        subscription.next_charge_date = subscription.paid_through
+        subscription_status_set(subscription=subscription, status=Status.ACTIVE)
+
+
+# --- creating subscriptions ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriberData:
+    email: str
+    name: str = ""
+    locale: str = ""
+    gateway_customer_id: str = ""
+
+
+def subscriber_get_or_create(*, creator: Creator, data: SubscriberData) -> Subscriber:
+    email = data.email.strip()
+    subscriber = Subscriber.objects.filter(creator=creator, email__iexact=email).first()
+    if subscriber is None:
+        try:
+            with transaction.atomic():
+                subscriber = Subscriber.objects.create(
+                    creator=creator,
+                    email=email,
+                    name=data.name.strip(),
+                    locale=data.locale or creator.locale,
+                    gateway_customer_id=data.gateway_customer_id,
+                )
+        except IntegrityError:
+            subscriber = Subscriber.objects.get(creator=creator, email__iexact=email)
+    elif data.gateway_customer_id and subscriber.gateway_customer_id != data.gateway_customer_id:
+        subscriber.gateway_customer_id = data.gateway_customer_id
+        subscriber.save(update_fields=["gateway_customer_id"])
+    return subscriber
+
+
+def subscription_create(
+    *,
+    creator: Creator,
+    plan: Plan,
+    subscriber: SubscriberData,
+    payment_method: str,
+    started_at: datetime | None = None,
+) -> Subscription:
+    """A new sale, or an import when `started_at` lies in the past (SPEC §4.3).
+
+    Sale: anchor = local date of the sale; the first period is charged at once; paid →
+    ACTIVE with paid_through = next_charge_date = anchor + 1 period; declined → INACTIVE;
+    a transient gateway error leaves it STARTED for the retry job.
+    Import: nothing is charged retroactively; the next due date is the first
+    anchor + n periods on or after today.
+    """
+    if plan.creator_id != creator.pk:
+        raise DomainError("Unknown plan.", code="unknown_plan")
+    if not plan.is_active:
+        raise DomainError("This plan is not on sale any more.", code="plan_inactive")
+    try:
+        get_gateway(creator).validate_payment_method(
+            payment_method=payment_method, customer=subscriber.gateway_customer_id
+        )
+    except GatewayError as exc:
+        raise DomainError(str(exc), code="invalid_payment_method") from exc
+
+    now = timezone.now()
+    is_import = started_at is not None and started_at < now - IMPORT_TOLERANCE
+    if started_at is not None and started_at > now + IMPORT_TOLERANCE:
+        raise DomainError("started_at cannot be in the future.", code="invalid_started_at")
+
+    with transaction.atomic():
+        sub_row = subscriber_get_or_create(creator=creator, data=subscriber)
+        start = started_at if is_import and started_at else now
+        anchor = billing.local_date(start, creator.tz)
+        subscription = Subscription(
+            creator=creator,
+            subscriber=sub_row,
+            plan=plan,
+            payment_method=payment_method,
+            started_at=start,
+            billing_anchor=anchor,
+            status=Status.STARTED,
+        )
+        if is_import:
+            today = billing.local_date(now, creator.tz)
+            n, due = billing.first_due_on_or_after(anchor, plan.period, today)
+            subscription.recurrence = n
+            subscription.paid_through = due
+            if plan.max_cycles is not None and n >= plan.max_cycles:
+                subscription.status = Status.OVERDUE
+                subscription.recurrence = plan.max_cycles
+                subscription.paid_through = billing.due_date(anchor, plan.period, plan.max_cycles)
+            else:
+                subscription.status = Status.ACTIVE
+                subscription.next_charge_date = due
+        else:
+            subscription.next_charge_date = anchor
+        subscription.save()
+        event_record(
+            subscription=subscription,
+            type="subscription.created",
+            data={"status": subscription.status, "import": is_import},
+        )
+        if is_import:
+            return subscription
+        charge = charge_open(subscription=subscription, kind=Charge.Kind.FIRST, period_start=anchor)
+
+    result = charge_call_gateway(charge=charge)
+    first_charge_settle(subscription_id=subscription.pk, charge_id=charge.pk, result=result)
+    subscription.refresh_from_db()
+    return subscription
+
+
+def first_charge_settle(*, subscription_id: int, charge_id: int, result: ChargeResult) -> None:
+    with transaction.atomic():
+        subscription = (
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("plan", "creator", "subscriber")
+            .get(pk=subscription_id)
+        )
+        charge = Charge.objects.select_related("subscription").get(pk=charge_id)
+        charge.subscription = subscription
+        if not charge_settle(charge=charge, result=result):
+            return
+        if result.outcome is ChargeOutcome.SUCCEEDED:
+            subscription_mark_paid(subscription=subscription, period_start=charge.period_start)
+        elif result.outcome is ChargeOutcome.DECLINED:
+            subscription.next_charge_date = None
+            subscription_status_set(
+                subscription=subscription,
+                status=Status.INACTIVE,
+                data={"reason": "first_charge_declined"},
+            )
+        subscription.save()
+
+
+# --- cancellation --------------------------------------------------------------------
+
+
+def subscription_cancel(
+    *, subscription: Subscription, source: str, reason: str = "", actor: str = ""
+) -> Subscription:
+    """Cancel as the one who acted: customer, seller or support (SPEC §5).
+
+    Status CANCELLED_BY_<source>; cancelled_at now; no further charges
+    (next_charge_date null); paid_through unchanged, so access lasts until then.
+    Cancelling a cancelled, ended or inactive subscription is refused (409).
+    """
+    status = CANCELLED_STATUS_BY_SOURCE[CancellationSource(source)]
+    with transaction.atomic():
+        locked = (
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("plan", "creator", "subscriber")
+            .get(pk=subscription.pk)
+        )
+        if locked.status in CANCELLED_STATUSES:
+            raise Conflict("This subscription is already cancelled.", code="already_cancelled")
+        if locked.status == Status.OVERDUE:
+            raise Conflict("This subscription has already ended.", code="already_ended")
+        if locked.status == Status.INACTIVE:
+            raise Conflict(
+                "This subscription never became active; there is nothing to cancel.",
+                code="inactive",
+            )
+        locked.cancelled_at = timezone.now()
+        locked.cancellation_source = source
+        locked.cancellation_reason = reason.strip()[:2000]
+        locked.next_charge_date = None
+        locked.next_retry_date = None
+        subscription_status_set(
+            subscription=locked,
+            status=status,
+            data={"source": source, "reason": locked.cancellation_reason, "actor": actor},
+        )
+        locked.save()
+    return locked

@@ -1,0 +1,53 @@
+"""Celery tasks: thin adapters that take ids, reload, and call a service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from subscriptions import outbox, scheduling
+from subscriptions.models import SubscriptionEvent
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(queue="events", acks_late=True, max_retries=5, ignore_result=True)
+def process_event(event_id: int) -> None:
+    # Count the attempt before running, so an event that crashes its worker every time
+    # (never reaching an except clause) still stops after OUTBOX_MAX_ATTEMPTS.
+    claimed = SubscriptionEvent.objects.filter(
+        pk=event_id, processed_at__isnull=True, failed_at__isnull=True
+    ).update(publish_attempts=F("publish_attempts") + 1)
+    if not claimed:
+        return
+    attempts = SubscriptionEvent.objects.values_list("publish_attempts", flat=True).get(pk=event_id)
+    if attempts > settings.OUTBOX_MAX_ATTEMPTS:
+        SubscriptionEvent.objects.filter(pk=event_id).update(
+            failed_at=timezone.now(),
+            last_error=f"gave up after {attempts - 1} attempts",
+        )
+        logger.error(
+            "event %s failed after %s attempts; recorded as failed", event_id, attempts - 1
+        )
+        return
+    outbox.event_process(event_id=event_id)
+
+
+@shared_task(queue="billing", ignore_result=True, expires=120)
+def run_scheduled_job(name: str) -> int:
+    job = scheduling.jobs().get(name)
+    if job is None:
+        logger.error("unknown scheduled job %s", name)
+        return 0
+    return job.func()
+
+
+@shared_task(queue="billing", ignore_result=True, expires=60)
+def run_due_jobs() -> None:
+    """Beat's single entry: enqueue every registered job on its own queue."""
+    for job in scheduling.jobs().values():
+        run_scheduled_job.apply_async(args=(job.name,), queue=job.queue, expires=120)
