@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.crypto import EncryptedJSONField
 
 
 class OutboxEmail(models.Model):
@@ -19,3 +24,34 @@ class OutboxEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {', '.join(self.to)}"
+
+
+class Integration(models.Model):
+    """A creator's connection to an email-marketing provider (SPEC §9).
+
+    Credentials are encrypted at rest and write-only: no page, API answer, log line or
+    error message shows them.
+    """
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", _("Connected")
+        ERROR = "error", _("Error")
+        UNCHECKED = "unchecked", _("Not checked")
+
+    creator = models.ForeignKey(
+        "accounts.Creator", on_delete=models.CASCADE, related_name="integrations"
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    provider = models.CharField(_("provider"), max_length=40)
+    name = models.CharField(_("name"), max_length=200)
+    credentials = EncryptedJSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UNCHECKED)
+    last_error = models.TextField(blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.provider})"

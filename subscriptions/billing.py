@@ -55,7 +55,7 @@ def first_due_on_or_after(anchor: date, period: str, day: date) -> tuple[int, da
 
 
 def period_index(anchor: date, period: str, start: date) -> int:
-    """n such that `due_date(anchor, period, n) == start`; ValueError if `start` is not a due date."""
+    """n with `due_date(anchor, period, n) == start`; ValueError if `start` is not a due date."""
     n, found = first_due_on_or_after(anchor, period, start)
     if found != start:
         raise ValueError(f"{start} is not a due date of anchor {anchor} ({period})")

@@ -1,0 +1,75 @@
+"""The one base class of every tenant API view (after PostHog's TeamAndOrgViewSetMixin).
+
+Subclasses declare `scope_field` (the path from their model to the Creator, default
+"creator") and implement `get_scoped_queryset()`; `get_queryset()` is final and always
+filters by the caller's creator, so a subclass cannot forget or bypass the tenant wall.
+Viewers may read and get 403 on every write.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+from django.db.models import Model, QuerySet
+from rest_framework import generics, permissions, viewsets
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from accounts.api.auth import ApiKeyAuthentication, TenantSessionAuthentication
+from accounts.api.pagination import CursorPagination
+from accounts.api.throttling import ApiKeyRateThrottle
+from accounts.models import Creator
+
+
+class IsTenantMember(permissions.BasePermission):
+    message = "Your role can read but not change this creator's data."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        tenant = getattr(request._request, "tenant", None)
+        if tenant is None:
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(getattr(request._request, "can_write", False))
+
+
+class TenantGenericAPIView(generics.GenericAPIView):  # type: ignore[type-arg]
+    authentication_classes = [ApiKeyAuthentication, TenantSessionAuthentication]
+    permission_classes = [IsTenantMember]
+    throttle_classes = [ApiKeyRateThrottle]
+    pagination_class = CursorPagination
+    lookup_field = "uuid"
+    lookup_url_kwarg = "id"
+    scope_field: ClassVar[str] = "creator"
+
+    @property
+    def tenant(self) -> Creator:
+        return self.request._request.tenant  # type: ignore[attr-defined, no-any-return]
+
+    def get_scoped_queryset(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.get_scoped_queryset().filter(**{self.scope_field: self.tenant})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__} overrides get_queryset(); implement get_scoped_queryset() "
+                "instead so the tenant filter always applies."
+            )
+
+
+class TenantViewSet(viewsets.ViewSetMixin, TenantGenericAPIView):
+    """Base of every tenant API viewset; add DRF's mixins for the actions you need."""
+
+
+M = TypeVar("M", bound=Model)
+
+
+def get_tenant_object(queryset: QuerySet[M], tenant: Creator, **lookup: Any) -> M:
+    """Fetch one object inside the tenant, 404 (never 403) when it is elsewhere or missing."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(queryset.filter(creator=tenant), **lookup)

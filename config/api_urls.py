@@ -1,0 +1,8 @@
+"""Routes of REST API v1. Each app contributes its own `api/urls.py` (a list named
+`urlpatterns`); add the app here once."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("subscriptions.api.urls")),
+]

@@ -1,0 +1,92 @@
+"""The interface every email-marketing provider adapter implements (SPEC §9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class ProviderError(Exception):
+    """A provider call failed.
+
+    permanent: retrying the same call will not help (400/401/403/404/422).
+    auth: the credentials were refused (401/403); the integration goes to `error`.
+    retry_after: seconds the provider asked us to wait (429/503 `Retry-After`).
+    status: the HTTP status, when there was an answer.
+    The message never contains credentials.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        status: int | None = None,
+        auth: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.status = status
+        self.auth = auth
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str
+    name: str = ""
+    locale: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    id: str
+    name: str
+
+
+class EmailMarketingProvider:
+    """Base class of provider adapters. Subclasses set the class attributes and
+    implement every method; all HTTP goes to `self.base_url` (PROVIDER_BASE_URLS)."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    credential_fields: ClassVar[tuple[str, ...]]
+    # Mailchimp: tags live inside an audience, so tag actions also need a list.
+    tags_need_list: ClassVar[bool] = False
+
+    def __init__(self, credentials: dict[str, Any], *, integration_id: int | None = None) -> None:
+        self.credentials = credentials
+        self.integration_id = integration_id
+
+    def validate(self) -> None:
+        raise NotImplementedError
+
+    def lists(self) -> list[ListInfo]:
+        raise NotImplementedError
+
+    def tags(self, list_id: str | None = None) -> list[TagInfo]:
+        raise NotImplementedError
+
+    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
+        raise NotImplementedError
+
+    def add_to_list(self, contact: Contact, list_id: str) -> None:
+        raise NotImplementedError
+
+    def remove_from_list(self, contact: Contact, list_id: str) -> None:
+        raise NotImplementedError
+
+    def add_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
+        raise NotImplementedError
+
+    def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
+        raise NotImplementedError

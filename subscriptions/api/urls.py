@@ -1,0 +1,7 @@
+from accounts.api.routers import OptionalSlashRouter
+from subscriptions.api import views
+
+router = OptionalSlashRouter()
+router.register("products", views.ProductViewSet, basename="product")
+
+urlpatterns = router.urls
