@@ -45,3 +45,9 @@ class PaymentGateway(Protocol):
     def validate_payment_method(self, *, payment_method: str, customer: str = "") -> None:
         """Raise GatewayError with a user-facing message if the method can never be charged."""
         ...
+
+    def refund(
+        self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str
+    ) -> ChargeResult:
+        """Refund a settled charge in full. SUCCEEDED when the processor accepted it."""
+        ...

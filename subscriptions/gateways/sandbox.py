@@ -47,3 +47,9 @@ class SandboxGateway:
         if payment_method == DECLINE:
             return ChargeResult(ChargeOutcome.DECLINED, reference, "The card was declined.")
         return ChargeResult(ChargeOutcome.ERROR, "", "The processor did not answer; will retry.")
+
+    def refund(
+        self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str
+    ) -> ChargeResult:
+        ref = "sbx_re_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        return ChargeResult(ChargeOutcome.SUCCEEDED, ref)
