@@ -13,12 +13,11 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-
-import pytest
 
 Responder = Callable[["Recorded"], tuple[int, dict[str, Any]]]
 
@@ -251,8 +250,9 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def fake_stripe(settings: Any) -> Iterator[FakeStripe]:
+@contextmanager
+def running(settings: Any) -> Iterator[FakeStripe]:
+    """Serve a FakeStripe on 127.0.0.1 and point STRIPE_API_BASE at it."""
     fake = FakeStripe()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
