@@ -148,7 +148,9 @@ def stripe_webhook_process(*, creator: Creator, payload: bytes, signature: str) 
 def stripe_webhook_view(request: HttpRequest, creator_uuid: uuid.UUID) -> HttpResponse:
     creator = Creator.objects.filter(uuid=creator_uuid).first()
     if creator is None:
-        return JsonResponse({"error": {"code": "not_found", "message": "Unknown endpoint."}}, status=404)
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": "Unknown endpoint."}}, status=404
+        )
     try:
         outcome = stripe_webhook_process(
             creator=creator,
@@ -157,7 +159,5 @@ def stripe_webhook_view(request: HttpRequest, creator_uuid: uuid.UUID) -> HttpRe
         )
     except WebhookRejected as exc:
         logger.warning("Stripe webhook refused for creator %s: %s", creator.uuid, exc)
-        return JsonResponse(
-            {"error": {"code": "invalid_webhook", "message": str(exc)}}, status=400
-        )
+        return JsonResponse({"error": {"code": "invalid_webhook", "message": str(exc)}}, status=400)
     return JsonResponse({"received": True, "outcome": outcome.outcome})
