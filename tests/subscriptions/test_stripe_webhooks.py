@@ -6,16 +6,19 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Creator
 from subscriptions.charges import charge_refund
 from subscriptions.models import Charge, StripeWebhookEvent, SubscriptionEvent
+from subscriptions.stripe_webhooks import stripe_webhook_process
 from tests.factories import ChargeFactory, CreatorFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -246,3 +249,32 @@ def test_get_is_not_allowed_and_unknown_creator_is_404(stripe_creator):
         HTTP_STRIPE_SIGNATURE=_sign(payload),
     )
     assert response.status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_redeliveries_apply_the_event_once(stripe_creator, charge):
+    """Stripe may deliver the same event to two workers at once: the unique event row makes
+    the second wait for the first and then see a duplicate."""
+    payload = json.dumps(_refunded())
+    signature = _sign(payload)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def deliver() -> None:
+        try:
+            barrier.wait(timeout=5)
+            result = stripe_webhook_process(
+                creator=stripe_creator, payload=payload.encode(), signature=signature
+            )
+            outcomes.append(result.outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert sorted(outcomes) == ["applied", "duplicate"]
+    assert SubscriptionEvent.objects.filter(type="charge.refunded").count() == 1
