@@ -103,6 +103,10 @@ class Creator(models.Model):
         _("payment gateway"), max_length=20, choices=Gateway.choices, default=Gateway.SANDBOX
     )
     gateway_credentials = EncryptedJSONField(default=dict, blank=True)
+    # Set when the gateway refused the creator's own credentials (e.g. a revoked Stripe key):
+    # shown to the creator, cleared when the gateway is configured again or a charge succeeds.
+    gateway_error = models.CharField(_("payment gateway error"), max_length=500, blank=True)
+    gateway_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

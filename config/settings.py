@@ -188,6 +188,9 @@ PROVIDER_BASE_URLS: dict[str, str] = env_json("PROVIDER_BASE_URLS", {})
 PROVIDER_TIMEOUT_SECONDS = float(env_str("PROVIDER_TIMEOUT_SECONDS", "10"))
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
+# Stripe recommends long timeouts; ours stays below a worker's patience, and a timed-out
+# charge is repeated later with the same idempotency key.
+STRIPE_TIMEOUT_SECONDS = float(env_str("STRIPE_TIMEOUT_SECONDS", "30"))
 
 # --- REST API -----------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from subscriptions.stripe_webhooks import stripe_webhook_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("config.api_urls")),
+    path("webhooks/stripe/<uuid:creator_uuid>/", stripe_webhook_view, name="stripe-webhook"),
 ]

@@ -6,3 +6,7 @@ class SubscriptionsConfig(AppConfig):
 
     def ready(self) -> None:
         from subscriptions import jobs  # noqa: F401  (registers the periodic jobs)
+        from subscriptions.gateways import register_gateway
+        from subscriptions.gateways.stripe import StripeGateway
+
+        register_gateway("stripe", StripeGateway)

@@ -245,3 +245,29 @@ class SubscriptionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class StripeWebhookEvent(models.Model):
+    """A Stripe webhook event already applied, so a redelivery changes nothing.
+
+    Stripe delivers at least once and retries for days; the (creator, event id) pair is
+    unique, and the row is written in the same transaction as the change the event made.
+    """
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="stripe_events")
+    stripe_event_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=100)
+    # What we did with it: "applied", "ignored", "unknown_charge", "already_applied", …
+    outcome = models.CharField(max_length=40, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["creator", "stripe_event_id"], name="stripe_event_unique_per_creator"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_event_id} ({self.type})"

@@ -19,7 +19,17 @@ from django.utils import timezone
 from accounts.errors import Conflict, DomainError
 from accounts.models import Creator
 from subscriptions import billing
-from subscriptions.gateways import ChargeOutcome, ChargeResult, GatewayError, get_gateway
+from subscriptions.gateways import (
+    ChargeOutcome,
+    ChargeResult,
+    GatewayError,
+    GatewayMisconfigured,
+    get_gateway,
+)
+from subscriptions.gateways.configure import (
+    creator_gateway_error_clear,
+    creator_gateway_error_record,
+)
 from subscriptions.models import (
     CANCELLED_STATUS_BY_SOURCE,
     CANCELLED_STATUSES,
@@ -140,9 +150,10 @@ def charge_open(
 def charge_call_gateway(*, charge: Charge) -> ChargeResult:
     """Call the creator's gateway for a pending charge. Never inside a transaction."""
     subscription = charge.subscription
-    gateway = get_gateway(subscription.creator)
+    creator = subscription.creator
+    gateway = get_gateway(creator)
     try:
-        return gateway.charge(
+        result = gateway.charge(
             amount=charge.amount,
             currency=charge.currency,
             payment_method=subscription.payment_method,
@@ -154,8 +165,16 @@ def charge_call_gateway(*, charge: Charge) -> ChargeResult:
             },
             customer=subscription.subscriber.gateway_customer_id,
         )
+    except GatewayMisconfigured as exc:
+        # The creator's key was refused: not the subscriber's decline. Kept open (retried
+        # with the same key) and shown to the creator until they fix it.
+        creator_gateway_error_record(creator=creator, message=str(exc))
+        return ChargeResult(ChargeOutcome.ERROR, "", str(exc), {"misconfigured": True})
     except GatewayError as exc:
         return ChargeResult(ChargeOutcome.DECLINED, "", str(exc))
+    if result.succeeded:
+        creator_gateway_error_clear(creator=creator)
+    return result
 
 
 def charge_settle(*, charge: Charge, result: ChargeResult) -> bool:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from subscriptions.gateways.base import ChargeOutcome, ChargeResult, GatewayError, PaymentGateway
+from subscriptions.gateways.base import (
+    ChargeOutcome,
+    ChargeResult,
+    GatewayError,
+    GatewayMisconfigured,
+    PaymentGateway,
+)
 from subscriptions.gateways.registry import get_gateway, register_gateway
 
 __all__ = [
     "ChargeOutcome",
     "ChargeResult",
     "GatewayError",
+    "GatewayMisconfigured",
     "PaymentGateway",
     "get_gateway",
     "register_gateway",

@@ -28,6 +28,15 @@ class GatewayError(Exception):
     """The gateway cannot be used at all (misconfigured credentials, invalid payment method)."""
 
 
+class GatewayMisconfigured(GatewayError):
+    """The creator's gateway credentials are refused (invalid or revoked key).
+
+    Not the subscriber's decline: billing treats it as a transient error (the charge is
+    retried with the same idempotency key once the creator fixes the key) and records the
+    message on the creator so they see it.
+    """
+
+
 class PaymentGateway(Protocol):
     name: str
 

@@ -1,0 +1,274 @@
+"""The Stripe gateway: off-session PaymentIntents on the subscriber's saved card (SPEC §4.4).
+
+Every charge is one `POST /v1/payment_intents` created and confirmed at once
+(`confirm=true, off_session=true`) with our idempotency key as Stripe's
+`Idempotency-Key`. The library never retries by itself (`max_network_retries=0`): a
+transient failure is recorded on the charge and our schedule repeats the call with the
+same key and the same parameters, so Stripe answers the original PaymentIntent instead of
+charging twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from subscriptions.gateways.base import (
+    ChargeOutcome,
+    ChargeResult,
+    GatewayError,
+    GatewayMisconfigured,
+)
+
+logger = logging.getLogger(__name__)
+
+# https://docs.stripe.com/currencies#zero-decimal — amounts are whole units.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA",
+        "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+    }
+)  # fmt: skip
+# https://docs.stripe.com/currencies#three-decimal — 1/1000 units, last digit must be 0.
+THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+# Two-decimal in the API but card networks accept whole units only (amount % 100 == 0).
+WHOLE_UNIT_CURRENCIES = frozenset({"ISK"})
+
+AUTHENTICATION_REQUIRED_MESSAGE = (
+    "The bank asked the customer to authenticate (3-D Secure); "
+    "off-session charges cannot complete it."
+)
+MISCONFIGURED_MESSAGE = (
+    "Stripe refused the creator's secret key ({reason}). No charge was made; "
+    "update the Stripe key in the payment settings."
+)
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """`amount` in the currency's smallest unit as Stripe expects it.
+
+    Raises GatewayError when the amount cannot be charged exactly (fractional yen,
+    fractional Icelandic króna): money is never rounded silently.
+    """
+    code = currency.upper()
+    if code in ZERO_DECIMAL_CURRENCIES:
+        exponent = 0
+    elif code in THREE_DECIMAL_CURRENCIES:
+        exponent = 3
+    else:
+        exponent = 2
+    scaled = Decimal(amount).scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise GatewayError(f"{amount} {code} has more decimals than Stripe accepts for {code}.")
+    minor = int(scaled)
+    if code in THREE_DECIMAL_CURRENCIES and minor % 10:
+        raise GatewayError(f"Stripe needs {code} amounts rounded to the nearest 0.010.")
+    if code in WHOLE_UNIT_CURRENCIES and minor % 100:
+        raise GatewayError(f"Stripe accepts whole {code} amounts only.")
+    return minor
+
+
+def key_mode(secret_key: str) -> str:
+    """`test` or `live` from a Stripe key's prefix (`sk_test_…`, `rk_live_…`), else ``."""
+    for prefix in ("sk_", "rk_"):
+        if secret_key.startswith(prefix + "test_"):
+            return "test"
+        if secret_key.startswith(prefix + "live_"):
+            return "live"
+    return ""
+
+
+def stripe_client(secret_key: str) -> stripe.StripeClient:
+    """A client for one creator's key; `STRIPE_API_BASE` points it at another server."""
+    base = settings.STRIPE_API_BASE
+    return stripe.StripeClient(
+        secret_key,
+        base_addresses={"api": base} if base else None,
+        # Our billing schedule retries with the same idempotency key; retrying here too
+        # would hide the failure and hold a worker for the library's backoff.
+        max_network_retries=0,
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+    )
+
+
+def _transient(exc: stripe.StripeError) -> ChargeResult:
+    status = getattr(exc, "http_status", None)
+    return ChargeResult(
+        ChargeOutcome.ERROR,
+        "",
+        f"Stripe did not complete the request ({type(exc).__name__}"
+        f"{f', HTTP {status}' if status else ''}); it will be retried with the same key.",
+        {"error_type": type(exc).__name__, "http_status": status},
+    )
+
+
+def _declined_from_card_error(exc: stripe.CardError) -> ChargeResult:
+    error = exc.error
+    code = (error.code if error else None) or exc.code or ""
+    decline_code = (error.decline_code if error else None) or ""
+    intent = error.payment_intent if error else None
+    reference = intent.id if intent is not None and getattr(intent, "id", None) else ""
+    details = {"code": code, "decline_code": decline_code}
+    if code == "authentication_required" or decline_code == "authentication_required":
+        return ChargeResult(
+            ChargeOutcome.DECLINED, reference, AUTHENTICATION_REQUIRED_MESSAGE, details
+        )
+    message = (error.message if error else None) or str(exc.user_message or "")
+    reason = decline_code or code or "card_declined"
+    return ChargeResult(
+        ChargeOutcome.DECLINED,
+        reference,
+        f"The card was declined ({reason}): {message}".strip().rstrip(":"),
+        details,
+    )
+
+
+def _result_from_intent(intent: Any) -> ChargeResult:
+    status = intent.status
+    if status == "succeeded":
+        return ChargeResult(ChargeOutcome.SUCCEEDED, intent.id)
+    if status == "requires_action":
+        return ChargeResult(
+            ChargeOutcome.DECLINED,
+            intent.id,
+            AUTHENTICATION_REQUIRED_MESSAGE,
+            {"status": status},
+        )
+    if status == "processing":
+        # Asynchronous methods (bank debits) settle later; the same key replays this
+        # answer, so the charge stays open until Stripe reports the final status.
+        return ChargeResult(
+            ChargeOutcome.ERROR,
+            intent.id,
+            "Stripe is still processing the payment.",
+            {"status": status},
+        )
+    error = getattr(intent, "last_payment_error", None)
+    message = (error.message if error else None) or f"Stripe answered status {status}."
+    return ChargeResult(ChargeOutcome.DECLINED, intent.id, message, {"status": status})
+
+
+class StripeGateway:
+    """Charges the subscriber's saved Stripe customer and payment method off-session."""
+
+    name = "stripe"
+
+    def __init__(self, credentials: dict[str, Any] | None = None) -> None:
+        credentials = credentials or {}
+        self.secret_key = str(credentials.get("secret_key") or "")
+
+    def _client(self) -> stripe.StripeClient:
+        if not key_mode(self.secret_key):
+            raise GatewayMisconfigured(
+                MISCONFIGURED_MESSAGE.format(reason="no valid secret key is configured")
+            )
+        return stripe_client(self.secret_key)
+
+    def validate_payment_method(self, *, payment_method: str, customer: str = "") -> None:
+        if not payment_method.startswith("pm_") or len(payment_method) <= 3:
+            raise GatewayError(
+                "A Stripe payment method id (pm_…) saved on the customer is required."
+            )
+        if not customer.startswith("cus_") or len(customer) <= 4:
+            raise GatewayError(
+                "A Stripe customer id (cus_…) is required: off-session charges use the "
+                "payment method saved on that customer."
+            )
+
+    def charge(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+        customer: str = "",
+    ) -> ChargeResult:
+        self.validate_payment_method(payment_method=payment_method, customer=customer)
+        params: dict[str, Any] = {
+            "amount": to_minor_units(amount, currency),
+            "currency": currency.lower(),
+            "customer": customer,
+            "payment_method": payment_method,
+            "confirm": True,
+            "off_session": True,
+            # A saved card never redirects; without this Stripe demands a return_url.
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            "metadata": metadata,
+        }
+        client = self._client()
+        try:
+            intent = client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.CardError as exc:
+            return _declined_from_card_error(exc)
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise GatewayMisconfigured(
+                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
+            ) from exc
+        except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+            return _transient(exc)
+        except stripe.IdempotencyError as exc:
+            # Same key, different parameters: a bug on our side, never the subscriber's
+            # decline. Kept open (and logged) rather than failing the subscription.
+            logger.error("Stripe idempotency conflict for %s: %s", idempotency_key, exc)
+            return _transient(exc)
+        except stripe.InvalidRequestError as exc:
+            # e.g. the payment method was detached from the customer: permanent.
+            return ChargeResult(
+                ChargeOutcome.DECLINED,
+                "",
+                f"Stripe refused the charge: {exc.user_message or exc}",
+                {"code": exc.code or "", "http_status": exc.http_status},
+            )
+        except stripe.APIError as exc:
+            return _transient(exc)
+        return _result_from_intent(intent)
+
+    def refund(
+        self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str
+    ) -> ChargeResult:
+        """Refund the PaymentIntent in full. Stripe refunds what is left when no amount
+        is given, so a refund already made partly in the Stripe dashboard cannot fail it."""
+        if not reference.startswith("pi_"):
+            return ChargeResult(
+                ChargeOutcome.DECLINED, "", "This charge has no Stripe PaymentIntent to refund."
+            )
+        try:
+            client = self._client()
+            refund = client.v1.refunds.create(
+                params={"payment_intent": reference, "metadata": {"charge_key": idempotency_key}},
+                options={"idempotency_key": idempotency_key},
+            )
+        except GatewayMisconfigured as exc:
+            return ChargeResult(ChargeOutcome.ERROR, "", str(exc))
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            return ChargeResult(
+                ChargeOutcome.ERROR,
+                "",
+                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__),
+            )
+        except (stripe.InvalidRequestError, stripe.CardError) as exc:
+            return ChargeResult(
+                ChargeOutcome.DECLINED,
+                "",
+                f"Stripe refused the refund: {exc.user_message or exc}",
+                {"code": exc.code or ""},
+            )
+        except stripe.StripeError as exc:
+            return _transient(exc)
+        if refund.status in ("succeeded", "pending"):
+            return ChargeResult(ChargeOutcome.SUCCEEDED, refund.id, "", {"status": refund.status})
+        return ChargeResult(
+            ChargeOutcome.DECLINED,
+            refund.id,
+            f"Stripe answered refund status {refund.status}.",
+            {"status": refund.status},
+        )
