@@ -5,4 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("config.api_urls")),
+    path("s/", include("dashboard.subscriber.urls")),
+    path("", include("dashboard.auth_urls")),
+    path("", include("dashboard.urls")),
 ]
