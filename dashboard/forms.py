@@ -18,22 +18,14 @@ class SubscriptionFilterForm(forms.Form):
     """GET filters of the subscriptions table; bad values are dropped, never a 500."""
 
     status = forms.MultipleChoiceField(
-        label=_("Status"), choices=Status.choices, required=False
-    )
-    product = forms.ModelChoiceField(
-        label=_("Product"),
-        queryset=Product.objects.none(),
+        label=_("Status"),
+        choices=Status.choices,
         required=False,
-        to_field_name="uuid",
-        empty_label=_("All products"),
+        widget=forms.CheckboxSelectMultiple,
     )
-    plan = forms.ModelChoiceField(
-        label=_("Plan"),
-        queryset=Plan.objects.none(),
-        required=False,
-        to_field_name="uuid",
-        empty_label=_("All plans"),
-    )
+    # Plain choice fields: the tenant's products and plans are passed in, already fetched.
+    product = forms.ChoiceField(label=_("Product"), required=False)
+    plan = forms.ChoiceField(label=_("Plan"), required=False)
     cancellation_source = forms.ChoiceField(
         label=_("Cancelled by"),
         choices=[("", _("Anyone"))] + list(CancellationSource.choices),
@@ -59,11 +51,8 @@ class SubscriptionFilterForm(forms.Form):
         self, *args: Any, products: list[Product], plans: list[Plan], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        # The choices are the tenant's own rows, already fetched by the view.
         product_field: Any = self.fields["product"]
         plan_field: Any = self.fields["plan"]
-        product_field.queryset = Product.objects.none()
-        plan_field.queryset = Plan.objects.none()
         product_field.choices = [("", _("All products"))] + [
             (str(p.uuid), p.name) for p in products
         ]
@@ -72,13 +61,15 @@ class SubscriptionFilterForm(forms.Form):
         self._plans = {str(p.uuid): p for p in plans}
 
     def clean_product(self) -> Product | None:
-        return self._products.get(str(self.data.get("product") or ""))
+        return self._products.get(self.cleaned_data.get("product") or "")
 
     def clean_plan(self) -> Plan | None:
-        return self._plans.get(str(self.data.get("plan") or ""))
+        return self._plans.get(self.cleaned_data.get("plan") or "")
 
     def filters(self) -> SubscriptionFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        # An invalid field is left out of cleaned_data; the valid ones still filter.
+        self.is_valid()
+        data = self.cleaned_data
         statuses = data.get("status") or []
         return SubscriptionFilters(
             statuses=tuple(statuses),
@@ -89,7 +80,8 @@ class SubscriptionFilterForm(forms.Form):
         )
 
     def sort(self) -> str:
-        value = self.cleaned_data.get("sort") if self.is_valid() else ""
+        self.is_valid()
+        value = self.cleaned_data.get("sort")
         return value if value in SORTS else "-created"
 
 

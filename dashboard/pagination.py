@@ -68,9 +68,8 @@ def _decode(cursor: str, key: SortKey) -> tuple[Any, UUID, str] | None:
 def _order(key: SortKey, *, reverse: bool) -> list[Any]:
     descending = key.descending != reverse
     # NULLs last in the page order, so first when walking backwards.
-    field = F(key.field).desc(nulls_last=not reverse) if descending else F(key.field).asc(
-        nulls_last=not reverse
-    )
+    nulls = {"nulls_first": True} if reverse else {"nulls_last": True}
+    field = F(key.field).desc(**nulls) if descending else F(key.field).asc(**nulls)
     return [field, "-uuid" if descending else "uuid"]
 
 

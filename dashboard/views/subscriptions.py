@@ -29,6 +29,7 @@ from dashboard.selectors import (
     subscriptions_for_table,
 )
 from subscriptions.models import CancellationSource
+from subscriptions.services import subscription_cancel
 
 PAGE_SIZE = 50
 
@@ -144,8 +145,6 @@ def subscription_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @require_POST
 @member_required
 def subscription_cancel_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
-    from subscriptions.services import subscription_cancel
-
     subscription = subscription_get_for_member(request, uuid, write=True)
     form = SellerCancelForm(request.POST)
     status = 200
