@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pygal
 from babel.dates import format_date
-from pygal.etree import etree
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, to_locale
+from pygal.etree import etree
 
 from dashboard.selectors import WeeklyCancellations
 from subscriptions.models import CancellationSource
 
-# Colour-blind-safe (Okabe–Ito) and dark enough on white for the 3:1 of WCAG 1.4.11.
+# Colour-blind-safe (Okabe-Ito) and dark enough on white for the 3:1 of WCAG 1.4.11.
 SOURCE_COLOURS = ("#0072B2", "#D55E00", "#6A3D9A")
 
 

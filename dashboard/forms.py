@@ -28,7 +28,7 @@ class SubscriptionFilterForm(forms.Form):
     plan = forms.ChoiceField(label=_("Plan"), required=False)
     cancellation_source = forms.ChoiceField(
         label=_("Cancelled by"),
-        choices=[("", _("Anyone"))] + list(CancellationSource.choices),
+        choices=[("", _("Anyone")), *CancellationSource.choices],
         required=False,
     )
     email = forms.CharField(label=_("Email contains"), max_length=200, required=False)
@@ -79,7 +79,7 @@ class SubscriptionFilterForm(forms.Form):
             email=(data.get("email") or "").strip(),
         )
 
-    def sort(self) -> str:
+    def sort_key(self) -> str:
         self.is_valid()
         value = self.cleaned_data.get("sort")
         return value if value in SORTS else "-created"
@@ -144,7 +144,9 @@ class CreatorSettingsForm(forms.Form):
     currency = forms.ChoiceField(label=_("Currency"), choices=_currency_choices)
     retry_schedule = forms.CharField(
         label=_("Retry schedule"),
-        help_text=_("Days after a failed due date on which the charge is tried again, e.g. 1, 3, 5."),
+        help_text=_(
+            "Days after a failed due date on which the charge is tried again, e.g. 1, 3, 5."
+        ),
         max_length=100,
     )
     gateway = forms.ChoiceField(label=_("Payment gateway"), choices=Creator.Gateway.choices)
@@ -161,7 +163,9 @@ class CreatorSettingsForm(forms.Form):
         try:
             days = [int(part) for part in raw.replace(";", ",").split(",") if part.strip()]
         except ValueError:
-            raise ValidationError(_("Use whole numbers separated by commas, e.g. 1, 3, 5.")) from None
+            raise ValidationError(
+                _("Use whole numbers separated by commas, e.g. 1, 3, 5.")
+            ) from None
         validate_retry_schedule(days)
         return days
 

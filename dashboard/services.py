@@ -57,7 +57,9 @@ def team_invite(*, creator: Creator, email: str, role: str, invited_by: User) ->
     }
     recipient = user.email
     transaction.on_commit(
-        lambda: email_send(to=recipient, template="team_invite", context=context, locale=creator.locale)
+        lambda: email_send(
+            to=recipient, template="team_invite", context=context, locale=creator.locale
+        )
     )
     return Invitation(membership=membership, user_created=user_created)
 

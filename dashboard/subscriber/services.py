@@ -33,9 +33,7 @@ def sign_in_link_send(*, creator: Creator, email: str) -> bool:
 
     Returns whether a link was sent; callers must not show it to the person asking.
     """
-    subscriber = (
-        Subscriber.objects.filter(creator=creator, email__iexact=email.strip()).first()
-    )
+    subscriber = Subscriber.objects.filter(creator=creator, email__iexact=email.strip()).first()
     if subscriber is None:
         return False
     raw = secrets.token_urlsafe(32)

@@ -23,9 +23,7 @@ def _hit(key: str, limit: int) -> bool:
 
 def sign_in_request_allowed(*, creator_slug: str, ip: str, email: str) -> bool:
     email_key = hashlib.sha256(email.strip().lower().encode()).hexdigest()
-    ip_ok = _hit(
-        f"subscriber-sign-in:ip:{ip}", getattr(settings, "SUBSCRIBER_SIGN_IN_PER_IP", 20)
-    )
+    ip_ok = _hit(f"subscriber-sign-in:ip:{ip}", getattr(settings, "SUBSCRIBER_SIGN_IN_PER_IP", 20))
     email_ok = _hit(
         f"subscriber-sign-in:email:{creator_slug}:{email_key}",
         getattr(settings, "SUBSCRIBER_SIGN_IN_PER_EMAIL", 5),

@@ -57,9 +57,10 @@ def _signed_in_subscriber(request: HttpRequest, creator: Creator) -> Subscriber 
     data = request.session.get(SESSION_KEY)
     if not isinstance(data, dict) or data.get("creator") != creator.pk:
         return None
-    if data.get("until", 0) < time.time():
+    subscriber_id = data.get("subscriber")
+    if not isinstance(subscriber_id, int) or data.get("until", 0) < time.time():
         return None
-    return Subscriber.objects.filter(creator=creator, pk=data.get("subscriber")).first()
+    return Subscriber.objects.filter(creator=creator, pk=subscriber_id).first()
 
 
 def _cancel_form(subscription: Subscription, data: Any = None) -> CustomerCancelForm:

@@ -17,7 +17,11 @@ from dashboard.selectors import api_keys_for_creator
 
 def _allowed_roles(role: str) -> list[str]:
     # Nobody issues a key stronger than their own role.
-    return [Role.OWNER, Role.MANAGER, Role.VIEWER] if role == Role.OWNER else [Role.MANAGER, Role.VIEWER]
+    return (
+        [Role.OWNER, Role.MANAGER, Role.VIEWER]
+        if role == Role.OWNER
+        else [Role.MANAGER, Role.VIEWER]
+    )
 
 
 @member_required

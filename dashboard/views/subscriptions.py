@@ -55,7 +55,7 @@ def _query_without(data: QueryDict, *names: str) -> str:
 def subscription_list(request: HttpRequest) -> HttpResponse:
     creator = membership(request).creator
     form = _filter_form(request, request.GET)
-    sort = form.sort()
+    sort = form.sort_key()
     page = keyset_page(
         subscriptions_for_table(creator=creator, filters=form.filters()),
         key=SORTS[sort],
@@ -159,8 +159,11 @@ def subscription_cancel_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
             messages.success(request, _("The subscription is cancelled."))
             form = SellerCancelForm()
         except Conflict as error:
-            messages.error(request, _("This subscription cannot be cancelled: %(reason)s")
-                           % {"reason": _conflict_text(error.code)})
+            messages.error(
+                request,
+                _("This subscription cannot be cancelled: %(reason)s")
+                % {"reason": _conflict_text(error.code)},
+            )
             status = 409
     else:
         status = 400

@@ -10,13 +10,20 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict
 from accounts.models import Role
-from dashboard.access import member_required, membership, require_owner, team_membership_get_for_owner
+from dashboard.access import (
+    member_required,
+    membership,
+    require_owner,
+    team_membership_get_for_owner,
+)
 from dashboard.forms import TeamInviteForm, TeamRoleForm
 from dashboard.selectors import team_members
 from dashboard.services import team_invite, team_member_remove, team_role_change
 
 
-def _render(request: HttpRequest, form: TeamInviteForm | None = None, status: int = 200) -> HttpResponse:
+def _render(
+    request: HttpRequest, form: TeamInviteForm | None = None, status: int = 200
+) -> HttpResponse:
     current = membership(request)
     return render(
         request,
@@ -68,7 +75,9 @@ def team_role(request: HttpRequest, user_uuid: UUID) -> HttpResponse:
         return redirect("dashboard:team")
     try:
         team_role_change(membership=member, role=form.cleaned_data["role"])
-        messages.success(request, _("The role of %(email)s was changed.") % {"email": member.user.email})
+        messages.success(
+            request, _("The role of %(email)s was changed.") % {"email": member.user.email}
+        )
     except Conflict:
         messages.error(request, _("A team needs at least one owner."))
     return redirect("dashboard:team")
@@ -80,7 +89,9 @@ def team_remove(request: HttpRequest, user_uuid: UUID) -> HttpResponse:
     member = team_membership_get_for_owner(request, user_uuid)
     try:
         team_member_remove(membership=member)
-        messages.success(request, _("%(email)s was removed from the team.") % {"email": member.user.email})
+        messages.success(
+            request, _("%(email)s was removed from the team.") % {"email": member.user.email}
+        )
     except Conflict:
         messages.error(request, _("A team needs at least one owner."))
     return redirect("dashboard:team")

@@ -7,7 +7,6 @@ from django.test import Client
 from django.urls import reverse
 
 
-
 def sent_to(address: str):
     """The one message Django's test outbox holds for `address`."""
     from django.core import mail

@@ -55,9 +55,7 @@ def test_viewer_sees_no_write_buttons(creator, viewer, login):
     assert "Only owners can change the settings." in settings_html
 
 
-def test_manager_sees_cancel_and_key_forms_but_not_team_or_settings_writes(
-    creator, manager, login
-):
+def test_manager_sees_cancel_and_key_forms_but_not_team_or_settings_writes(creator, manager, login):
     subscription = SubscriptionFactory(creator=creator, plan__product__creator=creator)
     client = login(manager)
     detail = client.get(reverse("dashboard:subscription_detail", args=[subscription.uuid]))
@@ -146,9 +144,11 @@ def test_detail_shows_timeline_in_creator_time_zone_and_charges(creator, owner, 
         occurred_at=datetime(2024, 3, 1, 20, 30, tzinfo=UTC),
     )
     ChargeFactory(subscription=subscription, amount="1234.50", currency="BRL")
-    html = login(owner).get(
-        reverse("dashboard:subscription_detail", args=[subscription.uuid])
-    ).content.decode()
+    html = (
+        login(owner)
+        .get(reverse("dashboard:subscription_detail", args=[subscription.uuid]))
+        .content.decode()
+    )
     assert "Subscription created" in html
     assert "March 2, 2024, 5:30 a.m." in html  # 20:30 UTC is 05:30 next day in Tokyo
     assert "Asia/Tokyo" in html

@@ -43,7 +43,9 @@ def public_client() -> Client:
 
 def ask_link(client, creator, email, capture):
     with capture(execute=True):
-        return client.post(reverse("subscriber:sign_in_request", args=[creator.slug]), {"email": email})
+        return client.post(
+            reverse("subscriber:sign_in_request", args=[creator.slug]), {"email": email}
+        )
 
 
 def link_path(email) -> str:
@@ -55,7 +57,9 @@ def test_known_and_unknown_emails_get_the_same_answer(
     creator, subscription, django_capture_on_commit_callbacks
 ):
     client = public_client()
-    known = ask_link(client, creator, subscription.subscriber.email, django_capture_on_commit_callbacks)
+    known = ask_link(
+        client, creator, subscription.subscriber.email, django_capture_on_commit_callbacks
+    )
     unknown = ask_link(client, creator, "nobody@example.com", django_capture_on_commit_callbacks)
     assert known.status_code == unknown.status_code == 200
     assert known.content == unknown.content
@@ -70,7 +74,9 @@ def test_known_and_unknown_emails_get_the_same_answer(
 def test_email_is_in_the_subscribers_language_with_text_and_html(
     creator, subscription, django_capture_on_commit_callbacks
 ):
-    ask_link(public_client(), creator, subscription.subscriber.email, django_capture_on_commit_callbacks)
+    ask_link(
+        public_client(), creator, subscription.subscriber.email, django_capture_on_commit_callbacks
+    )
     email = sent_to(subscription.subscriber.email)
     assert "Gerenciar minhas assinaturas" in email.alternatives[0][0]
     assert "assinaturas" in email.subject
@@ -79,7 +85,9 @@ def test_email_is_in_the_subscribers_language_with_text_and_html(
 
 def test_end_to_end_sign_in_and_cancel(creator, subscription, django_capture_on_commit_callbacks):
     client = public_client()
-    ask_link(client, creator, subscription.subscriber.email.upper(), django_capture_on_commit_callbacks)
+    ask_link(
+        client, creator, subscription.subscriber.email.upper(), django_capture_on_commit_callbacks
+    )
     path = link_path(sent_to(subscription.subscriber.email))
     token = path.rstrip("/").rsplit("/", 1)[1]
     assert len(token) >= 43  # 32 random bytes, url-safe base64
@@ -108,7 +116,9 @@ def test_end_to_end_sign_in_and_cancel(creator, subscription, django_capture_on_
 
     cancel_url = reverse("subscriber:cancel", args=[creator.slug, subscription.uuid])
     assert client.post(cancel_url, {"reason": ""}).status_code == 400
-    response = client.post(cancel_url, {"reason": "too_expensive", "details": "budget"}, follow=True)
+    response = client.post(
+        cancel_url, {"reason": "too_expensive", "details": "budget"}, follow=True
+    )
     assert "Your subscription is cancelled." in response.content.decode()
     subscription.refresh_from_db()
     assert subscription.status == Status.CANCELLED_BY_CUSTOMER
@@ -116,7 +126,9 @@ def test_end_to_end_sign_in_and_cancel(creator, subscription, django_capture_on_
     assert subscription.cancellation_reason == "It is too expensive: budget"
 
 
-def test_cannot_cancel_someone_elses_subscription(creator, subscription, django_capture_on_commit_callbacks):
+def test_cannot_cancel_someone_elses_subscription(
+    creator, subscription, django_capture_on_commit_callbacks
+):
     other = SubscriptionFactory(creator=creator, plan=subscription.plan)
     client = public_client()
     ask_link(client, creator, subscription.subscriber.email, django_capture_on_commit_callbacks)
@@ -150,7 +162,10 @@ def test_link_expires_after_one_hour(creator, subscription, django_capture_on_co
 
 
 def test_unknown_creator_is_404():
-    assert Client().get(reverse("subscriber:sign_in_request", args=["no-such-creator"])).status_code == 404
+    assert (
+        Client().get(reverse("subscriber:sign_in_request", args=["no-such-creator"])).status_code
+        == 404
+    )
 
 
 def test_throttled_per_email(creator, subscription, settings, django_capture_on_commit_callbacks):
@@ -167,7 +182,9 @@ def test_throttled_per_ip(creator, settings, django_capture_on_commit_callbacks)
     settings.SUBSCRIBER_SIGN_IN_PER_IP = 3
     client = public_client()
     responses = [
-        ask_link(client, creator, f"{uuid.uuid4().hex}@example.com", django_capture_on_commit_callbacks)
+        ask_link(
+            client, creator, f"{uuid.uuid4().hex}@example.com", django_capture_on_commit_callbacks
+        )
         for _ in range(4)
     ]
     assert [r.status_code for r in responses] == [200, 200, 200, 429]

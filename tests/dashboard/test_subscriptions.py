@@ -83,7 +83,9 @@ def test_filters_by_product_and_plan(creator, owner, login):
     a = SubscriptionFactory(creator=creator, plan=plan_a)
     b = SubscriptionFactory(creator=creator, plan=plan_b)
     client = login(owner)
-    html = client.get(reverse("dashboard:subscriptions"), {"plan": str(plan_a.uuid)}).content.decode()
+    html = client.get(
+        reverse("dashboard:subscriptions"), {"plan": str(plan_a.uuid)}
+    ).content.decode()
     assert a.subscriber.email in html and b.subscriber.email not in html
     html = client.get(
         reverse("dashboard:subscriptions"), {"product": str(plan_b.product.uuid)}
@@ -121,6 +123,17 @@ def test_keyset_pagination_walks_every_row_once_both_ways(creator, owner, login,
             if not cursor:
                 break
         assert sorted(seen) == sorted(s.uuid for s in rows), sort
+        by_uuid = {s.uuid: s for s in rows}
+        emails = [by_uuid[u].subscriber.email for u in seen]
+        dates = [by_uuid[u].next_charge_date for u in seen]
+        if sort == "email":
+            assert emails == sorted(emails)
+        if sort == "next_charge":
+            present = [d for d in dates if d is not None]
+            assert dates == [*sorted(present), None, None, None]
+        if sort == "-next_charge":
+            present = [d for d in dates if d is not None]
+            assert dates == [*sorted(present, reverse=True), None, None, None]
         assert len(pages) == 3
         # And back from the last page with "previous".
         cursor = page.previous_cursor
@@ -183,14 +196,17 @@ def test_bulk_selection_of_ticked_rows_and_all_matching(
         sorted([a.subscriber.email, b.subscriber.email]),
     ]
     assert c.subscriber.email not in recording_bulk_action[1]
-    assert 'name="subscription"' not in login(viewer).get(
-        reverse("dashboard:subscriptions")
-    ).content.decode()
+    assert (
+        'name="subscription"'
+        not in login(viewer).get(reverse("dashboard:subscriptions")).content.decode()
+    )
 
 
 def test_bulk_without_selection_or_action_explains(creator, owner, login, recording_bulk_action):
     client = login(owner)
-    response = client.post(reverse("dashboard:subscriptions_bulk"), {"action": "record"}, follow=True)
+    response = client.post(
+        reverse("dashboard:subscriptions_bulk"), {"action": "record"}, follow=True
+    )
     assert "Select at least one subscription." in response.content.decode()
     response = client.post(reverse("dashboard:subscriptions_bulk"), {"action": "nope"}, follow=True)
     assert "Choose an action." in response.content.decode()
@@ -220,7 +236,10 @@ def test_seller_cancel_by_htmx_returns_the_partials(creator, manager, login):
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="subscription-summary"')
-    assert 'id="subscription-timeline" class="card" aria-labelledby="timeline-title" hx-swap-oob="true"' in html
+    assert (
+        'id="subscription-timeline" class="card" aria-labelledby="timeline-title" '
+        'hx-swap-oob="true"' in html
+    )
     assert "The subscription is cancelled." in html
     assert "<html" not in html
     # Twice: a clear message, no 500.

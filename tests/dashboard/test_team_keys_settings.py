@@ -49,7 +49,9 @@ def test_invite_new_person_creates_user_and_emails_a_set_password_link(
 
 
 def test_invite_existing_member_twice_is_refused(creator, owner, viewer, login):
-    response = login(owner).post(reverse("dashboard:team"), {"email": viewer.email, "role": "viewer"})
+    response = login(owner).post(
+        reverse("dashboard:team"), {"email": viewer.email, "role": "viewer"}
+    )
     assert response.status_code == 409
     assert "already on the team" in response.content.decode()
 
@@ -68,7 +70,9 @@ def test_owner_changes_role_and_removes_but_keeps_the_last_owner(creator, owner,
     client = login(owner)
     client.post(reverse("dashboard:team_role", args=[viewer.uuid]), {"role": "manager"})
     assert Membership.objects.get(creator=creator, user=viewer).role == Role.MANAGER
-    response = client.post(reverse("dashboard:team_role", args=[owner.uuid]), {"role": "viewer"}, follow=True)
+    response = client.post(
+        reverse("dashboard:team_role", args=[owner.uuid]), {"role": "viewer"}, follow=True
+    )
     assert "A team needs at least one owner." in response.content.decode()
     assert Membership.objects.get(creator=creator, user=owner).role == Role.OWNER
     client.post(reverse("dashboard:team_remove", args=[viewer.uuid]))
@@ -80,8 +84,18 @@ def test_owner_changes_role_and_removes_but_keeps_the_last_owner(creator, owner,
 def test_manager_cannot_manage_the_team(creator, viewer, login):
     manager = MembershipFactory(creator=creator, role=Role.MANAGER).user
     client = login(manager)
-    assert client.post(reverse("dashboard:team_role", args=[viewer.uuid]), {"role": "owner"}).status_code == 403
-    assert client.post(reverse("dashboard:team"), {"email": "x@example.com", "role": "owner"}).status_code == 403
+    assert (
+        client.post(
+            reverse("dashboard:team_role", args=[viewer.uuid]), {"role": "owner"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            reverse("dashboard:team"), {"email": "x@example.com", "role": "owner"}
+        ).status_code
+        == 403
+    )
 
 
 def test_team_member_of_another_creator_is_404(creator, owner, outsider, login):
@@ -115,7 +129,10 @@ def test_api_key_revoke_and_tenant_wall(creator, manager, outsider, login):
     from accounts.services import api_key_create
 
     key = api_key_create(creator=creator).api_key
-    assert login(outsider).post(reverse("dashboard:api_key_revoke", args=[key.uuid])).status_code == 404
+    assert (
+        login(outsider).post(reverse("dashboard:api_key_revoke", args=[key.uuid])).status_code
+        == 404
+    )
     login(manager).post(reverse("dashboard:api_key_revoke", args=[key.uuid]))
     key.refresh_from_db()
     assert key.revoked_at is not None
@@ -158,7 +175,9 @@ def test_settings_validation(field, value, message, creator, owner, login):
 
 def test_gateway_secret_is_write_only(creator, owner, login):
     client = login(owner)
-    client.post(reverse("dashboard:settings"), VALID_SETTINGS | {"gateway_secret_key": "sk_test_secret"})
+    client.post(
+        reverse("dashboard:settings"), VALID_SETTINGS | {"gateway_secret_key": "sk_test_secret"}
+    )
     creator.refresh_from_db()
     assert creator.gateway_credentials == {"secret_key": "sk_test_secret"}
     html = client.get(reverse("dashboard:settings")).content.decode()
