@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from babel.numbers import list_currencies
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Creator, Role, validate_retry_schedule
+from dashboard.selectors import SORTS, SubscriptionFilters
+from subscriptions.gateways.registry import get_gateway
+from subscriptions.models import CancellationSource, Plan, Product, Status
+
+
+class SubscriptionFilterForm(forms.Form):
+    """GET filters of the subscriptions table; bad values are dropped, never a 500."""
+
+    status = forms.MultipleChoiceField(
+        label=_("Status"),
+        choices=Status.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    # Plain choice fields: the tenant's products and plans are passed in, already fetched.
+    product = forms.ChoiceField(label=_("Product"), required=False)
+    plan = forms.ChoiceField(label=_("Plan"), required=False)
+    cancellation_source = forms.ChoiceField(
+        label=_("Cancelled by"),
+        choices=[("", _("Anyone")), *CancellationSource.choices],
+        required=False,
+    )
+    email = forms.CharField(label=_("Email contains"), max_length=200, required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        choices=[
+            ("-created", _("Newest first")),
+            ("created", _("Oldest first")),
+            ("next_charge", _("Next charge, soonest first")),
+            ("-next_charge", _("Next charge, latest first")),
+            ("paid_through", _("Paid through, earliest first")),
+            ("-paid_through", _("Paid through, latest first")),
+            ("email", _("Email, A to Z")),
+            ("-email", _("Email, Z to A")),
+        ],
+        required=False,
+    )
+
+    def __init__(
+        self, *args: Any, products: list[Product], plans: list[Plan], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        product_field: Any = self.fields["product"]
+        plan_field: Any = self.fields["plan"]
+        product_field.choices = [("", _("All products"))] + [
+            (str(p.uuid), p.name) for p in products
+        ]
+        plan_field.choices = [("", _("All plans"))] + [(str(p.uuid), str(p)) for p in plans]
+        self._products = {str(p.uuid): p for p in products}
+        self._plans = {str(p.uuid): p for p in plans}
+
+    def clean_product(self) -> Product | None:
+        return self._products.get(self.cleaned_data.get("product") or "")
+
+    def clean_plan(self) -> Plan | None:
+        return self._plans.get(self.cleaned_data.get("plan") or "")
+
+    def filters(self) -> SubscriptionFilters:
+        # An invalid field is left out of cleaned_data; the valid ones still filter.
+        self.is_valid()
+        data = self.cleaned_data
+        statuses = data.get("status") or []
+        return SubscriptionFilters(
+            statuses=tuple(statuses),
+            product=data.get("product"),
+            plan=data.get("plan"),
+            cancellation_source=data.get("cancellation_source") or "",
+            email=(data.get("email") or "").strip(),
+        )
+
+    def sort_key(self) -> str:
+        self.is_valid()
+        value = self.cleaned_data.get("sort")
+        return value if value in SORTS else "-created"
+
+
+CANCEL_REASONS = [
+    ("", _("Choose a reason")),
+    ("customer_request", _("The customer asked for it")),
+    ("payment_problem", _("Payment problem")),
+    ("fraud", _("Suspected fraud")),
+    ("other", _("Other")),
+]
+
+
+class SellerCancelForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=CANCEL_REASONS)
+    details = forms.CharField(
+        label=_("Details (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def reason_text(self) -> str:
+        label = dict(CANCEL_REASONS)[self.cleaned_data["reason"]]
+        details = self.cleaned_data["details"].strip()
+        return f"{label}: {details}" if details else str(label)
+
+
+class TeamInviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
+
+
+class TeamRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MANAGER)
+
+    def __init__(self, *args: Any, allowed_roles: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role_field: Any = self.fields["role"]
+        role_field.choices = [(v, label) for v, label in Role.choices if v in allowed_roles]
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones())]
+
+
+def _currency_choices() -> list[tuple[str, str]]:
+    return [(code, code) for code in sorted(list_currencies()) if len(code) == 3]
+
+
+class CreatorSettingsForm(forms.Form):
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=_time_zone_choices)
+    locale = forms.ChoiceField(
+        label=_("Language of emails to subscribers"), choices=Creator.Locale.choices
+    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=_currency_choices)
+    retry_schedule = forms.CharField(
+        label=_("Retry schedule"),
+        help_text=_(
+            "Days after a failed due date on which the charge is tried again, e.g. 1, 3, 5."
+        ),
+        max_length=100,
+    )
+    gateway = forms.ChoiceField(label=_("Payment gateway"), choices=Creator.Gateway.choices)
+    gateway_secret_key = forms.CharField(
+        label=_("Gateway secret key"),
+        help_text=_("Write-only. Leave empty to keep the current key."),
+        required=False,
+        max_length=300,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+    def clean_retry_schedule(self) -> list[int]:
+        raw = self.cleaned_data["retry_schedule"]
+        try:
+            days = [int(part) for part in raw.replace(";", ",").split(",") if part.strip()]
+        except ValueError:
+            raise ValidationError(
+                _("Use whole numbers separated by commas, e.g. 1, 3, 5.")
+            ) from None
+        validate_retry_schedule(days)
+        return days
+
+    def clean_gateway(self) -> str:
+        gateway = self.cleaned_data["gateway"]
+        probe = Creator(gateway=gateway)
+        try:
+            get_gateway(probe)
+        except LookupError:
+            raise ValidationError(_("This payment gateway is not available yet.")) from None
+        except (KeyError, TypeError, ValueError):
+            # Installed, but it needs credentials to build: those come with this form.
+            return gateway
+        return gateway

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from dashboard.subscriber import views
+
+app_name = "subscriber"
+
+urlpatterns = [
+    path("<slug:slug>/", views.sign_in_request, name="sign_in_request"),
+    path("<slug:slug>/sign-in/<str:token>/", views.sign_in, name="sign_in"),
+    path("<slug:slug>/manage/", views.manage, name="manage"),
+    path("<slug:slug>/manage/<uuid:uuid>/cancel/", views.cancel, name="cancel"),
+    path("<slug:slug>/sign-out/", views.sign_out, name="sign_out"),
+]

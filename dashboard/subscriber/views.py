@@ -1,0 +1,180 @@
+"""The subscriber manage page (SPEC §7.2): public, per creator, on a phone.
+
+Never reveals whether an email is known: the answer to the email form is the same page,
+byte for byte, and the same work (a queued task) either way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.errors import Conflict
+from accounts.models import Creator
+from dashboard.subscriber.forms import CustomerCancelForm, SignInRequestForm
+from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
+from dashboard.subscriber.tasks import send_sign_in_link
+from dashboard.subscriber.throttle import sign_in_request_allowed
+from notifications.email import language_for
+from subscriptions.models import CancellationSource, Subscriber, Subscription
+from subscriptions.services import subscription_cancel
+
+SESSION_KEY = "manage_subscriber"
+SESSION_SECONDS = 30 * 60
+
+View = Callable[..., HttpResponse]
+
+
+def private_page(view: View) -> View:
+    """No referrer leaves these pages (the sign-in token is in the URL) and nothing is cached."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapped
+
+
+def _creator(slug: str) -> Creator:
+    return get_object_or_404(Creator, slug=slug)
+
+
+def _signed_in_subscriber(request: HttpRequest, creator: Creator) -> Subscriber | None:
+    data = request.session.get(SESSION_KEY)
+    if not isinstance(data, dict) or data.get("creator") != creator.pk:
+        return None
+    subscriber_id = data.get("subscriber")
+    if not isinstance(subscriber_id, int) or data.get("until", 0) < time.time():
+        return None
+    return Subscriber.objects.filter(creator=creator, pk=subscriber_id).first()
+
+
+def _cancel_form(subscription: Subscription, data: Any = None) -> CustomerCancelForm:
+    return CustomerCancelForm(data, auto_id=f"id_{subscription.uuid.hex[:12]}_%s")
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def sign_in_request(request: HttpRequest, slug: str) -> HttpResponse:
+    creator = _creator(slug)
+    form = SignInRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        ip = request.META.get("REMOTE_ADDR", "")
+        if not sign_in_request_allowed(creator_slug=creator.slug, ip=ip, email=email):
+            return render(request, "subscriber/throttled.html", {"creator": creator}, status=429)
+        creator_id = creator.pk
+        transaction.on_commit(lambda: send_sign_in_link.delay(creator_id, email))
+        return render(request, "subscriber/check_email.html", {"creator": creator})
+    return render(request, "subscriber/sign_in_request.html", {"creator": creator, "form": form})
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    creator = _creator(slug)
+    if request.method == "GET":
+        # Reading only: a mail scanner that opens the link must not spend it.
+        valid = sign_in_token_find(creator=creator, raw_token=token) is not None
+        return render(
+            request,
+            "subscriber/sign_in_continue.html" if valid else "subscriber/link_invalid.html",
+            {"creator": creator},
+            status=200 if valid else 410,
+        )
+    subscriber = sign_in_token_use(creator=creator, raw_token=token)
+    if subscriber is None:
+        return render(request, "subscriber/link_invalid.html", {"creator": creator}, status=410)
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = {
+        "creator": creator.pk,
+        "subscriber": subscriber.pk,
+        "until": time.time() + SESSION_SECONDS,
+    }
+    return redirect("subscriber:manage", slug=creator.slug)
+
+
+@private_page
+def manage(request: HttpRequest, slug: str) -> HttpResponse:
+    creator = _creator(slug)
+    subscriber = _signed_in_subscriber(request, creator)
+    if subscriber is None:
+        return redirect("subscriber:sign_in_request", slug=creator.slug)
+    subscriptions = list(
+        Subscription.objects.filter(creator=creator, subscriber=subscriber)
+        .select_related("plan", "plan__product")
+        .order_by("-created_at", "-id")
+    )
+    for subscription in subscriptions:
+        # One form per subscription, with its own element ids.
+        subscription.cancel_form = _cancel_form(subscription)  # type: ignore[attr-defined]
+    with timezone.override(creator.tz):
+        return render(
+            request,
+            "subscriber/manage.html",
+            {
+                "creator": creator,
+                "subscriber": subscriber,
+                "subscriptions": subscriptions,
+            },
+        )
+
+
+@private_page
+@require_POST
+def cancel(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    creator = _creator(slug)
+    subscriber = _signed_in_subscriber(request, creator)
+    if subscriber is None:
+        return redirect("subscriber:sign_in_request", slug=creator.slug)
+    subscription = Subscription.objects.filter(
+        creator=creator, subscriber=subscriber, uuid=uuid
+    ).first()
+    if subscription is None:
+        raise Http404
+    form = _cancel_form(subscription, request.POST)
+    if not form.is_valid():
+        subscription.cancel_form = form  # type: ignore[attr-defined]
+        return render(
+            request,
+            "subscriber/cancel_invalid.html",
+            {"creator": creator, "subscription": subscription},
+            status=400,
+        )
+    # The reason is stored in the creator's language: the creator is who reads it.
+    with translation.override(language_for(creator.locale)):
+        reason = form.reason_text()
+    try:
+        subscription_cancel(
+            subscription=subscription,
+            source=CancellationSource.CUSTOMER,
+            reason=reason,
+            actor=f"subscriber:{subscriber.uuid}",
+        )
+        messages.success(
+            request, _("Your subscription is cancelled. You keep access until it is paid through.")
+        )
+    except Conflict:
+        messages.error(request, _("This subscription cannot be cancelled any more."))
+    return redirect("subscriber:manage", slug=creator.slug)
+
+
+@private_page
+@require_POST
+def sign_out(request: HttpRequest, slug: str) -> HttpResponse:
+    request.session.pop(SESSION_KEY, None)
+    return redirect("subscriber:sign_in_request", slug=slug)

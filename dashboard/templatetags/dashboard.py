@@ -1,0 +1,72 @@
+"""Formatting for the active language: money in its currency, numbers, event names."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from babel.numbers import format_currency, format_decimal
+from django import template
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+from dashboard.charts import babel_locale
+
+register = template.Library()
+
+
+@register.filter
+def money(amount: Any, currency: str) -> str:
+    """`{{ charge.amount|money:charge.currency }}` → "R$ 49,90" in pt-BR, "R$49.90" in en."""
+    if amount in (None, ""):
+        return ""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return ""
+    return format_currency(value, currency or "BRL", locale=babel_locale())
+
+
+@register.filter
+def number(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    return format_decimal(value, locale=babel_locale())
+
+
+@register.filter
+def status_class(status: str) -> str:
+    """A CSS modifier per status family; the text always says the status too."""
+    if status in ("ACTIVE",):
+        return "ok"
+    if status in ("DELAYED", "STARTED"):
+        return "warn"
+    if status.startswith("CANCELLED") or status in ("OVERDUE", "INACTIVE"):
+        return "off"
+    return "neutral"
+
+
+def event_labels() -> dict[str, str]:
+    return {
+        "subscription.created": _("Subscription created"),
+        "subscription.status_changed": _("Status changed"),
+        "charge.succeeded": _("Charge succeeded"),
+        "charge.refunded": _("Charge refunded"),
+        "charge.chargeback": _("Chargeback"),
+    }
+
+
+@register.filter
+def event_label(event_type: str) -> str:
+    return event_labels().get(event_type, event_type)
+
+
+@register.simple_tag
+def query_with(query: str, **changes: Any) -> str:
+    """The current filter query string with some parameters replaced (None drops one)."""
+    params = QueryDict(query, mutable=True)
+    for name, value in changes.items():
+        params.pop(name, None)
+        if value not in (None, ""):
+            params[name] = value
+    return params.urlencode()

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import ApiKey, Membership, Role, User
+from tests.factories import MembershipFactory
+
+
+def sent_to(address: str):
+    """The one message Django's test outbox holds for `address`."""
+    from django.core import mail
+
+    found = [m for m in mail.outbox if address in m.to]
+    assert len(found) == 1, [m.to for m in mail.outbox]
+    return found[0]
+
+
+pytestmark = pytest.mark.django_db
+
+
+def test_invite_new_person_creates_user_and_emails_a_set_password_link(
+    creator, owner, login, client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(owner).post(
+            reverse("dashboard:team"), {"email": "New.Person@Example.com", "role": "manager"}
+        )
+    assert response.status_code == 302
+    user = User.objects.get(email__iexact="new.person@example.com")
+    assert not user.has_usable_password()
+    assert Membership.objects.get(creator=creator, user=user).role == Role.MANAGER
+    email = sent_to(user.email)
+    assert creator.name in email.subject
+    assert email.alternatives[0][0] and "Choose your password" in email.alternatives[0][0]
+    link = re.search(r"http://\S+/password-reset/\S+/", email.body).group(0)
+    path = link.split("8000", 1)[1]
+    # Django's confirm view redirects once to hide the token, then shows the form.
+    page = client.get(path, follow=True)
+    assert 'id="set-password-form"' in page.content.decode()
+    client.post(
+        page.redirect_chain[-1][0],
+        {"new_password1": "a-Long-new-pass-42", "new_password2": "a-Long-new-pass-42"},
+    )
+    user.refresh_from_db()
+    assert user.check_password("a-Long-new-pass-42")
+
+
+def test_invite_existing_member_twice_is_refused(creator, owner, viewer, login):
+    response = login(owner).post(
+        reverse("dashboard:team"), {"email": viewer.email, "role": "viewer"}
+    )
+    assert response.status_code == 409
+    assert "already on the team" in response.content.decode()
+
+
+def test_invite_existing_user_of_another_creator_adds_without_new_account(
+    creator, owner, outsider, login, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        login(owner).post(reverse("dashboard:team"), {"email": outsider.email, "role": "viewer"})
+    assert Membership.objects.filter(creator=creator, user=outsider).exists()
+    email = sent_to(outsider.email)
+    assert "/login/" in email.body and "password-reset" not in email.body
+
+
+def test_owner_changes_role_and_removes_but_keeps_the_last_owner(creator, owner, viewer, login):
+    client = login(owner)
+    client.post(reverse("dashboard:team_role", args=[viewer.uuid]), {"role": "manager"})
+    assert Membership.objects.get(creator=creator, user=viewer).role == Role.MANAGER
+    response = client.post(
+        reverse("dashboard:team_role", args=[owner.uuid]), {"role": "viewer"}, follow=True
+    )
+    assert "A team needs at least one owner." in response.content.decode()
+    assert Membership.objects.get(creator=creator, user=owner).role == Role.OWNER
+    client.post(reverse("dashboard:team_remove", args=[viewer.uuid]))
+    assert not Membership.objects.filter(creator=creator, user=viewer).exists()
+    client.post(reverse("dashboard:team_remove", args=[owner.uuid]))
+    assert Membership.objects.filter(creator=creator, user=owner).exists()
+
+
+def test_manager_cannot_manage_the_team(creator, viewer, login):
+    manager = MembershipFactory(creator=creator, role=Role.MANAGER).user
+    client = login(manager)
+    assert (
+        client.post(
+            reverse("dashboard:team_role", args=[viewer.uuid]), {"role": "owner"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            reverse("dashboard:team"), {"email": "x@example.com", "role": "owner"}
+        ).status_code
+        == 403
+    )
+
+
+def test_team_member_of_another_creator_is_404(creator, owner, outsider, login):
+    response = login(owner).post(reverse("dashboard:team_remove", args=[outsider.uuid]))
+    assert response.status_code == 404
+
+
+def test_api_key_is_shown_once(creator, manager, login):
+    client = login(manager)
+    response = client.post(reverse("dashboard:api_keys"), {"name": "Zapier", "role": "viewer"})
+    assert response.status_code == 201
+    html = response.content.decode()
+    raw = re.search(r'id="new-key-value"[^>]*value="(sk_live_[^"]+)"', html).group(1)
+    assert response["Cache-Control"] == "no-store"
+    key = ApiKey.objects.get(creator=creator, name="Zapier")
+    assert key.role == Role.VIEWER and key.created_by == manager
+    from accounts.services import api_key_authenticate
+
+    assert api_key_authenticate(raw_key=raw) == key
+    again = client.get(reverse("dashboard:api_keys")).content.decode()
+    assert raw not in again and key.prefix in again
+
+
+def test_manager_cannot_create_an_owner_key(creator, manager, login):
+    response = login(manager).post(reverse("dashboard:api_keys"), {"name": "x", "role": "owner"})
+    assert response.status_code == 400
+    assert not ApiKey.objects.filter(creator=creator, name="x").exists()
+
+
+def test_api_key_revoke_and_tenant_wall(creator, manager, outsider, login):
+    from accounts.services import api_key_create
+
+    key = api_key_create(creator=creator).api_key
+    assert (
+        login(outsider).post(reverse("dashboard:api_key_revoke", args=[key.uuid])).status_code
+        == 404
+    )
+    login(manager).post(reverse("dashboard:api_key_revoke", args=[key.uuid]))
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+VALID_SETTINGS = {
+    "time_zone": "Europe/Lisbon",
+    "locale": "en",
+    "currency": "EUR",
+    "retry_schedule": "2, 4, 8",
+    "gateway": "sandbox",
+}
+
+
+def test_owner_saves_settings(creator, owner, login):
+    response = login(owner).post(reverse("dashboard:settings"), VALID_SETTINGS)
+    assert response.status_code == 302
+    creator.refresh_from_db()
+    assert (creator.time_zone, creator.locale, creator.currency) == ("Europe/Lisbon", "en", "EUR")
+    assert creator.retry_schedule == [2, 4, 8]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("time_zone", "Mars/Olympus", "Select a valid choice."),
+        ("currency", "XYZ1", "Select a valid choice."),
+        ("retry_schedule", "3, 1", "Retry schedule must be increasing"),
+        ("retry_schedule", "one, two", "Use whole numbers separated by commas"),
+        ("gateway", "paypal", "Select a valid choice."),
+    ],
+)
+def test_settings_validation(field, value, message, creator, owner, login):
+    response = login(owner).post(reverse("dashboard:settings"), VALID_SETTINGS | {field: value})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    creator.refresh_from_db()
+    assert creator.time_zone == "America/Sao_Paulo"
+
+
+def test_gateway_secret_is_write_only(creator, owner, login):
+    client = login(owner)
+    client.post(
+        reverse("dashboard:settings"), VALID_SETTINGS | {"gateway_secret_key": "sk_test_secret"}
+    )
+    creator.refresh_from_db()
+    assert creator.gateway_credentials == {"secret_key": "sk_test_secret"}
+    html = client.get(reverse("dashboard:settings")).content.decode()
+    assert "sk_test_secret" not in html and 'id="gateway-key-set"' in html
+    client.post(reverse("dashboard:settings"), VALID_SETTINGS)
+    creator.refresh_from_db()
+    assert creator.gateway_credentials == {"secret_key": "sk_test_secret"}
