@@ -16,7 +16,7 @@ from notifications.webhooks import services as webhooks
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin[Integration]):
+class IntegrationAdmin(admin.ModelAdmin):
     list_display = ["name", "provider", "creator", "status", "last_checked_at", "created_at"]
     list_filter = ["provider", "status", "created_at"]
     search_fields = ["name", "uuid", "creator__name", "creator__slug"]
@@ -53,7 +53,7 @@ class IntegrationAdmin(admin.ModelAdmin[Integration]):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "creator", "is_active", "disabled_reason", "failing_since", "created_at"]
     list_filter = ["is_active", "created_at"]
     search_fields = ["url", "uuid", "creator__name", "creator__slug"]
@@ -77,7 +77,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
+class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = [
         "uuid",
         "event_type",

@@ -96,12 +96,15 @@ class FakeServer:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+            block_on_close = False
             request_queue_size = 128
 
         self.httpd = Server(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> FakeServer:
         self.thread.start()
