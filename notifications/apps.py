@@ -6,7 +6,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications import jobs  # noqa: F401  (registers the periodic jobs)
-        from notifications.webhooks.services import webhook_deliveries_create_for_event
+        from notifications.webhooks.services import webhooks_on_event
         from subscriptions.outbox import register_consumer
 
-        register_consumer("webhooks", webhook_deliveries_create_for_event)
+        register_consumer("webhooks", webhooks_on_event)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from subscriptions import scheduling
-
 from notifications.webhooks import services as webhooks
+from subscriptions import scheduling
 
 
 @scheduling.register_job("webhook_deliveries_due", queue="webhooks")

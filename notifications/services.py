@@ -70,7 +70,10 @@ def integration_create(
     name = (name or "").strip() or provider_class(provider).label
     with transaction.atomic():
         integration = Integration.objects.create(
-            creator=creator, provider=provider, name=name[:200], credentials=cleaned
+            creator=creator,
+            provider=provider,
+            name=name[:200],
+            credentials=cleaned,  # type: ignore[misc]  # EncryptedJSONField stores JSON
         )
     return integration_validate(integration=integration)
 

@@ -134,9 +134,7 @@ class WebhookEndpointViewSet(
     def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         delivery = webhooks.webhook_test_send(endpoint=self.get_object())
         delivery.refresh_from_db()
-        return Response(
-            s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED
-        )
+        return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
 class WebhookDeliveryViewSet(UUIDLookupMixin, mixins.RetrieveModelMixin, TenantViewSet):

@@ -158,6 +158,11 @@ def event_payload(event: SubscriptionEvent, subscription: Subscription) -> dict[
     )
 
 
+def webhooks_on_event(event: SubscriptionEvent) -> None:
+    """The consumer registered with the subscriptions outbox."""
+    webhook_deliveries_create_for_event(event)
+
+
 def webhook_deliveries_create_for_event(event: SubscriptionEvent) -> list[tuple[int, int]]:
     """The outbox consumer: one delivery per matching active endpoint, sent after commit.
     Idempotent: the (endpoint, event) constraint ignores a second run."""
@@ -198,7 +203,7 @@ def webhook_deliveries_create_for_event(event: SubscriptionEvent) -> list[tuple[
 
 
 def webhook_test_send(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
-    """"Send test event": a `webhook.test` delivery, sent now, retried like any other."""
+    """ "Send test event": a `webhook.test` delivery, sent now, retried like any other."""
     if not endpoint.is_active:
         raise Conflict("This endpoint is disabled; enable it before sending a test event.")
     msg_id = str(uuid.uuid4())
@@ -226,8 +231,10 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """A new attempt now, whatever the delivery's state (the same webhook-id, so a
     receiver that already processed it can recognise the duplicate)."""
     with transaction.atomic():
-        locked = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(
-            pk=delivery.pk
+        locked = (
+            WebhookDelivery.objects.select_for_update()
+            .select_related("endpoint")
+            .get(pk=delivery.pk)
         )
         if not locked.endpoint.is_active:
             raise Conflict("The endpoint is disabled; enable it before replaying.")

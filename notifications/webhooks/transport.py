@@ -113,8 +113,10 @@ def url_check(url: str, *, allow_private: bool, require_https: bool) -> SplitRes
     if not allow_private:
         host = parts.hostname.rstrip(".").lower()
         literal = ip_literal(host)
-        if (literal is not None and not address_allowed(literal)) or host == "localhost" or (
-            host.endswith(".localhost")
+        if (
+            (literal is not None and not address_allowed(literal))
+            or host == "localhost"
+            or (host.endswith(".localhost"))
         ):
             raise TargetRefused(
                 "Webhook URLs may not point at private, loopback or link-local addresses."

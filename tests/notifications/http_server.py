@@ -26,7 +26,10 @@ def json_answer(status: int = 200, payload: Any = None, **headers: str) -> Answe
     return Answer(
         status=status,
         body=body,
-        headers={"Content-Type": "application/json", **{k.replace("_", "-"): v for k, v in headers.items()}},
+        headers={
+            "Content-Type": "application/json",
+            **{k.replace("_", "-"): v for k, v in headers.items()},
+        },
     )
 
 

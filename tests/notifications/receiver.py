@@ -47,7 +47,9 @@ class Receiver:
                 except Exception:
                     verified = False
                 receiver.received.append(Received(time.time(), self.path, headers, body, verified))
-                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                status = (
+                    receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                )
                 payload = b'{"ok": true}'
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client):  # type: ignore[no-untyped-def]
-    admin = get_user_model().objects.create_superuser(email="support@example.com", password="pw-12345678")
+    admin = get_user_model().objects.create_superuser(
+        email="support@example.com", password="pw-12345678"
+    )
     client.force_login(admin)
     return client
 

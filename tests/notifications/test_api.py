@@ -55,7 +55,9 @@ def test_create_validates_and_never_returns_credentials(creator, brevo):
 
 
 def test_refused_key_is_saved_with_a_clear_error(creator, brevo):
-    brevo.on("GET", "/v3/account", json_answer(401, {"code": "unauthorized", "message": "Key not found"}))
+    brevo.on(
+        "GET", "/v3/account", json_answer(401, {"code": "unauthorized", "message": "Key not found"})
+    )
     response = api_client(creator).post(
         "/api/v1/integrations",
         {"provider": "brevo", "name": "Brevo", "credentials": {"api_key": KEY}},
@@ -116,7 +118,11 @@ def test_patch_with_credentials_replaces_and_revalidates(creator, brevo):
 
 def test_validate_on_demand_and_lists_for_the_rule_builder(creator, brevo):
     brevo.on("GET", "/v3/account", json_answer(500, {"message": "oops"}))
-    brevo.on("GET", "/v3/contacts/lists", json_answer(200, {"lists": [{"id": 7, "name": "Buyers"}], "count": 1}))
+    brevo.on(
+        "GET",
+        "/v3/contacts/lists",
+        json_answer(200, {"lists": [{"id": 7, "name": "Buyers"}], "count": 1}),
+    )
     integration = IntegrationFactory(creator=creator)
     client = api_client(creator)
     response = client.post(f"/api/v1/integrations/{integration.uuid}/validate")
@@ -165,10 +171,16 @@ def test_tenancy_and_roles(creator):
     viewer = api_client(creator, Role.VIEWER)
     assert viewer.get(f"/api/v1/integrations/{mine.uuid}").status_code == 200
     assert viewer.delete(f"/api/v1/integrations/{mine.uuid}").status_code == 403
-    assert viewer.post("/api/v1/webhook-endpoints", {"url": "https://a.example.com"}).status_code == 403
+    assert (
+        viewer.post("/api/v1/webhook-endpoints", {"url": "https://a.example.com"}).status_code
+        == 403
+    )
     foreign_endpoint = WebhookEndpointFactory()
     assert client.get(f"/api/v1/webhook-endpoints/{foreign_endpoint.uuid}").status_code == 404
-    assert client.get(f"/api/v1/webhook-endpoints/{foreign_endpoint.uuid}/deliveries").status_code == 404
+    assert (
+        client.get(f"/api/v1/webhook-endpoints/{foreign_endpoint.uuid}/deliveries").status_code
+        == 404
+    )
 
 
 def _count_queries(client, url):  # type: ignore[no-untyped-def]
@@ -185,13 +197,18 @@ def test_list_query_counts_do_not_grow_with_rows(creator):
     subscription = SubscriptionFactory(creator=creator, plan__product__creator=creator)
     events = [
         SubscriptionEvent(
-            creator=creator, subscription=subscription, type="charge.failed", data={}, occurred_at=subscription.started_at
+            creator=creator,
+            subscription=subscription,
+            type="charge.failed",
+            data={},
+            occurred_at=subscription.started_at,
         )
         for _ in range(50)
     ]
     SubscriptionEvent.objects.bulk_create(events)
     first = SubscriptionEvent.objects.first()
     webhook_deliveries_create_for_event(first)
+    client.get("/api/v1/integrations")  # the key's first use records last_used_at once
     one = {
         path: _count_queries(client, path)[0]
         for path in (
@@ -265,6 +282,9 @@ def test_test_event_and_replay_endpoints(creator, settings):
     assert replay.json()["status"] == "pending"
     other = api_client(SubscriptionFactory().creator)
     assert other.post(f"/api/v1/webhook-deliveries/{delivery_id}/replay").status_code == 404
-    assert api_client(creator, Role.VIEWER).post(
-        f"/api/v1/webhook-deliveries/{delivery_id}/replay"
-    ).status_code == 403
+    assert (
+        api_client(creator, Role.VIEWER)
+        .post(f"/api/v1/webhook-deliveries/{delivery_id}/replay")
+        .status_code
+        == 403
+    )

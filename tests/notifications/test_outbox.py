@@ -37,7 +37,7 @@ def test_outbox_lists_and_shows_emails_in_debug(client, settings, captured):
     page = detail.content.decode()
     # The HTML part is shown in a sandboxed frame (escaped into srcdoc); links open a tab.
     assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in page
-    assert "srcdoc=\"&lt;base target=&quot;_blank&quot;&gt;&lt;p&gt;Click" in page
+    assert 'srcdoc="&lt;base target=&quot;_blank&quot;&gt;&lt;p&gt;Click' in page
     assert "&quot;now&quot;" in page
     # The text part, with its link clickable.
     assert '<a href="https://example.com/r/abc"' in page

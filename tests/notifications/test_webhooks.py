@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import socket
 from datetime import UTC, datetime, timedelta
 
@@ -35,7 +37,9 @@ def private_ok(settings):  # type: ignore[no-untyped-def]
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
 
 
-def _event(subscription: Subscription, type: str = "subscription.status_changed") -> SubscriptionEvent:
+def _event(
+    subscription: Subscription, type: str = "subscription.status_changed"
+) -> SubscriptionEvent:
     return SubscriptionEvent.objects.create(
         creator=subscription.creator,
         subscription=subscription,
@@ -50,8 +54,9 @@ def _run_job() -> int:
 
 
 def test_retries_arrive_on_schedule_signed_and_verified(
-    private_ok, celery_eager, django_capture_on_commit_callbacks
+    private_ok, celery_eager, django_capture_on_commit_callbacks, caplog
 ):
+    caplog.set_level(logging.DEBUG)
     subscription = SubscriptionFactory()
     with time_machine.travel(T0, tick=False) as clock:
         endpoint, secret = webhook_endpoint_create(
@@ -99,11 +104,16 @@ def test_retries_arrive_on_schedule_signed_and_verified(
     assert body["id"] == str(event.uuid)
     assert body["type"] == "subscription.status_changed"
     assert body["created_at"] == T0.isoformat()
-    fresh = Subscription.objects.select_related("plan__product", "subscriber").get(pk=subscription.pk)
+    fresh = Subscription.objects.select_related("plan__product", "subscriber").get(
+        pk=subscription.pk
+    )
     assert body["data"]["subscription"] == json.loads(json.dumps(subscription_as_api(fresh)))
     assert body["data"]["to"] == "CANCELLED_BY_SELLER"
     endpoint.refresh_from_db()
     assert endpoint.failing_since is None and endpoint.is_active
+    assert "webhook delivery" in caplog.text
+    assert secret not in caplog.text and secret.removeprefix("whsec_") not in caplog.text
+    assert secret not in delivery.last_error + delivery.response_excerpt
 
 
 def test_the_schedule_is_the_documented_one():
@@ -132,7 +142,9 @@ def test_every_attempt_failing_ends_failed_after_eight(private_ok, celery_eager)
 
 def test_consumer_is_idempotent_and_respects_event_filters(private_ok):
     subscription = SubscriptionFactory()
-    all_events, _ = webhook_endpoint_create(creator=subscription.creator, url="http://127.0.0.1:1/a")
+    all_events, _ = webhook_endpoint_create(
+        creator=subscription.creator, url="http://127.0.0.1:1/a"
+    )
     charges_only, _ = webhook_endpoint_create(
         creator=subscription.creator, url="http://127.0.0.1:1/b", events=["charge.failed"]
     )
@@ -149,7 +161,9 @@ def test_consumer_is_idempotent_and_respects_event_filters(private_ok):
 
 def test_410_disables_the_endpoint_and_gives_up_pending(private_ok, celery_eager):
     subscription = SubscriptionFactory()
-    endpoint, secret = webhook_endpoint_create(creator=subscription.creator, url="http://127.0.0.1:1/x")
+    endpoint, secret = webhook_endpoint_create(
+        creator=subscription.creator, url="http://127.0.0.1:1/x"
+    )
     with Receiver(secret, statuses=[410]) as receiver:
         webhook_endpoint_update(endpoint=endpoint, url=receiver.url)
         webhook_deliveries_create_for_event(_event(subscription))
@@ -164,7 +178,9 @@ def test_410_disables_the_endpoint_and_gives_up_pending(private_ok, celery_eager
 
 def test_five_days_of_failure_disable_the_endpoint(private_ok, celery_eager):
     subscription = SubscriptionFactory()
-    endpoint, secret = webhook_endpoint_create(creator=subscription.creator, url="http://127.0.0.1:1/x")
+    endpoint, secret = webhook_endpoint_create(
+        creator=subscription.creator, url="http://127.0.0.1:1/x"
+    )
     with Receiver(secret, statuses=[500]) as receiver:
         webhook_endpoint_update(endpoint=endpoint, url=receiver.url)
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
@@ -185,12 +201,18 @@ def test_five_days_of_failure_disable_the_endpoint(private_ok, celery_eager):
     # Switching it back on starts a fresh failure clock.
     webhook_endpoint_update(endpoint=endpoint, is_active=True)
     endpoint.refresh_from_db()
-    assert (endpoint.is_active, endpoint.disabled_reason, endpoint.failing_since) == (True, "", None)
+    assert (endpoint.is_active, endpoint.disabled_reason, endpoint.failing_since) == (
+        True,
+        "",
+        None,
+    )
 
 
 def test_replay_and_test_event(private_ok, celery_eager):
     subscription = SubscriptionFactory()
-    endpoint, secret = webhook_endpoint_create(creator=subscription.creator, url="http://127.0.0.1:1/x")
+    endpoint, secret = webhook_endpoint_create(
+        creator=subscription.creator, url="http://127.0.0.1:1/x"
+    )
     with Receiver(secret, statuses=[200]) as receiver:
         webhook_endpoint_update(endpoint=endpoint, url=receiver.url)
         test_delivery = webhook_test_send(endpoint=endpoint)
@@ -236,13 +258,27 @@ def connects(monkeypatch):  # type: ignore[no-untyped-def]
     return seen
 
 
-def test_a_hostname_resolving_to_loopback_is_refused_without_connecting(connects):
+def test_a_hostname_resolving_to_loopback_is_refused_without_connecting(connects, monkeypatch):
+    real = socket.getaddrinfo
+
+    def resolver(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # hooks.example.com points at this machine, as a hostile DNS answer would.
+        return real("127.0.0.1" if host == "hooks.example.com" else host, port, *args, **kwargs)
+
+    monkeypatch.setattr(transport.socket, "getaddrinfo", resolver)
     with Receiver("whsec_" + "A" * 44) as receiver:
         result = transport.post(
+            f"http://hooks.example.com:{receiver.port}/hooks",
+            body=b"{}",
+            headers={},
+            allow_private=False,
+        )
+        by_name = transport.post(
             f"http://localhost:{receiver.port}/hooks", body=b"{}", headers={}, allow_private=False
         )
     assert result.status_code is None
-    assert "private or reserved" in result.error
+    assert "resolves to 127.0.0.1, a private or reserved address" in result.error
+    assert by_name.status_code is None and "loopback" in by_name.error
     assert connects == []
     assert receiver.received == []
 
@@ -259,9 +295,7 @@ def test_dns_rebinding_to_private_address_is_refused(connects, monkeypatch):
     assert connects == []
 
 
-def test_the_connection_goes_to_the_vetted_address_with_the_original_host(
-    connects, monkeypatch
-):
+def test_the_connection_goes_to_the_vetted_address_with_the_original_host(connects, monkeypatch):
     with Receiver("whsec_" + "A" * 44) as receiver:
         calls: list[str] = []
 
@@ -277,7 +311,7 @@ def test_the_connection_goes_to_the_vetted_address_with_the_original_host(
             allow_private=True,
         )
     assert result.ok, result.error
-    assert calls == ["hooks.example.com"]  # resolved once, by us
+    assert calls.count("hooks.example.com") == 1  # resolved once, by us
     assert connects == [("127.0.0.1", receiver.port)]
     assert receiver.received[0].headers["host"] == f"hooks.example.com:{receiver.port}"
 
@@ -360,10 +394,8 @@ def _raw_server(handler):  # type: ignore[no-untyped-def]
             return
         with conn:
             conn.recv(65536)
-            try:
+            with contextlib.suppress(OSError):
                 handler(conn)
-            except OSError:
-                pass
 
     threading.Thread(target=serve, daemon=True).start()
     return server
@@ -426,3 +458,27 @@ def test_redirects_are_failures_and_not_followed():
     server.close()
     assert result.status_code == 302
     assert not result.ok and "Redirects are not followed" in result.error
+
+
+def test_a_cancellation_reaches_the_endpoint_through_the_event_outbox(
+    private_ok, celery_eager, django_capture_on_commit_callbacks
+):
+    from subscriptions.services import subscription_cancel
+
+    subscription = SubscriptionFactory()
+    endpoint, secret = webhook_endpoint_create(
+        creator=subscription.creator,
+        url="http://127.0.0.1:1/x",
+        events=["subscription.status_changed"],
+    )
+    with Receiver(secret, statuses=[204]) as receiver:
+        webhook_endpoint_update(endpoint=endpoint, url=receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            subscription_cancel(subscription=subscription, source="seller", reason="moved")
+    [received] = receiver.received
+    assert received.verified
+    body = received.json()
+    assert body["type"] == "subscription.status_changed"
+    assert body["data"]["subscription"]["status"] == "CANCELLED_BY_SELLER"
+    assert body["data"]["subscription"]["cancellation"] == {"source": "seller", "reason": "moved"}
+    assert WebhookDelivery.objects.get().status == "succeeded"

@@ -40,7 +40,8 @@ class Command(BaseCommand):
                 with transaction.atomic():
                     for pk, *values in rows:
                         # Values come decrypted (any key); saving encrypts with the first.
-                        model._default_manager.filter(pk=pk).update(**dict(zip(fields, values)))
+                        plain = dict(zip(fields, values, strict=True))
+                        model._default_manager.filter(pk=pk).update(**plain)
                 count += len(rows)
                 last_pk = rows[-1][0]
             label = f"{model._meta.label}.{','.join(fields)}"

@@ -80,9 +80,14 @@ class ActiveCampaignProvider(EmailMarketingProvider):
         client = self.client
         items: list[Any] = []
         for page in range(MAX_PAGES):
-            body = client.request(
-                "GET", path, params={**(params or {}), "limit": PAGE_SIZE, "offset": page * PAGE_SIZE}
-            ) or {}
+            body = (
+                client.request(
+                    "GET",
+                    path,
+                    params={**(params or {}), "limit": PAGE_SIZE, "offset": page * PAGE_SIZE},
+                )
+                or {}
+            )
             batch = body.get(key) or []
             items += batch
             total = int((body.get("meta") or {}).get("total") or 0)
@@ -91,10 +96,16 @@ class ActiveCampaignProvider(EmailMarketingProvider):
         return items
 
     def lists(self) -> list[ListInfo]:
-        return [ListInfo(id=str(i["id"]), name=str(i.get("name", ""))) for i in self._paged("/api/3/lists", "lists")]
+        return [
+            ListInfo(id=str(i["id"]), name=str(i.get("name", "")))
+            for i in self._paged("/api/3/lists", "lists")
+        ]
 
     def tags(self, list_id: str | None = None) -> list[TagInfo]:
-        return [TagInfo(id=str(t["id"]), name=str(t.get("tag", ""))) for t in self._paged("/api/3/tags", "tags")]
+        return [
+            TagInfo(id=str(t["id"]), name=str(t.get("tag", "")))
+            for t in self._paged("/api/3/tags", "tags")
+        ]
 
     def _sync(self, contact: Contact) -> str:
         first, last = split_name(contact.name)

@@ -56,7 +56,9 @@ class BrevoProvider(EmailMarketingProvider):
             headers={"api-key": api_key},
             secrets=[api_key],
             limiter=RateLimit(
-                account_key(self.name, api_key), per_second=self.requests_per_second, label=self.label
+                account_key(self.name, api_key),
+                per_second=self.requests_per_second,
+                label=self.label,
             ),
         )
 
@@ -67,9 +69,14 @@ class BrevoProvider(EmailMarketingProvider):
         client = self.client
         found: list[ListInfo] = []
         for page in range(MAX_PAGES):
-            body = client.request(
-                "GET", "/v3/contacts/lists", params={"limit": PAGE_SIZE, "offset": page * PAGE_SIZE}
-            ) or {}
+            body = (
+                client.request(
+                    "GET",
+                    "/v3/contacts/lists",
+                    params={"limit": PAGE_SIZE, "offset": page * PAGE_SIZE},
+                )
+                or {}
+            )
             items = body.get("lists") or []
             found += [ListInfo(id=str(i["id"]), name=str(i.get("name", ""))) for i in items]
             if not items or len(found) >= int(body.get("count") or 0):

@@ -148,9 +148,7 @@ class MailchimpProvider(EmailMarketingProvider):
 
     def remove_from_list(self, contact: Contact, list_id: str) -> None:
         # DELETE archives the member: it leaves the audience but keeps its history.
-        self.client.request(
-            "DELETE", f"/3.0/lists/{list_id}/members/{member_hash(contact.email)}"
-        )
+        self.client.request("DELETE", f"/3.0/lists/{list_id}/members/{member_hash(contact.email)}")
 
     def _tag(self, contact: Contact, tag: str, list_id: str, status: str) -> None:
         self.client.request(

@@ -102,9 +102,11 @@ def test_429_waits_for_the_documented_reset_header(fake, integration):
     fake.on(
         "GET",
         "/v3/account",
-        json_answer(429, {"code": "too_many_requests", "message": "slow down"}, **{
-            "x-sib-ratelimit-reset": "3"
-        }),
+        json_answer(
+            429,
+            {"code": "too_many_requests", "message": "slow down"},
+            **{"x-sib-ratelimit-reset": "3"},
+        ),
     )
     with pytest.raises(ProviderError) as info:
         provider_for(integration).validate()
