@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -44,6 +45,7 @@ class IntegrationViewSet(
     def get_scoped_queryset(self) -> QuerySet[Integration]:
         return Integration.objects.all()
 
+    @extend_schema(request=s.IntegrationCreateSerializer, responses={201: s.IntegrationSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _validated(s.IntegrationCreateSerializer, request.data)
         integration = services.integration_create(
@@ -54,6 +56,7 @@ class IntegrationViewSet(
         )
         return Response(self.get_serializer(integration).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.IntegrationUpdateSerializer, responses=s.IntegrationSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         integration = self.get_object()
         data = _validated(s.IntegrationUpdateSerializer, request.data, partial=True)
@@ -71,6 +74,7 @@ class IntegrationViewSet(
         services.integration_delete(integration=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(request=None, responses=s.IntegrationSerializer)
     @action(detail=True, methods=["post"])
     def validate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         integration = services.integration_validate(integration=self.get_object())
@@ -81,6 +85,7 @@ class IntegrationViewSet(
         found = selectors.integration_lists(integration=self.get_object())
         return Response({"results": s.ListInfoSerializer(found, many=True).data})
 
+    @extend_schema(parameters=[OpenApiParameter("list", str, description="Mailchimp audience")])
     @action(detail=True, methods=["get"], serializer_class=s.ListInfoSerializer)
     def tags(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         found = selectors.integration_tags(
@@ -97,6 +102,10 @@ class WebhookEndpointViewSet(
     def get_scoped_queryset(self) -> QuerySet[WebhookEndpoint]:
         return WebhookEndpoint.objects.all()
 
+    @extend_schema(
+        request=s.WebhookEndpointWriteSerializer,
+        responses={201: s.WebhookEndpointCreatedSerializer},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _validated(s.WebhookEndpointWriteSerializer, request.data)
         endpoint, secret = webhooks.webhook_endpoint_create(
@@ -108,6 +117,7 @@ class WebhookEndpointViewSet(
         body = s.WebhookEndpointCreatedSerializer(endpoint, context={"secret": secret}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=s.WebhookEndpointWriteSerializer, responses=s.WebhookEndpointSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         endpoint = self.get_object()
         data = _validated(s.WebhookEndpointWriteSerializer, request.data, partial=True)
@@ -130,6 +140,7 @@ class WebhookEndpointViewSet(
         data = s.WebhookDeliverySerializer(page, many=True).data
         return self.get_paginated_response(data)
 
+    @extend_schema(request=None, responses={202: s.WebhookDeliverySerializer})
     @action(detail=True, methods=["post"], serializer_class=s.WebhookDeliverySerializer)
     def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         delivery = webhooks.webhook_test_send(endpoint=self.get_object())
@@ -143,6 +154,7 @@ class WebhookDeliveryViewSet(UUIDLookupMixin, mixins.RetrieveModelMixin, TenantV
     def get_scoped_queryset(self) -> QuerySet[WebhookDelivery]:
         return WebhookDelivery.objects.select_related("endpoint", "event")
 
+    @extend_schema(request=None, responses={202: s.WebhookDeliverySerializer})
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         delivery = webhooks.webhook_delivery_replay(delivery=self.get_object())

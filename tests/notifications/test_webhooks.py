@@ -482,3 +482,22 @@ def test_a_cancellation_reaches_the_endpoint_through_the_event_outbox(
     assert body["data"]["subscription"]["status"] == "CANCELLED_BY_SELLER"
     assert body["data"]["subscription"]["cancellation"] == {"source": "seller", "reason": "moved"}
     assert WebhookDelivery.objects.get().status == "succeeded"
+
+
+def test_the_5_second_retry_rides_a_short_countdown(private_ok, monkeypatch):
+    from notifications import tasks
+
+    subscription = SubscriptionFactory()
+    endpoint, secret = webhook_endpoint_create(
+        creator=subscription.creator, url="http://127.0.0.1:1/x"
+    )
+    queued: list[dict[str, object]] = []
+    monkeypatch.setattr(tasks.webhook_delivery_send, "apply_async", lambda **kw: queued.append(kw))
+    with Receiver(secret, statuses=[500]) as receiver:
+        webhook_endpoint_update(endpoint=endpoint, url=receiver.url)
+        webhook_deliveries_create_for_event(_event(subscription))
+        delivery = WebhookDelivery.objects.get()
+        tasks.webhook_delivery_send.run(delivery.pk, 0)
+        tasks.webhook_delivery_send.run(delivery.pk, 0)  # a duplicate message: no-op
+    assert len(receiver.received) == 1
+    assert queued == [{"args": (delivery.pk, 1), "countdown": 5.0, "retry": False}]
