@@ -121,3 +121,10 @@ class EmailMarketingProvider:
 
 def _fields(cls: type[EmailMarketingProvider]) -> str:
     return ", ".join(repr(f) for f in cls.credential_fields)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """First and last name for providers that store them apart ("Ana Maria Souza" →
+    "Ana", "Maria Souza")."""
+    first, _, last = name.strip().partition(" ")
+    return first, last.strip()

@@ -290,7 +290,9 @@ def webhook_delivery_attempt(*, delivery_id: int, expected_attempts: int) -> Att
     ).update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE, last_attempt_at=now)
     if not claimed:
         return AttemptOutcome("skipped", expected_attempts, None)
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None:  # the endpoint was deleted meanwhile
+        return AttemptOutcome("skipped", expected_attempts, None)
     endpoint = delivery.endpoint
     if not endpoint.is_active:
         _give_up(delivery, "The endpoint is disabled.")

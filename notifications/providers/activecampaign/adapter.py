@@ -22,9 +22,9 @@ from notifications.providers.base import (
     EmailMarketingProvider,
     ListInfo,
     TagInfo,
+    split_name,
 )
 from notifications.providers.http import ProviderClient
-from notifications.providers.mailchimp.adapter import split_name
 from notifications.providers.ratelimit import RateLimit, account_key
 
 PAGE_SIZE = 100

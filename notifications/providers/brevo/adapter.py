@@ -25,9 +25,9 @@ from notifications.providers.base import (
     ListInfo,
     ProviderError,
     TagInfo,
+    split_name,
 )
 from notifications.providers.http import ProviderClient, parse_retry_after
-from notifications.providers.mailchimp.adapter import split_name
 from notifications.providers.ratelimit import RateLimit, account_key
 
 PAGE_SIZE = 50  # Brevo's maximum page size for lists

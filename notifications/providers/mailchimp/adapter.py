@@ -27,6 +27,7 @@ from notifications.providers.base import (
     ListInfo,
     ProviderError,
     TagInfo,
+    split_name,
 )
 from notifications.providers.http import ProviderClient
 from notifications.providers.ratelimit import ConcurrencyLimit, account_key
@@ -39,11 +40,6 @@ MAX_PAGES = 20
 def member_hash(email: str) -> str:
     # Mailchimp's documented subscriber id, not a security measure.
     return hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
-
-
-def split_name(name: str) -> tuple[str, str]:
-    first, _, last = name.strip().partition(" ")
-    return first, last.strip()
 
 
 @register
