@@ -11,4 +11,5 @@ urlpatterns = [
     path("s/", include("dashboard.subscriber.urls")),
     path("", include("dashboard.auth_urls")),
     path("", include("dashboard.urls")),
+    path("dev/", include("notifications.urls")),
 ]

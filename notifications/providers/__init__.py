@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from notifications.providers.base import (
     Contact,
+    CredentialsInvalid,
     EmailMarketingProvider,
     ListInfo,
     ProviderError,
@@ -50,6 +51,7 @@ def _load() -> None:
 
 __all__ = [
     "Contact",
+    "CredentialsInvalid",
     "EmailMarketingProvider",
     "ListInfo",
     "ProviderError",

@@ -33,6 +33,11 @@ class ProviderError(Exception):
         self.auth = auth
 
 
+class CredentialsInvalid(ValueError):
+    """The credentials do not have the shape the provider needs (before any HTTP call).
+    The message names the field, never its value."""
+
+
 @dataclass(frozen=True)
 class Contact:
     email: str
@@ -67,6 +72,28 @@ class EmailMarketingProvider:
         self.credentials = credentials
         self.integration_id = integration_id
 
+    @classmethod
+    def clean_credentials(cls, credentials: Any) -> dict[str, str]:
+        """Check the shape of `credentials` (exactly `credential_fields`, each a non-empty
+        string) and return them stripped. Subclasses add provider-specific checks."""
+        if not isinstance(credentials, dict):
+            raise CredentialsInvalid(
+                f"{cls.label} credentials must be an object with {_fields(cls)}."
+            )
+        unknown = sorted(set(credentials) - set(cls.credential_fields))
+        if unknown:
+            raise CredentialsInvalid(
+                f"{cls.label} credentials take only {_fields(cls)}; unexpected: "
+                f"{', '.join(unknown)}."
+            )
+        cleaned: dict[str, str] = {}
+        for name in cls.credential_fields:
+            value = credentials.get(name)
+            if not isinstance(value, str) or not value.strip():
+                raise CredentialsInvalid(f"{cls.label} credentials need a non-empty {name!r}.")
+            cleaned[name] = value.strip()
+        return cleaned
+
     def validate(self) -> None:
         raise NotImplementedError
 
@@ -90,3 +117,14 @@ class EmailMarketingProvider:
 
     def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
         raise NotImplementedError
+
+
+def _fields(cls: type[EmailMarketingProvider]) -> str:
+    return ", ".join(repr(f) for f in cls.credential_fields)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """First and last name for providers that store them apart ("Ana Maria Souza" →
+    "Ana", "Maria Souza")."""
+    first, _, last = name.strip().partition(" ")
+    return first, last.strip()

@@ -1,1 +1,3 @@
-"""Adapter package; see adapter.py."""
+"""Mailchimp (Marketing API v3). Importing the package registers the adapter."""
+
+from notifications.providers.mailchimp import adapter  # noqa: F401

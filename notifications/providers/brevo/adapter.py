@@ -1,0 +1,135 @@
+"""Brevo API v3 adapter.
+
+Documented behaviour this follows:
+- base `https://api.brevo.com/v3`, the key in the `api-key` header;
+- `GET /account` checks the key; `POST /contacts` with `updateEnabled: true` creates or
+  updates a contact; lists are `/contacts/lists`, membership changes through
+  `POST /contacts/lists/{id}/contacts/add|remove` with `{"emails": [...]}`;
+- errors are `{code, message}`; the `/contacts` endpoints allow 10 requests per second
+  per account; a 429 carries `x-sib-ratelimit-reset` (seconds) rather than `Retry-After`.
+
+Brevo has no contact tags: `tags()` offers none and the tag actions fail with a
+permanent error that says so (use a list instead).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from notifications.providers import register
+from notifications.providers.base import (
+    Contact,
+    EmailMarketingProvider,
+    ListInfo,
+    ProviderError,
+    TagInfo,
+    split_name,
+)
+from notifications.providers.http import ProviderClient, parse_retry_after
+from notifications.providers.ratelimit import RateLimit, account_key
+
+PAGE_SIZE = 50  # Brevo's maximum page size for lists
+MAX_PAGES = 40
+
+
+class BrevoClient(ProviderClient):
+    def fallback_retry_after(self, response: httpx.Response) -> float | None:
+        return parse_retry_after(response.headers.get("x-sib-ratelimit-reset"))
+
+
+@register
+class BrevoProvider(EmailMarketingProvider):
+    name = "brevo"
+    label = "Brevo"
+    credential_fields = ("api_key",)
+    requests_per_second = 10
+
+    @property
+    def client(self) -> ProviderClient:
+        api_key = str(self.credentials.get("api_key", ""))
+        return BrevoClient(
+            provider=self.name,
+            label=self.label,
+            base_url="https://api.brevo.com",
+            headers={"api-key": api_key},
+            secrets=[api_key],
+            limiter=RateLimit(
+                account_key(self.name, api_key),
+                per_second=self.requests_per_second,
+                label=self.label,
+            ),
+        )
+
+    def validate(self) -> None:
+        self.client.request("GET", "/v3/account")
+
+    def lists(self) -> list[ListInfo]:
+        client = self.client
+        found: list[ListInfo] = []
+        for page in range(MAX_PAGES):
+            body = (
+                client.request(
+                    "GET",
+                    "/v3/contacts/lists",
+                    params={"limit": PAGE_SIZE, "offset": page * PAGE_SIZE},
+                )
+                or {}
+            )
+            items = body.get("lists") or []
+            found += [ListInfo(id=str(i["id"]), name=str(i.get("name", ""))) for i in items]
+            if not items or len(found) >= int(body.get("count") or 0):
+                break
+        return found
+
+    def tags(self, list_id: str | None = None) -> list[TagInfo]:
+        return []
+
+    def _contact_body(self, contact: Contact) -> dict[str, Any]:
+        first, last = split_name(contact.name)
+        attributes: dict[str, Any] = {"FIRSTNAME": first, "LASTNAME": last, **contact.fields}
+        return {"email": contact.email, "attributes": attributes, "updateEnabled": True}
+
+    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
+        body = self._contact_body(contact)
+        if list_id:
+            body["listIds"] = [_list_number(list_id)]
+        self.client.request("POST", "/v3/contacts", json_body=body)
+
+    def add_to_list(self, contact: Contact, list_id: str) -> None:
+        # Brevo adds only existing contacts to a list: create or update it first.
+        self.client.request("POST", "/v3/contacts", json_body=self._contact_body(contact))
+        self.client.request(
+            "POST",
+            f"/v3/contacts/lists/{_list_number(list_id)}/contacts/add",
+            json_body={"emails": [contact.email]},
+        )
+
+    def remove_from_list(self, contact: Contact, list_id: str) -> None:
+        self.client.request(
+            "POST",
+            f"/v3/contacts/lists/{_list_number(list_id)}/contacts/remove",
+            json_body={"emails": [contact.email]},
+        )
+
+    def _no_tags(self) -> ProviderError:
+        return ProviderError(
+            "Brevo has no contact tags; use a Brevo list in this action instead.",
+            permanent=True,
+        )
+
+    def add_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
+        raise self._no_tags()
+
+    def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
+        raise self._no_tags()
+
+
+def _list_number(list_id: str) -> int:
+    try:
+        return int(list_id)
+    except (TypeError, ValueError):
+        raise ProviderError(
+            f"Brevo list ids are numbers; {str(list_id)[:40]!r} is not one.", permanent=True
+        ) from None

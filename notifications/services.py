@@ -1,0 +1,163 @@
+"""Integration services (SPEC §9): create, update, delete and validate a creator's
+connection to an email-marketing provider.
+
+Rules:
+- credentials are checked for shape before anything is saved (Mailchimp `{"api_key"}`
+  ending in its data centre, ActiveCampaign `{"api_url", "api_key"}`, Brevo
+  `{"api_key"}`), then against the provider: the integration ends `connected`, or
+  `error` with a `last_error` the creator can act on;
+- credentials are write-only: an update without them keeps the stored ones;
+- an integration in use (e.g. by a segmentation rule) cannot be deleted: apps register an
+  "in-use checker" that names what uses it, and `integration_delete` answers 409.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.errors import Conflict, DomainError
+from accounts.models import Creator
+from notifications.models import Integration
+from notifications.providers import (
+    CredentialsInvalid,
+    ProviderError,
+    provider_class,
+    provider_classes,
+    provider_for,
+)
+
+logger = logging.getLogger(__name__)
+
+# An in-use checker returns a sentence naming what uses the integration, or None.
+InUseChecker = Callable[[Integration], str | None]
+_IN_USE_CHECKERS: dict[str, InUseChecker] = {}
+
+
+def register_in_use_checker(name: str, checker: InUseChecker) -> None:
+    """Called from another app's AppConfig.ready() (e.g. segmentation: "used by rule X")."""
+    _IN_USE_CHECKERS[name] = checker
+
+
+def _clean(provider: str, credentials: Any) -> dict[str, str]:
+    try:
+        cls = provider_class(provider)
+    except LookupError:
+        choices = ", ".join(sorted(provider_classes()))
+        raise DomainError(
+            f"Unknown provider {provider!r}; choose one of {choices}.",
+            details={"provider": [f"Choose one of {choices}."]},
+        ) from None
+    try:
+        return cls.clean_credentials(credentials)
+    except CredentialsInvalid as exc:
+        raise DomainError(str(exc), details={"credentials": [str(exc)]}) from None
+
+
+def integration_create(
+    *, creator: Creator, provider: str, name: str, credentials: Any
+) -> Integration:
+    """Save a new integration, then check its credentials with the provider.
+
+    A refused key is saved all the same, with status `error` and the provider's reason,
+    so the creator sees what to fix; a malformed one is refused before saving (422).
+    """
+    cleaned = _clean(provider, credentials)
+    name = (name or "").strip() or provider_class(provider).label
+    with transaction.atomic():
+        integration = Integration.objects.create(
+            creator=creator,
+            provider=provider,
+            name=name[:200],
+            credentials=cleaned,  # type: ignore[misc]  # EncryptedJSONField stores JSON
+        )
+    return integration_validate(integration=integration)
+
+
+def integration_update(
+    *, integration: Integration, name: str | None = None, credentials: Any = None
+) -> Integration:
+    """Rename and/or replace credentials. Without credentials the stored ones stay;
+    new credentials are validated with the provider like on create."""
+    fields: list[str] = []
+    if name is not None:
+        if not name.strip():
+            raise DomainError("The name cannot be empty.", details={"name": ["Required."]})
+        integration.name = name.strip()[:200]
+        fields.append("name")
+    if credentials is not None:
+        integration.credentials = _clean(integration.provider, credentials)
+        integration.status = Integration.Status.UNCHECKED
+        integration.last_error = ""
+        fields += ["credentials", "status", "last_error"]
+    if fields:
+        with transaction.atomic():
+            integration.save(update_fields=fields)
+    if credentials is not None:
+        return integration_validate(integration=integration)
+    return integration
+
+
+def integration_in_use(*, integration: Integration) -> list[str]:
+    reasons: list[str] = []
+    for checker in _IN_USE_CHECKERS.values():
+        reason = checker(integration)
+        if reason:
+            reasons.append(reason)
+    return reasons
+
+
+def integration_delete(*, integration: Integration) -> None:
+    """Delete an integration nobody uses; 409 naming the users otherwise."""
+    with transaction.atomic():
+        locked = Integration.objects.select_for_update().get(pk=integration.pk)
+        reasons = integration_in_use(integration=locked)
+        if reasons:
+            raise Conflict(
+                "This integration is in use: " + "; ".join(reasons) + ". Remove it there first.",
+                code="integration_in_use",
+                details={"in_use_by": reasons},
+            )
+        locked.delete()
+
+
+def integration_validate(*, integration: Integration) -> Integration:
+    """Ask the provider whether the stored credentials work; record the answer.
+
+    Runs outside any transaction of ours: the HTTP call must not hold row locks.
+    """
+    try:
+        provider_for(integration).validate()
+    except ProviderError as exc:
+        status, error = Integration.Status.ERROR, exc.message
+        logger.info(
+            "integration %s (%s) failed validation: %s",
+            integration.uuid,
+            integration.provider,
+            exc.message,
+        )
+    else:
+        status, error = Integration.Status.CONNECTED, ""
+    return _record_check(integration, status=status, error=error)
+
+
+def integration_mark_error(*, integration: Integration, message: str) -> Integration:
+    """For callers that saw the provider refuse the credentials (401/403) mid-work:
+    the integration shows the error until it validates again."""
+    return _record_check(integration, status=Integration.Status.ERROR, error=message)
+
+
+def _record_check(integration: Integration, *, status: str, error: str) -> Integration:
+    now = timezone.now()
+    with transaction.atomic():
+        Integration.objects.filter(pk=integration.pk).update(
+            status=status, last_error=error[:2000], last_checked_at=now
+        )
+    integration.status = status
+    integration.last_error = error[:2000]
+    integration.last_checked_at = now
+    return integration

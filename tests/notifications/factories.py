@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+
+import factory
+
+from notifications.models import Integration, WebhookEndpoint
+from notifications.webhooks.signing import secret_generate
+from tests.factories import CreatorFactory
+
+
+def mailchimp_key() -> str:
+    return f"{uuid.uuid4().hex}-us21"
+
+
+class IntegrationFactory(factory.django.DjangoModelFactory[Integration]):
+    class Meta:
+        model = Integration
+
+    creator = factory.SubFactory(CreatorFactory)
+    provider = "brevo"
+    name = factory.Sequence(lambda n: f"Integration {n}")
+    # A fresh key per integration: rate-limit buckets are per account (key), so tests
+    # never wait on each other's budget.
+    credentials = factory.LazyAttribute(
+        lambda o: {
+            "mailchimp": {"api_key": mailchimp_key()},
+            "activecampaign": {
+                "api_url": "https://example.api-us1.com",
+                "api_key": f"ac-{uuid.uuid4().hex}",
+            },
+            "brevo": {"api_key": f"xkeysib-{uuid.uuid4().hex}"},
+        }[o.provider]
+    )
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory[WebhookEndpoint]):
+    class Meta:
+        model = WebhookEndpoint
+
+    creator = factory.SubFactory(CreatorFactory)
+    url = "https://hooks.example.com/receive"
+    events = factory.LazyFunction(lambda: ["*"])
+    secret = factory.LazyFunction(secret_generate)

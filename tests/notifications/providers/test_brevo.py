@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import pytest
+
+from notifications.providers import Contact, ProviderError, provider_for
+from tests.notifications.factories import IntegrationFactory
+from tests.notifications.http_server import Answer, json_answer
+from tests.notifications.providers.contract import (
+    CASE_IDS,
+    CASES,
+    check_connected,
+    check_error_case,
+)
+
+pytestmark = pytest.mark.django_db
+
+ANA = Contact(email="ana@example.com", name="Ana Souza")
+
+
+@pytest.fixture
+def integration(db):  # type: ignore[no-untyped-def]
+    return IntegrationFactory(provider="brevo")
+
+
+def test_validate_reads_the_account_with_the_api_key_header(fake, integration):
+    fake.on("GET", "/v3/account", json_answer(200, {"email": "owner@example.com"}))
+    check_connected(integration)
+    [call] = fake.calls("GET", "/v3/account")
+    assert call.headers["api-key"] == integration.credentials["api_key"]
+
+
+def test_base_url_is_brevos(settings, integration):
+    settings.PROVIDER_BASE_URLS = {}
+    client = provider_for(integration).client  # type: ignore[attr-defined]
+    assert client.base_url == "https://api.brevo.com"
+
+
+def test_lists_are_paged_by_fifty(fake, integration):
+    fake.on(
+        "GET",
+        "/v3/contacts/lists",
+        json_answer(200, {"lists": [{"id": 2, "name": "Customers"}], "count": 1}),
+    )
+    assert [(x.id, x.name) for x in provider_for(integration).lists()] == [("2", "Customers")]
+    assert fake.calls()[0].query == {"limit": ["50"], "offset": ["0"]}
+
+
+def test_upsert_creates_or_updates_the_contact(fake, integration):
+    fake.on("POST", "/v3/contacts", Answer(status=204))
+    provider_for(integration).upsert_contact(ANA)
+    [call] = fake.calls("POST", "/v3/contacts")
+    assert call.json() == {
+        "email": "ana@example.com",
+        "attributes": {"FIRSTNAME": "Ana", "LASTNAME": "Souza"},
+        "updateEnabled": True,
+    }
+    assert call.headers["api-key"] == integration.credentials["api_key"]
+
+
+def test_list_membership_goes_through_add_and_remove(fake, integration):
+    fake.on("POST", "/v3/contacts", json_answer(201, {"id": 21}))
+    fake.on(
+        "POST",
+        "/v3/contacts/lists/2/contacts/add",
+        json_answer(201, {"contacts": {"success": ["ana@example.com"], "failure": []}}),
+    )
+    fake.on(
+        "POST",
+        "/v3/contacts/lists/2/contacts/remove",
+        json_answer(201, {"contacts": {"success": ["ana@example.com"], "failure": []}}),
+    )
+    provider = provider_for(integration)
+    provider.add_to_list(ANA, "2")
+    provider.remove_from_list(ANA, "2")
+    assert [c.path for c in fake.requests] == [
+        "/v3/contacts",
+        "/v3/contacts/lists/2/contacts/add",
+        "/v3/contacts/lists/2/contacts/remove",
+    ]
+    assert fake.requests[1].json() == {"emails": ["ana@example.com"]}
+    assert fake.requests[2].json() == {"emails": ["ana@example.com"]}
+
+
+def test_brevo_has_no_tags(fake, integration):
+    provider = provider_for(integration)
+    assert provider.tags() == []
+    for action in (provider.add_tag, provider.remove_tag):
+        with pytest.raises(ProviderError) as info:
+            action(ANA, "vip")
+        assert info.value.permanent and "no contact tags" in info.value.message
+    assert fake.requests == []
+
+
+def test_a_non_numeric_list_id_is_refused_without_a_call(fake, integration):
+    with pytest.raises(ProviderError) as info:
+        provider_for(integration).remove_from_list(ANA, "abc")
+    assert info.value.permanent
+    assert fake.requests == []
+
+
+def test_429_waits_for_the_documented_reset_header(fake, integration):
+    fake.on(
+        "GET",
+        "/v3/account",
+        json_answer(
+            429,
+            {"code": "too_many_requests", "message": "slow down"},
+            **{"x-sib-ratelimit-reset": "3"},
+        ),
+    )
+    with pytest.raises(ProviderError) as info:
+        provider_for(integration).validate()
+    assert info.value.permanent is False and info.value.retry_after == 3.0
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_error_matrix(fake, settings, caplog, integration, case):
+    key = integration.credentials["api_key"]
+    check_error_case(
+        case=case,
+        fake=fake,
+        settings=settings,
+        caplog=caplog,
+        integration=integration,
+        method="GET",
+        path="/v3/account",
+        error_body={"code": "unauthorized", "message": f"Key not found: {key}"},
+    )
