@@ -9,7 +9,7 @@ from segmentation.models import SegmentationDelivery, SegmentationRule
 
 
 @admin.register(SegmentationRule)
-class SegmentationRuleAdmin(admin.ModelAdmin[SegmentationRule]):
+class SegmentationRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["name", "creator", "product", "is_active", "status", "updated_at"]
     list_filter = ["is_active", "status", ("creator", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["creator", "product"]
@@ -21,7 +21,7 @@ class SegmentationRuleAdmin(admin.ModelAdmin[SegmentationRule]):
 
 
 @admin.register(SegmentationDelivery)
-class SegmentationDeliveryAdmin(admin.ModelAdmin[SegmentationDelivery]):
+class SegmentationDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """The delivery log: read-only for support."""
 
     list_display = [

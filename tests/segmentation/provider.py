@@ -119,6 +119,8 @@ class FakeProviderServer:
     calls: list[Call] = field(default_factory=list)
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Seconds each answer takes (a slow provider, so a test can kill a worker mid-run).
+    delay: float = 0.0
 
     def start(self) -> str:
         fake = self
@@ -127,6 +129,8 @@ class FakeProviderServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if fake.delay:
+                    time.sleep(fake.delay)
                 with fake.lock:
                     fake.calls.append(
                         Call(
