@@ -35,7 +35,12 @@ class SegmentationDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "provider_status",
         "is_test",
     ]
-    list_filter = ["status", "action_type", "is_test", ("creator", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        "action_type",
+        "is_test",
+        ("creator", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["creator", "rule"]
     search_fields = ["contact_email", "uuid", "rule__uuid"]
     date_hierarchy = "created_at"

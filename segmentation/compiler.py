@@ -200,9 +200,7 @@ def _apply(queryset: QuerySet[Any], spec: RuleSpec, fields: dict[str, Any]) -> Q
     if not spec.conditions:
         return queryset
     aliases: dict[str, Expression] = {}
-    parts = [
-        _condition_q(c, fields[c["field"]], aliases, i) for i, c in enumerate(spec.conditions)
-    ]
+    parts = [_condition_q(c, fields[c["field"]], aliases, i) for i, c in enumerate(spec.conditions)]
     combined = _combine(parts, spec.match)
     if combined is False:
         return queryset.none()

@@ -10,6 +10,7 @@ when a worker died between the insert and the publish.
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
@@ -44,7 +45,12 @@ def rules_for_trigger(*, creator_id: int, trigger: str) -> list[SegmentationRule
     )
 
 
-def segmentation_consume(event: SubscriptionEvent) -> int:
+def segmentation_consume(event: SubscriptionEvent) -> None:
+    """The outbox consumer (registered in SegmentationConfig.ready)."""
+    deliveries_create_for_event(event)
+
+
+def deliveries_create_for_event(event: SubscriptionEvent) -> int:
     """Create the deliveries an event calls for; returns how many are pending."""
     trigger = trigger_for_event(event)
     if trigger is None:
@@ -52,14 +58,14 @@ def segmentation_consume(event: SubscriptionEvent) -> int:
     rules = rules_for_trigger(creator_id=event.creator_id, trigger=trigger)
     if not rules:
         return 0
-    subscription = Subscription.objects.select_related(
-        "plan", "subscriber", "creator"
-    ).get(pk=event.subscription_id)
+    subscription = Subscription.objects.select_related("plan", "subscriber", "creator").get(
+        pk=event.subscription_id
+    )
     matching = [r for r in rules if event_triggers_rule(r.spec, event, subscription)]
     if not matching:
         return 0
     wanted = {a["integration"] for r in matching for a in r.actions if a.get("integration")}
-    integration_ids = dict(
+    integration_ids: dict[UUID | None, int] = dict(
         Integration.objects.filter(creator_id=event.creator_id, uuid__in=wanted).values_list(
             "uuid", "pk"
         )
@@ -94,9 +100,7 @@ def segmentation_consume(event: SubscriptionEvent) -> int:
     return len(pending)
 
 
-def _uuid_key(value: object) -> object:
-    from uuid import UUID
-
+def _uuid_key(value: object) -> UUID | None:
     try:
         return UUID(str(value)) if value else None
     except ValueError:

@@ -39,7 +39,9 @@ def deliveries_requeue_due() -> int:
             .filter(status=S.SENDING, started_at__lte=now - SENDING_STALE_AFTER)
             .values_list("pk", flat=True)[:BATCH]
         )
-        SegmentationDelivery.objects.filter(pk__in=due).update(status=S.PENDING, next_attempt_at=now)
+        SegmentationDelivery.objects.filter(pk__in=due).update(
+            status=S.PENDING, next_attempt_at=now
+        )
         SegmentationDelivery.objects.filter(pk__in=stuck, status=S.SENDING).update(
             status=S.PENDING,
             next_attempt_at=now,

@@ -330,9 +330,7 @@ class TestOutcome:
     delivery: SegmentationDelivery
 
 
-def rule_send_test(
-    *, rule: SegmentationRule, email: str, name: str = ""
-) -> list[TestOutcome]:
+def rule_send_test(*, rule: SegmentationRule, email: str, name: str = "") -> list[TestOutcome]:
     """Run every action of the rule now, for a test contact, and report each outcome.
 
     Synchronous by design (the creator is waiting for the answer); each action is logged

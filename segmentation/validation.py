@@ -126,7 +126,10 @@ def rule_clean(
         for i, c in enumerate(conditions):
             values = c["value"] if isinstance(c["value"], list) else [c["value"]]
             if c["field"] == "plan" and any(v not in known for v in values):
-                add(f"conditions[{i}]", f"unknown plan {next(v for v in values if v not in known)!r}")
+                add(
+                    f"conditions[{i}]",
+                    f"unknown plan {next(v for v in values if v not in known)!r}",
+                )
 
     actions, integrations = _actions_clean(
         creator=creator, raw_actions=data.get("actions"), add=add, required=require_actions
@@ -168,9 +171,7 @@ def _actions_clean(
     wanted = {
         u for a in raw_actions if isinstance(a, Mapping) and (u := _uuid(a.get("integration")))
     }
-    by_uuid = {
-        str(i.uuid): i for i in Integration.objects.filter(creator=creator, uuid__in=wanted)
-    }
+    by_uuid = {str(i.uuid): i for i in Integration.objects.filter(creator=creator, uuid__in=wanted)}
     actions: list[dict[str, Any]] = []
     used: dict[str, Integration] = {}
     for i, raw in enumerate(raw_actions):

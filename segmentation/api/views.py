@@ -102,7 +102,9 @@ class SegmentationViewSet(
             email = email or request.user.email
             name = request.user.get_full_name()
         if not email:
-            raise ValidationError({"email": ["API key callers must pass the test contact's email."]})
+            raise ValidationError(
+                {"email": ["API key callers must pass the test contact's email."]}
+            )
         results = services.rule_send_test(rule=rule, email=email, name=name)
         return Response(
             {

@@ -3,8 +3,7 @@ on generated rules and data, on the real database."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +21,11 @@ from tests.factories import CreatorFactory, PlanFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
-BASE = datetime(2024, 3, 10, 1, 30, tzinfo=dt_timezone.utc)  # 22:30 the day before in São Paulo
+BASE = datetime(2024, 3, 10, 1, 30, tzinfo=UTC)  # 22:30 the day before in São Paulo
 TODAY = date(2024, 3, 10)
 PRICES = [Decimal("9.90"), Decimal("10.00"), Decimal("49.90")]
-TEXT = st.text(alphabet="aAbBzZ é%_.@", max_size=5)
-NONEMPTY = st.text(alphabet="aAbBzZ é%_.@", min_size=1, max_size=3)
+TEXT = st.text(alphabet="aAbBzZ éÉ%_.@", max_size=5)
+NONEMPTY = st.text(alphabet="aAbBzZ éÉ%_.@", min_size=1, max_size=3)
 STATUSES = list(Status.values)
 MODES = ["reactivate", "reactivate_and_charge"]
 EVENT_TYPES = [
@@ -206,7 +205,7 @@ def test_python_and_sql_select_the_same_rows(world: Any, data: st.DataObject) ->
 
 
 def test_the_compiled_count_is_a_single_query_without_subqueries(world: Any) -> None:
-    creator, products, plans = world
+    creator, products, _plans = world
     spec = RuleSpec(
         triggers=("CANCELLED_BY_CUSTOMER",),
         match="any",

@@ -71,7 +71,9 @@ def test_other_tenants_rule_is_404_and_viewers_cannot_write(creator, integration
     for response in (
         outsider.get(f"/api/v1/segmentations/{rule.uuid}"),
         outsider.patch(f"/api/v1/segmentations/{rule.uuid}", {"name": "x"}, format="json"),
-        outsider.post(f"/api/v1/segmentations/{rule.uuid}/test", {"email": "a@b.co"}, format="json"),
+        outsider.post(
+            f"/api/v1/segmentations/{rule.uuid}/test", {"email": "a@b.co"}, format="json"
+        ),
         outsider.get(f"/api/v1/segmentations/{rule.uuid}/deliveries"),
     ):
         assert response.status_code == 404
@@ -83,7 +85,10 @@ def test_other_tenants_rule_is_404_and_viewers_cannot_write(creator, integration
 def _rules_with_deliveries(creator: Any, integration: Any, n: int) -> None:
     subscription = SubscriptionFactory(plan__product__creator=creator)
     event = SubscriptionEvent.objects.create(
-        creator=creator, subscription=subscription, type="charge.refunded", occurred_at=timezone.now()
+        creator=creator,
+        subscription=subscription,
+        type="charge.refunded",
+        occurred_at=timezone.now(),
     )
     for _ in range(n):
         rule = rule_create(creator=creator, data=body(integration))
@@ -150,8 +155,19 @@ def test_delivery_log_is_paginated_with_pinned_queries(creator, integration, n):
     assert len(page["results"]) == n
     row = page["results"][0]
     assert set(row) == {
-        "id", "event", "action_index", "action", "contact", "status", "attempts",
-        "next_attempt_at", "provider_status", "error", "is_test", "created_at", "finished_at",
+        "id",
+        "event",
+        "action_index",
+        "action",
+        "contact",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "provider_status",
+        "error",
+        "is_test",
+        "created_at",
+        "finished_at",
     }
     assert row["contact"] == f"c{n - 1}@example.com"  # newest first
     # api key lookup + last-used update + the rule + the page
@@ -203,13 +219,19 @@ def test_send_test_with_an_api_key_needs_an_email(creator, integration, fake_pro
     assert missing.json()["error"]["message"] == (
         "email: API key callers must pass the test contact's email."
     )
-    ok = client.post(f"/api/v1/segmentations/{rule.uuid}/test", {"email": "t@example.com"}, format="json")
+    ok = client.post(
+        f"/api/v1/segmentations/{rule.uuid}/test", {"email": "t@example.com"}, format="json"
+    )
     assert ok.json()["results"][0]["outcome"] == "ok"
     assert fake_provider.calls_to("POST")[0].path == "/contacts/t@example.com/tags"
 
 
 def test_preview_counts_current_subscriptions_and_recent_events(creator, integration):
-    for recurrence, status in ((1, "CANCELLED_BY_CUSTOMER"), (3, "CANCELLED_BY_CUSTOMER"), (3, "ACTIVE")):
+    for recurrence, status in (
+        (1, "CANCELLED_BY_CUSTOMER"),
+        (3, "CANCELLED_BY_CUSTOMER"),
+        (3, "ACTIVE"),
+    ):
         subscription = SubscriptionFactory(
             plan__product__creator=creator, recurrence=recurrence, status=status
         )

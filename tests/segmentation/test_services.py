@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from notifications.models import Integration
 from segmentation import jobs, services
-from segmentation.consumer import segmentation_consume
+from segmentation.consumer import deliveries_create_for_event as segmentation_consume
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import SubscriptionEvent
 from subscriptions.services import subscription_cancel
@@ -89,7 +89,11 @@ def test_a_delivery_upserts_the_contact_then_runs_the_action(creator, integratio
     delivery = SegmentationDelivery.objects.get(event=event)
     assert services.delivery_attempt(delivery_id=delivery.pk) == S.SUCCEEDED
     assert [(c.method, c.path, c.body) for c in fake_provider.calls] == [
-        ("PUT", "/contacts/ana@example.com", {"email": "ana@example.com", "name": "Ana", "locale": "en"}),
+        (
+            "PUT",
+            "/contacts/ana@example.com",
+            {"email": "ana@example.com", "name": "Ana", "locale": "en"},
+        ),
         ("POST", "/contacts/ana@example.com/tags", {"tag": "churned"}),
     ]
     delivery.refresh_from_db()

@@ -72,7 +72,9 @@ def test_operator_that_does_not_fit_the_field_names_the_row(creator, integration
 
 
 def test_unknown_field_names_the_row(creator, integration):
-    lines = refused(creator, body(integration, conditions=[{"field": "age", "op": "eq", "value": 1}]))
+    lines = refused(
+        creator, body(integration, conditions=[{"field": "age", "op": "eq", "value": 1}])
+    )
     assert lines[0].startswith("conditions[0]: unknown field 'age'")
 
 
@@ -147,7 +149,8 @@ def test_send_email_needs_subject_body_and_known_placeholders(creator, integrati
     lines = refused(creator, body(integration, actions=actions))
     assert lines[0] == "actions[0]: send_email needs a 'body' of at most 20000 characters"
     assert lines[1].startswith(
-        "actions[1]: unknown placeholder {{ subscriber.password }} in body; use {{ subscriber.name }}"
+        "actions[1]: unknown placeholder {{ subscriber.password }} in body; "
+        "use {{ subscriber.name }}"
     )
 
 
@@ -170,7 +173,9 @@ def test_another_tenants_product_and_plan_are_unknown(creator, integration):
 def test_update_validates_the_merged_rule(creator, integration):
     rule = rule_create(creator=creator, data=body(integration))
     with pytest.raises(RuleInvalid) as caught:
-        rule_update(rule=rule, data={"conditions": [{"field": "period", "op": "contains", "value": "m"}]})
+        rule_update(
+            rule=rule, data={"conditions": [{"field": "period", "op": "contains", "value": "m"}]}
+        )
     assert caught.value.lines == [
         "conditions[0]: operator 'contains' does not apply to choice field 'period'"
     ]
