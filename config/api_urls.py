@@ -6,4 +6,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("subscriptions.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("segmentation.api.urls")),
 ]

@@ -1,0 +1,7 @@
+from accounts.api.routers import OptionalSlashRouter
+from segmentation.api import views
+
+router = OptionalSlashRouter()
+router.register("segmentations", views.SegmentationViewSet, basename="segmentation")
+
+urlpatterns = router.urls

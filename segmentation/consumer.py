@@ -1,0 +1,107 @@
+"""The outbox consumer: turns each subscription event into deliveries (SPEC §8.2).
+
+Runs inside `subscriptions.tasks.process_event` (queue `events`) for every event. It is
+idempotent per event: deliveries are unique on (event, rule, action_index) and inserted
+with ON CONFLICT DO NOTHING, so a re-published event never acts twice; every still
+pending delivery of the event is (re)queued after commit, which also heals an enqueue lost
+when a worker died between the insert and the publish.
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import Integration
+from segmentation.evaluate import event_triggers_rule
+from segmentation.facts import trigger_for_event
+from segmentation.models import SegmentationDelivery, SegmentationRule
+from subscriptions.models import Subscription, SubscriptionEvent
+
+logger = logging.getLogger(__name__)
+
+
+def deliveries_enqueue(delivery_ids: list[int]) -> None:
+    """Hand deliveries to the `deliveries` queue; a broker outage is left to the job."""
+    from segmentation.tasks import delivery_run
+
+    for delivery_id in delivery_ids:
+        try:
+            delivery_run.apply_async(args=(delivery_id,), queue="deliveries", retry=False)
+        except Exception:
+            logger.warning("delivery %s not queued now; the retry job will queue it", delivery_id)
+            return
+
+
+def rules_for_trigger(*, creator_id: int, trigger: str) -> list[SegmentationRule]:
+    """The creator's active rules for one trigger, in one query."""
+    return list(
+        SegmentationRule.objects.filter(
+            creator_id=creator_id, is_active=True, trigger_keys__contains=f"|{trigger}|"
+        ).order_by("id")
+    )
+
+
+def segmentation_consume(event: SubscriptionEvent) -> None:
+    """The outbox consumer (registered in SegmentationConfig.ready)."""
+    deliveries_create_for_event(event)
+
+
+def deliveries_create_for_event(event: SubscriptionEvent) -> int:
+    """Create the deliveries an event calls for; returns how many are pending."""
+    trigger = trigger_for_event(event)
+    if trigger is None:
+        return 0
+    rules = rules_for_trigger(creator_id=event.creator_id, trigger=trigger)
+    if not rules:
+        return 0
+    subscription = Subscription.objects.select_related("plan", "subscriber", "creator").get(
+        pk=event.subscription_id
+    )
+    matching = [r for r in rules if event_triggers_rule(r.spec, event, subscription)]
+    if not matching:
+        return 0
+    wanted = {a["integration"] for r in matching for a in r.actions if a.get("integration")}
+    integration_ids: dict[UUID | None, int] = dict(
+        Integration.objects.filter(creator_id=event.creator_id, uuid__in=wanted).values_list(
+            "uuid", "pk"
+        )
+    )
+    now = timezone.now()
+    subscriber = subscription.subscriber
+    rows = [
+        SegmentationDelivery(
+            creator_id=event.creator_id,
+            rule=rule,
+            event=event,
+            integration_id=integration_ids.get(_uuid_key(action.get("integration"))),
+            action_index=index,
+            action_type=action["type"],
+            action=action,
+            contact_email=subscriber.email,
+            contact_name=subscriber.name,
+            contact_locale=subscriber.locale,
+            next_attempt_at=now,
+        )
+        for rule in matching
+        for index, action in enumerate(rule.actions)
+    ]
+    with transaction.atomic():
+        SegmentationDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        pending = list(
+            SegmentationDelivery.objects.filter(
+                event=event, status=SegmentationDelivery.Status.PENDING
+            ).values_list("pk", flat=True)
+        )
+        transaction.on_commit(lambda: deliveries_enqueue(pending))
+    return len(pending)
+
+
+def _uuid_key(value: object) -> UUID | None:
+    try:
+        return UUID(str(value)) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,169 @@
+"""A small provider adapter for tests, registered like a real one, talking HTTP to a
+local fake provider (`FakeProviderServer`), so the HTTP boundary in tests is real.
+
+The Celery worker of the end-to-end test imports this module (`--include`)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote, unquote
+
+import httpx
+from django.conf import settings
+
+from notifications.providers import (
+    Contact,
+    EmailMarketingProvider,
+    ListInfo,
+    ProviderError,
+    TagInfo,
+    register,
+)
+
+
+class TestMailProvider(EmailMarketingProvider):
+    name = "testmail"
+    label = "Test mail"
+    credential_fields = ("api_key",)
+
+    @property
+    def base_url(self) -> str:
+        return settings.PROVIDER_BASE_URLS[self.name].rstrip("/")
+
+    def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        try:
+            response = httpx.request(
+                method,
+                self.base_url + path,
+                json=payload,
+                headers={"Authorization": f"Bearer {self.credentials.get('api_key', '')}"},
+                timeout=settings.PROVIDER_TIMEOUT_SECONDS,
+            )
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"network error: {exc}", permanent=False) from None
+        if response.status_code < 400:
+            return response.json() if response.content else None
+        message = f"{self.label} answered {response.status_code}: {response.text[:200]}"
+        retry_after = response.headers.get("Retry-After")
+        if response.status_code in (401, 403):
+            raise ProviderError(message, permanent=True, auth=True, status=response.status_code)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise ProviderError(
+                message,
+                permanent=False,
+                status=response.status_code,
+                retry_after=float(retry_after) if retry_after else None,
+            )
+        raise ProviderError(message, permanent=True, status=response.status_code)
+
+    def validate(self) -> None:
+        self._call("GET", "/account")
+
+    def lists(self) -> list[ListInfo]:
+        return [ListInfo(id=x["id"], name=x["name"]) for x in self._call("GET", "/lists")]
+
+    def tags(self, list_id: str | None = None) -> list[TagInfo]:
+        return [TagInfo(id=x["id"], name=x["name"]) for x in self._call("GET", "/tags")]
+
+    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
+        self._call(
+            "PUT",
+            f"/contacts/{quote(contact.email)}",
+            {"email": contact.email, "name": contact.name, "locale": contact.locale},
+        )
+
+    def add_to_list(self, contact: Contact, list_id: str) -> None:
+        self._call("POST", f"/lists/{quote(list_id)}/members", {"email": contact.email})
+
+    def remove_from_list(self, contact: Contact, list_id: str) -> None:
+        self._call("DELETE", f"/lists/{quote(list_id)}/members/{quote(contact.email)}")
+
+    def add_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
+        self._call("POST", f"/contacts/{quote(contact.email)}/tags", {"tag": tag})
+
+    def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
+        self._call("DELETE", f"/contacts/{quote(contact.email)}/tags/{quote(tag)}")
+
+
+class TestAudienceProvider(TestMailProvider):
+    """Like Mailchimp: tags live inside a list (audience)."""
+
+    name = "testaudience"
+    label = "Test audience"
+    tags_need_list = True
+
+
+register(TestMailProvider)
+register(TestAudienceProvider)
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    body: Any
+    at: float
+
+
+@dataclass
+class FakeProviderServer:
+    """A fake provider on 127.0.0.1: records every call; answers 200 unless scripted.
+
+    `script` is a list of (status, headers) answers used in order, one per request."""
+
+    calls: list[Call] = field(default_factory=list)
+    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Seconds each answer takes (a slow provider, so a test can kill a worker mid-run).
+    delay: float = 0.0
+
+    def start(self) -> str:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                if fake.delay:
+                    time.sleep(fake.delay)
+                with fake.lock:
+                    fake.calls.append(
+                        Call(
+                            self.command,
+                            unquote(self.path),
+                            json.loads(raw) if raw else None,
+                            time.time(),
+                        )
+                    )
+                    status, headers = fake.script.pop(0) if fake.script else (200, {})
+                body = b'{"ok": true}' if status < 400 else b'{"error": "scripted"}'
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_PUT = do_POST = do_DELETE = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def calls_to(self, method: str, suffix: str = "") -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method and c.path.endswith(suffix)]
