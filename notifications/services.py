@@ -43,6 +43,16 @@ def register_in_use_checker(name: str, checker: InUseChecker) -> None:
     _IN_USE_CHECKERS[name] = checker
 
 
+# Called with the integration each time it validates as connected again, so apps that
+# flagged their own objects because of its credentials (segmentation rules) clear them.
+ReconnectListener = Callable[[Integration], object]
+_RECONNECT_LISTENERS: dict[str, ReconnectListener] = {}
+
+
+def register_reconnect_listener(name: str, listener: ReconnectListener) -> None:
+    _RECONNECT_LISTENERS[name] = listener
+
+
 def _clean(provider: str, credentials: Any) -> dict[str, str]:
     try:
         cls = provider_class(provider)
@@ -160,4 +170,7 @@ def _record_check(integration: Integration, *, status: str, error: str) -> Integ
     integration.status = status
     integration.last_error = error[:2000]
     integration.last_checked_at = now
+    if status == Integration.Status.CONNECTED:
+        for listener in _RECONNECT_LISTENERS.values():
+            listener(integration)
     return integration

@@ -109,6 +109,18 @@ def rule_delete(*, rule: SegmentationRule) -> None:
     rule.delete()
 
 
+def integration_used_by_rules(integration: Integration) -> str | None:
+    """In-use check for deleting an integration: names the rules whose actions use it."""
+    names = list(
+        SegmentationRule.objects.filter(
+            creator_id=integration.creator_id, integrations=integration
+        ).values_list("name", flat=True)
+    )
+    if not names:
+        return None
+    return "used by segmentation rule(s) " + ", ".join(f"'{n}'" for n in sorted(names))
+
+
 @transaction.atomic
 def rules_clear_integration_error(*, integration: Integration) -> int:
     """Call when an integration validates again (status `connected`): rules flagged

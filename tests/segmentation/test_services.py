@@ -9,7 +9,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from accounts.errors import Conflict
 from notifications.models import Integration
+from notifications.services import integration_delete, integration_validate
 from segmentation import jobs, services
 from segmentation.consumer import deliveries_create_for_event as segmentation_consume
 from segmentation.models import SegmentationDelivery, SegmentationRule
@@ -124,11 +126,20 @@ def test_401_marks_the_integration_and_every_rule_using_it(creator, integration,
             f"Integration '{integration.name}' (testmail) refused our credentials: HTTP 401"
         )
         assert r.last_error.endswith("Reconnect it to resume this rule.")
-    # The integration validates again: the alert goes away.
-    Integration.objects.filter(pk=integration.pk).update(status="connected")
-    assert services.rules_clear_integration_error(integration=integration) == 2
-    rule.refresh_from_db()
-    assert (rule.status, rule.last_error) == ("ok", "")
+    # The integration validates again with the provider: every alert goes away.
+    fake_provider.script = []
+    integration_validate(integration=integration)
+    for r in (rule, other):
+        r.refresh_from_db()
+        assert (r.status, r.last_error) == ("ok", "")
+
+
+def test_an_integration_used_by_a_rule_cannot_be_deleted(creator, integration):
+    make_rule(creator, integration, name="Win-back")
+    with pytest.raises(Conflict) as refused:
+        integration_delete(integration=integration)
+    assert "Win-back" in refused.value.message
+    assert Integration.objects.filter(pk=integration.pk).exists()
 
 
 def test_429_with_retry_after_is_retried_no_sooner(creator, integration, fake_provider):
