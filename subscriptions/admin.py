@@ -203,9 +203,7 @@ class SubscriptionAdmin(BigTableAdmin):
         ),
     )
     # Every change goes through a service: the page shows, the actions act.
-    readonly_fields = tuple(
-        f.name for f in Subscription._meta.concrete_fields if f.name != "id"
-    )
+    readonly_fields = tuple(f.name for f in Subscription._meta.concrete_fields if f.name != "id")
 
     def uuid_condition(self, value: uuid.UUID) -> Q:
         by_charge = Charge.objects.filter(uuid=value).values("subscription_id")
@@ -244,7 +242,9 @@ class ChargeAdmin(BigTableAdmin):
     readonly_fields = tuple(f.name for f in Charge._meta.concrete_fields if f.name != "id")
     actions = (
         reason_action(description="Refund charge", verb="Refunded", apply=_refund),
-        reason_action(description="Record chargeback", verb="Chargeback recorded", apply=_chargeback),
+        reason_action(
+            description="Record chargeback", verb="Chargeback recorded", apply=_chargeback
+        ),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -292,8 +292,8 @@ class ProductAdmin(BigTableAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(ProductAdmin):
-    list_display = ("name", "product", "creator", "price", "currency", "period", "max_cycles")
-    list_select_related = ("product", "creator")
-    list_filter = ("period", "is_active", "creator")
-    raw_id_fields = ("creator", "product")
+class PlanAdmin(ProductAdmin):  # type: ignore[misc]
+    list_display = ("name", "product", "creator", "price", "currency", "period", "max_cycles")  # type: ignore[assignment]
+    list_select_related = ("product", "creator")  # type: ignore[assignment]
+    list_filter = ("period", "is_active", "creator")  # type: ignore[assignment]
+    raw_id_fields = ("creator", "product")  # type: ignore[assignment]

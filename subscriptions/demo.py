@@ -9,6 +9,7 @@ marked processed instead of being queued, so the worker starts with an empty bac
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -47,12 +48,12 @@ def seed(creator: Creator) -> None:
     """Seed once per creator; later runs only top up subscriptions due today."""
     if not creator.products.exists():
         plans = _catalogue(creator)
-        _History(creator, plans, random.Random(42)).replay()  # noqa: S311 — demo data
+        _History(creator, plans, random.Random(42)).replay()
     _due_today(creator)
 
 
 def _catalogue(creator: Creator) -> dict[str, Plan]:
-    specs = {
+    specs: dict[str, list[tuple[str, str, str, int | None]]] = {
         "Yoga Club": [
             ("weekly", "Weekly", "14.90", None),
             ("monthly", "Monthly", "49.90", None),
@@ -144,7 +145,10 @@ class _History:
 
     def _plan_guaranteed_statuses(self, first_day: date) -> None:
         """A few scripted lives, so every status shows up whatever the dice say."""
-        self._at(first_day + timedelta(days=5), lambda: self._sales("Finance Masterclass/3 instalments", 5))
+        self._at(
+            first_day + timedelta(days=5),
+            lambda: self._sales("Finance Masterclass/3 instalments", 5),
+        )
         self._at(
             first_day + timedelta(days=60),
             lambda: self._sales("Yoga Club/Weekly", 3, card_fails_after=10),
@@ -169,7 +173,11 @@ class _History:
     def _random_sale(self, day: date) -> None:
         roll = self.rng.random()
         method = (
-            "pm_sandbox_declined" if roll < 0.07 else "pm_sandbox_error" if roll < 0.09 else "pm_sandbox_ok"
+            "pm_sandbox_declined"
+            if roll < 0.07
+            else "pm_sandbox_error"
+            if roll < 0.09
+            else "pm_sandbox_ok"
         )
         subscription = self._sale(self.rng.choice(list(self.plans)), method)
         if subscription.status != Status.ACTIVE:
@@ -197,15 +205,14 @@ class _History:
             )
 
     def _cancel(self, subscription: Subscription, source: str) -> None:
-        try:
+        # Already ended or cancelled by the billing rules: nothing to do.
+        with contextlib.suppress(DomainError):
             subscription_cancel(
                 subscription=subscription,
                 source=source,
                 reason=self.rng.choice(CANCEL_REASONS[source]),
                 actor="demo",
             )
-        except DomainError:
-            pass  # already ended or cancelled by the billing rules: nothing to do
 
 
 def _set_method(subscription: Subscription, method: str) -> None:

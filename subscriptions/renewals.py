@@ -161,7 +161,9 @@ def _unpaid_period_start(subscription: Subscription) -> date:
     """While DELAYED, the unpaid period is the one before `next_charge_date`."""
     plan = subscription.plan
     assert subscription.next_charge_date is not None
-    n = billing.period_index(subscription.billing_anchor, plan.period, subscription.next_charge_date)
+    n = billing.period_index(
+        subscription.billing_anchor, plan.period, subscription.next_charge_date
+    )
     return billing.due_date(subscription.billing_anchor, plan.period, n - 1)
 
 
@@ -206,7 +208,9 @@ def _delay(subscription: Subscription, period_start: date) -> None:
     scheduled, next due date one period on (access is kept meanwhile)."""
     plan = subscription.plan
     n = billing.period_index(subscription.billing_anchor, plan.period, period_start)
-    subscription.next_charge_date = billing.due_date(subscription.billing_anchor, plan.period, n + 1)
+    subscription.next_charge_date = billing.due_date(
+        subscription.billing_anchor, plan.period, n + 1
+    )
     subscription.retry_attempt = 0
     subscription.next_retry_date = _retry_date(subscription, period_start, 0)
     subscription_status_set(
@@ -246,9 +250,9 @@ class RenewalRules:
     def apply(
         self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
     ) -> None:
-        give_up_on = _retry_date(
-            subscription, charge.period_start, 0
-        ) or period_end_for(subscription=subscription, period_start=charge.period_start)
+        give_up_on = _retry_date(subscription, charge.period_start, 0) or period_end_for(
+            subscription=subscription, period_start=charge.period_start
+        )
         outcome = _outcome(result, ctx.today(subscription), give_up_on)
         if outcome is ChargeOutcome.SUCCEEDED:
             _paid(subscription, charge)
@@ -335,9 +339,7 @@ class RunStats:
     by_outcome: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def run(
-    rules: Rules, *, now: datetime | None = None, batch_size: int = BATCH_SIZE
-) -> RunStats:
+def run(rules: Rules, *, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:
     """Work through every due row once, batch by batch, in (due date, id) order."""
     ctx = _Context(now or timezone.now())
     stats = RunStats()
@@ -452,9 +454,7 @@ def _open_charges(specs: list[tuple[Subscription, ChargeSpec]], ctx: _Context) -
 
 def _call_gateway(charge: Charge, ctx: _Context) -> ChargeResult:
     try:
-        return charge_call_gateway(
-            charge=charge, gateway=ctx.gateway(charge.subscription.creator)
-        )
+        return charge_call_gateway(charge=charge, gateway=ctx.gateway(charge.subscription.creator))
     except Exception as exc:
         # One broken row must not stop the batch; treated as transient and retried.
         logger.exception("gateway call for charge %s crashed", charge.uuid)
@@ -510,7 +510,7 @@ def _save_subscriptions(changed: list[tuple[Subscription, tuple[Any, ...]]], now
         )
         subscription.updated_at = now
     rows = [subscription for subscription, _ in changed]
-    Subscription.objects.bulk_update(rows, sorted(fields) + ["updated_at"])
+    Subscription.objects.bulk_update(rows, [*sorted(fields), "updated_at"])
 
 
 def renewals_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:

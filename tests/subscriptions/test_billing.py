@@ -141,7 +141,7 @@ def test_local_date_follows_the_creators_time_zone():
     assert billing.local_date(moment, "America/Sao_Paulo") == date(2026, 3, 10)
     assert billing.local_date(moment, "UTC") == date(2026, 3, 11)
     with pytest.raises(ValueError, match="aware"):
-        billing.local_date(datetime(2026, 3, 11, 2, 30), "UTC")  # noqa: DTZ001
+        billing.local_date(datetime(2026, 3, 11, 2, 30), "UTC")
 
 
 def test_retry_dates_follow_the_schedule():

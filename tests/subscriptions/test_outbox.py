@@ -46,8 +46,10 @@ class OwnRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no"],
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
@@ -124,8 +126,10 @@ def test_event_committed_while_redis_is_down_is_processed_after_it_returns(own_r
         "VAR_DIR": str(tmp_path),
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "events"]
-        + ["--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        [
+            *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "events"),
+            *("--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle"),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

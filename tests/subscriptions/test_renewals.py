@@ -104,7 +104,7 @@ def test_declines_go_delayed_retry_and_cancel_after_five_unpaid_recurrences():
     assert sub.cancellation_reason == "unpaid"
     assert sub.next_charge_date is None and sub.next_retry_date is None
     assert sub.paid_through == date(2026, 2, 10)  # never paid after that
-    # Five periods (Feb–Jun), each a renewal plus three retries; nothing charged in July.
+    # Five periods (Feb to Jun), each a renewal plus three retries; nothing charged in July.
     charges = Charge.objects.filter(subscription=sub)
     assert charges.count() == 20
     assert set(charges.values_list("status", flat=True)) == {"declined"}
@@ -140,7 +140,8 @@ def test_successful_retry_returns_to_active_on_the_original_anchor():
     paid = Charge.objects.get(subscription=sub, status="succeeded")
     assert (paid.kind, paid.attempt, paid.period_start) == ("retry", 1, date(2026, 2, 28))
     statuses = [
-        (e.data["from"], e.data["to"]) for e in sub.events.filter(type="subscription.status_changed")
+        (e.data["from"], e.data["to"])
+        for e in sub.events.filter(type="subscription.status_changed")
     ]
     assert statuses == [("ACTIVE", "DELAYED"), ("DELAYED", "ACTIVE")]
 
@@ -303,9 +304,7 @@ def test_two_parallel_runs_charge_each_subscription_once():
     register_gateway("counting", CountingGateway)
     CountingGateway.calls.clear()
     plan = PlanFactory(product__creator=CreatorFactory(gateway="counting"))
-    subs = [
-        _due(anchor=date(2026, 1, 10), due=date(2026, 2, 10), plan=plan) for _ in range(120)
-    ]
+    subs = [_due(anchor=date(2026, 1, 10), due=date(2026, 2, 10), plan=plan) for _ in range(120)]
     errors: list[BaseException] = []
 
     def worker() -> None:

@@ -51,9 +51,7 @@ def demo_creator() -> Creator:
         user = User.objects.filter(email__iexact=DEMO_EMAIL).first()
         if user is None:
             user = User.objects.create_superuser(email=DEMO_EMAIL, password=DEMO_PASSWORD)
-        Membership.objects.get_or_create(
-            creator=creator, user=user, defaults={"role": Role.OWNER}
-        )
+        Membership.objects.get_or_create(creator=creator, user=user, defaults={"role": Role.OWNER})
     return creator
 
 
