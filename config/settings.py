@@ -157,7 +157,17 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 else:
     # Longer than any task may run; no task is scheduled with an ETA (SPEC §4.5).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        # Publishing after commit must not stall a web request while the broker is
+        # down: give up after one quick retry; the outbox sweeper publishes later.
+        # (Workers reconnect with their own broker_connection_retry settings.)
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+        "socket_connect_timeout": 2,
+    }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
