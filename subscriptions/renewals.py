@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from accounts.models import Creator
 from subscriptions import billing
+from subscriptions.bulk import bulk_update_rows
 from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
 from subscriptions.models import CancellationSource, Charge, Plan, Status, Subscription
 from subscriptions.outbox import event_record, events_batched
@@ -492,7 +493,7 @@ def _settle_batch(
                 rules.apply(subscription, charge, result, ctx)
                 if _snapshot(subscription) != before:
                     changed.append((subscription, before))
-            Charge.objects.bulk_update(settled, _CHARGE_SETTLE_FIELDS)
+            bulk_update_rows(settled, _CHARGE_SETTLE_FIELDS)
             _save_subscriptions(changed, ctx.now)
         stats.charged += len(settled)
 
@@ -510,7 +511,7 @@ def _save_subscriptions(changed: list[tuple[Subscription, tuple[Any, ...]]], now
         )
         subscription.updated_at = now
     rows = [subscription for subscription, _ in changed]
-    Subscription.objects.bulk_update(rows, [*sorted(fields), "updated_at"])
+    bulk_update_rows(rows, [*sorted(fields), "updated_at"])
 
 
 def renewals_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:
