@@ -9,9 +9,10 @@ development) it falls back to `bulk_update`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import Field, Model
 
 CHUNK = 1000
 
@@ -28,22 +29,26 @@ def bulk_update_rows(rows: Sequence[Model], fields: Sequence[str]) -> None:
     meta = model._meta
     pk = meta.pk
     assert pk is not None
-    columns = [meta.get_field(name) for name in fields]
+    columns: list[Field[Any, Any]] = []
+    for name in fields:
+        field = meta.get_field(name)
+        if not isinstance(field, Field) or not field.column:
+            raise ValueError(f"{name!r} is not a concrete column of {meta.label}")
+        columns.append(field)
     qn = connection.ops.quote_name
     set_sql = ", ".join(
-        f"{qn(f.column)} = v.{qn(f.column)}::{f.db_type(connection)}"  # type: ignore[attr-defined]
-        for f in columns
+        f"{qn(str(f.column))} = v.{qn(str(f.column))}::{f.db_type(connection)}" for f in columns
     )
-    names = ", ".join(qn(c) for c in [pk.column, *(f.column for f in columns)])  # type: ignore[attr-defined]
+    names = ", ".join(qn(str(c)) for c in [pk.column, *(f.column for f in columns)])
     row_sql = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            params: list[object] = []
+            params: list[Any] = []
             for row in chunk:
                 params.append(row.pk)
                 for f in columns:
-                    params.append(f.get_db_prep_save(getattr(row, f.attname), connection))  # type: ignore[attr-defined]
+                    params.append(f.get_db_prep_save(getattr(row, f.attname), connection))
             # Only quoted identifiers and column types from the model go into the text;
             # every value is a parameter.
             sql = (
