@@ -68,7 +68,8 @@ class Command(BaseCommand):
         try:
             while worker.poll() is None and web.poll() is None:
                 time.sleep(0.5)
-            self.stderr.write("a child process exited; stopping the other one")
+            # Ctrl-C in a terminal reaches the children too; they may exit first.
+            self.stdout.write("the server or the worker stopped; stopping the other one")
         except KeyboardInterrupt:
             self.stdout.write("stopping…")
         finally:
