@@ -147,12 +147,14 @@ if CELERY_BROKER_URL == "filesystem://":
     # Embedded transport: queues are folders, so `make run` needs no Redis.
     _queue_dir = VAR_DIR / "celery"
     # The transport does not create its folders; every process may be the first one.
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
+        # Broadcast (pidbox) exchanges; the default is a "control" folder in the cwd.
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 else:
