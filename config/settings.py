@@ -15,6 +15,7 @@ from config.env import env_bool, env_int, env_json, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite, cache and queue folders live here
 
 DEBUG = env_bool("DEBUG", True)
 TESTING = env_bool("TESTING", False)
@@ -149,15 +150,30 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     # Embedded transport: queues are folders, so `make run` needs no Redis.
     _queue_dir = VAR_DIR / "celery"
+    # The transport does not create its folders; every process may be the first one.
+    for _folder in ("queue", "processed", "control"):
+        (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
+        # Broadcast (pidbox) exchanges; the default is a "control" folder in the cwd.
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 else:
     # Longer than any task may run; no task is scheduled with an ETA (SPEC §4.5).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        # Publishing after commit must not stall a web request while the broker is
+        # down: give up after one quick retry; the outbox sweeper publishes later.
+        # (Workers reconnect with their own broker_connection_retry settings.)
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+        "socket_connect_timeout": 2,
+    }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -184,6 +200,12 @@ if EMAIL_ESP:
     EMAIL_BACKEND = f"anymail.backends.{EMAIL_ESP}.EmailBackend"
 else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "notifications.outbox.OutboxEmailBackend")
+# For EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend (e.g. a local mail catcher).
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Subscriptions <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

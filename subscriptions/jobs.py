@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from subscriptions import outbox, scheduling
+from subscriptions import outbox, renewals, scheduling
 from subscriptions.models import SubscriptionEvent
 
 SWEEP_BATCH = 1000
@@ -27,3 +27,22 @@ def outbox_sweep() -> int:
     )
     outbox.publish_many(ids)
     return len(ids)
+
+
+@scheduling.register_job("renewals")
+def renewals_job() -> int:
+    """Charge renewals that fell due (SPEC §4.3)."""
+    stats = renewals.renewals_run()
+    return stats.claimed
+
+
+@scheduling.register_job("renewal_retries")
+def renewal_retries_job() -> int:
+    """Retry declined renewals on the creator's retry days."""
+    return renewals.retries_run().claimed
+
+
+@scheduling.register_job("first_charge_retries")
+def first_charge_retries_job() -> int:
+    """Retry first charges that met a transient error; INACTIVE when the schedule ends."""
+    return renewals.first_charges_run().claimed

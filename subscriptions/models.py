@@ -151,15 +151,21 @@ class Subscription(models.Model):
             ),
             models.Index(fields=["creator", "-created_at"], name="sub_creator_created"),
             models.Index(fields=["plan", "status"], name="sub_plan_status"),
+            # The billing jobs page through due rows in (date, id) order.
             models.Index(
-                fields=["next_charge_date"],
+                fields=["next_charge_date", "id"],
                 name="sub_due_billable",
                 condition=models.Q(status__in=["ACTIVE", "DELAYED"]),
             ),
             models.Index(
-                fields=["next_retry_date"],
+                fields=["next_retry_date", "id"],
                 name="sub_retry_due",
                 condition=models.Q(status="DELAYED"),
+            ),
+            models.Index(
+                fields=["created_at", "id"],
+                name="sub_started",
+                condition=models.Q(status="STARTED"),
             ),
         ]
 

@@ -24,6 +24,7 @@ from subscriptions.gateways import (
     ChargeResult,
     GatewayError,
     GatewayMisconfigured,
+    PaymentGateway,
     get_gateway,
 )
 from subscriptions.gateways.configure import (
@@ -109,6 +110,43 @@ def charge_idempotency_key(*, subscription: Subscription, period_start: Any, att
     return f"sub_{subscription.uuid.hex}_{period_start.isoformat()}_a{attempt}"
 
 
+def period_end_for(*, subscription: Subscription, period_start: Any) -> Any:
+    """The due date after `period_start`, counted from the anchor (Feb 28 → Mar 31 for a
+    Jan 31 anchor); from `period_start` itself when it is not one of the anchor's dates."""
+    anchor, period = subscription.billing_anchor, subscription.plan.period
+    try:
+        n = billing.period_index(anchor, period, period_start)
+    except ValueError:
+        return billing.due_date(period_start, period, 1)
+    return billing.due_date(anchor, period, n + 1)
+
+
+def charge_build(
+    *,
+    subscription: Subscription,
+    kind: str,
+    period_start: Any,
+    attempt: int = 0,
+    amount: Decimal | None = None,
+) -> Charge:
+    """An unsaved `pending` charge for (subscription, period, attempt) with its key."""
+    plan = subscription.plan
+    return Charge(
+        creator_id=subscription.creator_id,
+        subscription=subscription,
+        amount=plan.price if amount is None else amount,
+        currency=plan.currency,
+        kind=kind,
+        period_start=period_start,
+        period_end=period_end_for(subscription=subscription, period_start=period_start),
+        attempt=attempt,
+        idempotency_key=charge_idempotency_key(
+            subscription=subscription, period_start=period_start, attempt=attempt
+        ),
+        gateway=subscription.creator.gateway,
+    )
+
+
 def charge_open(
     *,
     subscription: Subscription,
@@ -122,36 +160,32 @@ def charge_open(
     Runs in the caller's transaction. The unique idempotency key makes a second run
     find the first run's row instead of charging again.
     """
-    plan = subscription.plan
-    key = charge_idempotency_key(
-        subscription=subscription, period_start=period_start, attempt=attempt
+    charge = charge_build(
+        subscription=subscription,
+        kind=kind,
+        period_start=period_start,
+        attempt=attempt,
+        amount=amount,
     )
-    existing = Charge.objects.filter(idempotency_key=key).first()
+    existing = Charge.objects.filter(idempotency_key=charge.idempotency_key).first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
-            return Charge.objects.create(
-                creator_id=subscription.creator_id,
-                subscription=subscription,
-                amount=plan.price if amount is None else amount,
-                currency=plan.currency,
-                kind=kind,
-                period_start=period_start,
-                period_end=billing.due_date(period_start, plan.period, 1),
-                attempt=attempt,
-                idempotency_key=key,
-                gateway=subscription.creator.gateway,
-            )
+            charge.save()
+            return charge
     except IntegrityError:
-        return Charge.objects.get(idempotency_key=key)
+        return Charge.objects.get(idempotency_key=charge.idempotency_key)
 
 
-def charge_call_gateway(*, charge: Charge) -> ChargeResult:
-    """Call the creator's gateway for a pending charge. Never inside a transaction."""
+def charge_call_gateway(*, charge: Charge, gateway: PaymentGateway | None = None) -> ChargeResult:
+    """Call the creator's gateway for a pending charge. Never inside a transaction.
+
+    Batch callers pass the creator's `gateway` so credentials are decrypted once.
+    """
     subscription = charge.subscription
     creator = subscription.creator
-    gateway = get_gateway(creator)
+    gateway = gateway or get_gateway(creator)
     try:
         result = gateway.charge(
             amount=charge.amount,
@@ -183,6 +217,14 @@ def charge_settle(*, charge: Charge, result: ChargeResult) -> bool:
     Runs in the caller's transaction with the subscription locked. False when the
     charge was already settled (a parallel run got there first): the caller stops.
     """
+    if not charge_result_apply(charge=charge, result=result):
+        return False
+    charge.save(update_fields=["status", "gateway_reference", "failure_message", "updated_at"])
+    return True
+
+
+def charge_result_apply(*, charge: Charge, result: ChargeResult) -> bool:
+    """`charge_settle` without the save: batch callers save many charges at once."""
     if charge.status not in (Charge.Status.PENDING, Charge.Status.FAILED):
         return False
     if result.outcome is ChargeOutcome.SUCCEEDED:
@@ -193,7 +235,7 @@ def charge_settle(*, charge: Charge, result: ChargeResult) -> bool:
         charge.status = Charge.Status.FAILED
     charge.gateway_reference = result.reference or charge.gateway_reference
     charge.failure_message = result.message[:500]
-    charge.save(update_fields=["status", "gateway_reference", "failure_message", "updated_at"])
+    charge.updated_at = timezone.now()
     event_record(
         subscription=charge.subscription,
         type="charge.succeeded" if charge.status == Charge.Status.SUCCEEDED else "charge.failed",
@@ -350,16 +392,27 @@ def first_charge_settle(*, subscription_id: int, charge_id: int, result: ChargeR
         charge.subscription = subscription
         if not charge_settle(charge=charge, result=result):
             return
-        if result.outcome is ChargeOutcome.SUCCEEDED:
-            subscription_mark_paid(subscription=subscription, period_start=charge.period_start)
-        elif result.outcome is ChargeOutcome.DECLINED:
-            subscription.next_charge_date = None
-            subscription_status_set(
-                subscription=subscription,
-                status=Status.INACTIVE,
-                data={"reason": "first_charge_declined"},
-            )
+        first_charge_outcome_apply(subscription=subscription, charge=charge, result=result)
         subscription.save()
+
+
+def first_charge_outcome_apply(
+    *, subscription: Subscription, charge: Charge, result: ChargeResult
+) -> None:
+    """Paid → ACTIVE one period on; declined → INACTIVE; a transient error changes
+    nothing (the first-charge job retries it with the same key). Caller saves."""
+    if result.outcome is ChargeOutcome.SUCCEEDED:
+        subscription_mark_paid(subscription=subscription, period_start=charge.period_start)
+    elif result.outcome is ChargeOutcome.DECLINED:
+        subscription_inactivate(subscription=subscription, reason="first_charge_declined")
+
+
+def subscription_inactivate(*, subscription: Subscription, reason: str) -> None:
+    """The first charge never went through: INACTIVE, nothing more to charge. Caller saves."""
+    subscription.next_charge_date = None
+    subscription_status_set(
+        subscription=subscription, status=Status.INACTIVE, data={"reason": reason}
+    )
 
 
 # --- cancellation --------------------------------------------------------------------
@@ -374,31 +427,41 @@ def subscription_cancel(
     (next_charge_date null); paid_through unchanged, so access lasts until then.
     Cancelling a cancelled, ended or inactive subscription is refused (409).
     """
-    status = CANCELLED_STATUS_BY_SOURCE[CancellationSource(source)]
     with transaction.atomic():
         locked = (
             Subscription.objects.select_for_update(of=("self",))
             .select_related("plan", "creator", "subscriber")
             .get(pk=subscription.pk)
         )
-        if locked.status in CANCELLED_STATUSES:
-            raise Conflict("This subscription is already cancelled.", code="already_cancelled")
-        if locked.status == Status.OVERDUE:
-            raise Conflict("This subscription has already ended.", code="already_ended")
-        if locked.status == Status.INACTIVE:
-            raise Conflict(
-                "This subscription never became active; there is nothing to cancel.",
-                code="inactive",
-            )
-        locked.cancelled_at = timezone.now()
-        locked.cancellation_source = source
-        locked.cancellation_reason = reason.strip()[:2000]
-        locked.next_charge_date = None
-        locked.next_retry_date = None
-        subscription_status_set(
-            subscription=locked,
-            status=status,
-            data={"source": source, "reason": locked.cancellation_reason, "actor": actor},
-        )
+        subscription_cancel_apply(subscription=locked, source=source, reason=reason, actor=actor)
         locked.save()
     return locked
+
+
+def subscription_cancel_apply(
+    *, subscription: Subscription, source: str, reason: str = "", actor: str = ""
+) -> None:
+    """`subscription_cancel` on a row the caller holds locked; the caller saves.
+
+    Used by batch jobs (5 unpaid recurrences → cancelled by admin, reason `unpaid`).
+    """
+    status = CANCELLED_STATUS_BY_SOURCE[CancellationSource(source)]
+    if subscription.status in CANCELLED_STATUSES:
+        raise Conflict("This subscription is already cancelled.", code="already_cancelled")
+    if subscription.status == Status.OVERDUE:
+        raise Conflict("This subscription has already ended.", code="already_ended")
+    if subscription.status == Status.INACTIVE:
+        raise Conflict(
+            "This subscription never became active; there is nothing to cancel.",
+            code="inactive",
+        )
+    subscription.cancelled_at = timezone.now()
+    subscription.cancellation_source = source
+    subscription.cancellation_reason = reason.strip()[:2000]
+    subscription.next_charge_date = None
+    subscription.next_retry_date = None
+    subscription_status_set(
+        subscription=subscription,
+        status=status,
+        data={"source": source, "reason": subscription.cancellation_reason, "actor": actor},
+    )

@@ -17,6 +17,21 @@ logger = logging.getLogger(__name__)
 
 @shared_task(queue="events", acks_late=True, max_retries=5, ignore_result=True)
 def process_event(event_id: int) -> None:
+    event_process_counted(event_id)
+
+
+@shared_task(queue="events", acks_late=True, ignore_result=True)
+def process_events(event_ids: list[int]) -> None:
+    """Several events in one message (batch jobs). One event's failure does not hold
+    back the others: it is logged and left to the sweeper, like a failed single task."""
+    for event_id in event_ids:
+        try:
+            event_process_counted(event_id)
+        except Exception:
+            logger.exception("event %s failed; the outbox sweeper will retry it", event_id)
+
+
+def event_process_counted(event_id: int) -> None:
     # Count the attempt before running, so an event that crashes its worker every time
     # (never reaching an except clause) still stops after OUTBOX_MAX_ATTEMPTS.
     claimed = SubscriptionEvent.objects.filter(

@@ -1,0 +1,526 @@
+"""Renewals and late payments (SPEC §4.3), processed in batches.
+
+Three periodic jobs share one engine. Per batch of due subscriptions:
+
+1. **claim** (one short transaction): lock up to `BATCH_SIZE` due rows with
+   `FOR UPDATE SKIP LOCKED`, apply the changes that need no money (a fifth unpaid
+   recurrence cancels, a first charge never confirmed makes the sale INACTIVE) and
+   commit one `pending` charge per remaining row. A row with a charge already in flight
+   (a parallel run's, younger than `PENDING_LEASE`) is left to that run.
+2. **charge**: call the gateway for each pending charge, outside any transaction, with
+   the charge's idempotency key.
+3. **settle** (one short transaction): lock the rows again, record each answer and apply
+   the same rules as the single-subscription services (`charge_result_apply`,
+   `subscription_mark_paid`, `subscription_cancel_apply`…); rows, charges and events are
+   written with bulk statements.
+
+A crash between 1 and 3 leaves `pending` charges; once their lease runs out the next
+run takes them over and calls the gateway again with the same key, so the processor
+charges once. A transient gateway error leaves the charge `failed` and the subscription
+unchanged: the next run retries it with the same key.
+
+Late payments: a declined renewal makes the subscription DELAYED and schedules retries
+on the creator's retry days after the due date (default 1, 3, 5); `next_charge_date`
+moves to the next due date, so the unpaid period is always the one before it. A paid
+retry returns to ACTIVE on the original anchor. When the next due date arrives still
+unpaid, the ended period counts as one unpaid recurrence and the new period is charged;
+the fifth consecutive one cancels the subscription as CANCELLED_BY_ADMIN (reason
+`unpaid`) without charging again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Creator
+from subscriptions import billing
+from subscriptions.bulk import bulk_update_rows
+from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
+from subscriptions.models import CancellationSource, Charge, Plan, Status, Subscription
+from subscriptions.outbox import event_record, events_batched
+from subscriptions.services import (
+    charge_build,
+    charge_call_gateway,
+    charge_result_apply,
+    first_charge_outcome_apply,
+    period_end_for,
+    subscription_cancel_apply,
+    subscription_inactivate,
+    subscription_mark_paid,
+    subscription_status_set,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+# A pending charge younger than this belongs to the run that is calling the gateway.
+PENDING_LEASE = timedelta(minutes=10)
+UNPAID_RECURRENCES_LIMIT = 5
+# A sale calls the gateway itself; the first-charge job only looks at older ones.
+FIRST_CHARGE_GRACE = timedelta(minutes=1)
+
+# The fields the billing rules change; a row whose values moved between claim and
+# settle was changed by someone else (a cancellation) and is not advanced.
+_TRACKED_FIELDS = (
+    "status",
+    "next_charge_date",
+    "paid_through",
+    "recurrence",
+    "unpaid_recurrences",
+    "retry_attempt",
+    "next_retry_date",
+    "cancelled_at",
+    "cancellation_source",
+    "cancellation_reason",
+)
+_CHARGE_SETTLE_FIELDS = ["status", "gateway_reference", "failure_message", "updated_at"]
+
+
+def _snapshot(subscription: Subscription) -> tuple[Any, ...]:
+    return tuple(getattr(subscription, name) for name in _TRACKED_FIELDS)
+
+
+@dataclass(frozen=True)
+class ChargeSpec:
+    kind: str
+    period_start: date
+    attempt: int
+
+
+class _Context:
+    """What a run loads once: plans, creators, their gateways and local dates."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._plans: dict[int, Plan] = {}
+        self._creators: dict[int, Creator] = {}
+        self._gateways: dict[int, PaymentGateway] = {}
+        self._today: dict[str, date] = {}
+
+    def attach(self, subscriptions: Iterable[Subscription]) -> None:
+        subscriptions = list(subscriptions)
+        missing_plans = {s.plan_id for s in subscriptions} - self._plans.keys()
+        if missing_plans:
+            self._plans.update(Plan.objects.in_bulk(missing_plans))
+        missing_creators = {s.creator_id for s in subscriptions} - self._creators.keys()
+        if missing_creators:
+            self._creators.update(Creator.objects.in_bulk(missing_creators))
+        for subscription in subscriptions:
+            subscription.plan = self._plans[subscription.plan_id]
+            subscription.creator = self._creators[subscription.creator_id]
+
+    def today(self, subscription: Subscription) -> date:
+        tz = subscription.creator.time_zone
+        if tz not in self._today:
+            self._today[tz] = billing.local_date(self.now, tz)
+        return self._today[tz]
+
+    def gateway(self, creator: Creator) -> PaymentGateway:
+        if creator.pk not in self._gateways:
+            self._gateways[creator.pk] = get_gateway(creator)
+        return self._gateways[creator.pk]
+
+
+class Rules(Protocol):
+    """One job's rules: which rows are due, what to charge, how to apply the answer."""
+
+    date_field: str
+
+    def due(self, now: datetime) -> QuerySet[Subscription]: ...
+
+    def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
+        """The charge to make, or None (the row may have been changed in memory)."""
+        ...
+
+    def apply(
+        self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
+    ) -> None: ...
+
+
+def _due_on_local_date(date_field: str, now: datetime) -> Q:
+    """`date_field <= the creator's local today`, for every time zone in use."""
+    zones_by_day: dict[date, list[str]] = defaultdict(list)
+    zones = Creator.objects.order_by().values_list("time_zone", flat=True).distinct()
+    for tz in zones:
+        zones_by_day[billing.local_date(now, tz)].append(tz)
+    condition = Q(pk__in=[])
+    for day, tzs in zones_by_day.items():
+        condition |= Q(creator__time_zone__in=tzs, **{f"{date_field}__lte": day})
+    return condition
+
+
+def _unpaid_period_start(subscription: Subscription) -> date:
+    """While DELAYED, the unpaid period is the one before `next_charge_date`."""
+    plan = subscription.plan
+    assert subscription.next_charge_date is not None
+    n = billing.period_index(
+        subscription.billing_anchor, plan.period, subscription.next_charge_date
+    )
+    return billing.due_date(subscription.billing_anchor, plan.period, n - 1)
+
+
+def _retry_date(subscription: Subscription, period_start: date, index: int) -> date | None:
+    """The day of retry number `index` (0-based) of the period starting `period_start`;
+    None once the creator's schedule is used up or the retry would fall in the next
+    period (the renewal job charges that period instead)."""
+    days = subscription.creator.retry_schedule
+    if index >= len(days):
+        return None
+    day = period_start + timedelta(days=days[index])
+    if day >= period_end_for(subscription=subscription, period_start=period_start):
+        return None
+    return day
+
+
+def _outcome(result: ChargeResult, today: date, give_up_on: date | None) -> ChargeOutcome:
+    """A transient error is retried with the same key at each run, but not past the day
+    the next attempt is due: from then on it counts as a decline."""
+    if result.outcome is ChargeOutcome.ERROR and give_up_on is not None and today >= give_up_on:
+        return ChargeOutcome.DECLINED
+    return result.outcome
+
+
+def _paid(subscription: Subscription, charge: Charge) -> None:
+    subscription_mark_paid(subscription=subscription, period_start=charge.period_start)
+    event_record(
+        subscription=subscription,
+        type="subscription.renewed",
+        data={
+            "charge": str(charge.uuid),
+            "period_start": charge.period_start.isoformat(),
+            "period_end": charge.period_end.isoformat(),
+            "recurrence": subscription.recurrence,
+            "kind": charge.kind,
+        },
+    )
+
+
+def _delay(subscription: Subscription, period_start: date) -> None:
+    """The charge for the period starting `period_start` was declined: DELAYED, retries
+    scheduled, next due date one period on (access is kept meanwhile)."""
+    plan = subscription.plan
+    n = billing.period_index(subscription.billing_anchor, plan.period, period_start)
+    subscription.next_charge_date = billing.due_date(
+        subscription.billing_anchor, plan.period, n + 1
+    )
+    subscription.retry_attempt = 0
+    subscription.next_retry_date = _retry_date(subscription, period_start, 0)
+    subscription_status_set(
+        subscription=subscription,
+        status=Status.DELAYED,
+        data={"reason": "renewal_declined", "period_start": period_start.isoformat()},
+    )
+
+
+class RenewalRules:
+    """ACTIVE or DELAYED rows whose `next_charge_date` arrived in the creator's time zone."""
+
+    date_field = "next_charge_date"
+
+    def due(self, now: datetime) -> QuerySet[Subscription]:
+        return Subscription.objects.filter(status__in=[Status.ACTIVE, Status.DELAYED]).filter(
+            _due_on_local_date("next_charge_date", now)
+        )
+
+    def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
+        assert subscription.next_charge_date is not None
+        if (
+            subscription.status == Status.DELAYED
+            and subscription.unpaid_recurrences + 1 >= UNPAID_RECURRENCES_LIMIT
+        ):
+            # The period before this due date ended unpaid: the fifth in a row.
+            subscription.unpaid_recurrences += 1
+            subscription_cancel_apply(
+                subscription=subscription,
+                source=CancellationSource.ADMIN,
+                reason="unpaid",
+                actor="system",
+            )
+            return None
+        return ChargeSpec(Charge.Kind.RENEWAL, subscription.next_charge_date, 0)
+
+    def apply(
+        self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
+    ) -> None:
+        give_up_on = _retry_date(subscription, charge.period_start, 0) or period_end_for(
+            subscription=subscription, period_start=charge.period_start
+        )
+        outcome = _outcome(result, ctx.today(subscription), give_up_on)
+        if outcome is ChargeOutcome.SUCCEEDED:
+            _paid(subscription, charge)
+        elif outcome is ChargeOutcome.DECLINED:
+            if subscription.status == Status.DELAYED:
+                subscription.unpaid_recurrences += 1  # the previous period ended unpaid
+            _delay(subscription, charge.period_start)
+
+
+class RetryRules:
+    """DELAYED rows whose `next_retry_date` arrived: charge the unpaid period again."""
+
+    date_field = "next_retry_date"
+
+    def due(self, now: datetime) -> QuerySet[Subscription]:
+        return Subscription.objects.filter(status=Status.DELAYED).filter(
+            _due_on_local_date("next_retry_date", now)
+        )
+
+    def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
+        assert subscription.next_charge_date is not None
+        if ctx.today(subscription) >= subscription.next_charge_date:
+            return None  # the period has ended; the renewal job moves on to the next one
+        return ChargeSpec(
+            Charge.Kind.RETRY, _unpaid_period_start(subscription), subscription.retry_attempt + 1
+        )
+
+    def apply(
+        self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
+    ) -> None:
+        give_up_on = _retry_date(
+            subscription, charge.period_start, subscription.retry_attempt + 1
+        ) or period_end_for(subscription=subscription, period_start=charge.period_start)
+        outcome = _outcome(result, ctx.today(subscription), give_up_on)
+        if outcome is ChargeOutcome.SUCCEEDED:
+            _paid(subscription, charge)
+        elif outcome is ChargeOutcome.DECLINED:
+            subscription.retry_attempt += 1
+            subscription.next_retry_date = _retry_date(
+                subscription, charge.period_start, subscription.retry_attempt
+            )
+
+
+class FirstChargeRules:
+    """STARTED sales whose first charge met a transient error (or whose process died
+    mid-call): retried with the same key until the retry schedule runs out, then INACTIVE."""
+
+    date_field = "created_at"
+
+    def due(self, now: datetime) -> QuerySet[Subscription]:
+        return Subscription.objects.filter(
+            status=Status.STARTED, created_at__lte=now - FIRST_CHARGE_GRACE
+        )
+
+    def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
+        last_retry_day = subscription.billing_anchor + timedelta(
+            days=subscription.creator.retry_schedule[-1]
+        )
+        if ctx.today(subscription) > last_retry_day:
+            subscription_inactivate(subscription=subscription, reason="first_charge_unconfirmed")
+            return None
+        return ChargeSpec(Charge.Kind.FIRST, subscription.billing_anchor, 0)
+
+    def apply(
+        self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
+    ) -> None:
+        first_charge_outcome_apply(subscription=subscription, charge=charge, result=result)
+
+
+# --- the engine --------------------------------------------------------------------
+
+
+@dataclass
+class _Claimed:
+    charge: Charge
+    snapshot: tuple[Any, ...]
+
+
+@dataclass
+class RunStats:
+    claimed: int = 0
+    charged: int = 0
+    changed_without_charge: int = 0
+    by_outcome: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def run(rules: Rules, *, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:
+    """Work through every due row once, batch by batch, in (due date, id) order."""
+    ctx = _Context(now or timezone.now())
+    stats = RunStats()
+    cursor: tuple[Any, int] | None = None
+    while True:
+        with transaction.atomic():
+            batch = _claim(rules, ctx, cursor, batch_size)
+            if not batch:
+                break
+            last = batch[-1]
+            cursor = (getattr(last, rules.date_field), last.pk)
+            claimed = _prepare_batch(rules, ctx, batch, stats)
+        stats.claimed += len(batch)
+        answers = [(item, _call_gateway(item.charge, ctx)) for item in claimed]
+        if answers:
+            _settle_batch(rules, ctx, answers, stats)
+    return stats
+
+
+def _claim(
+    rules: Rules, ctx: _Context, cursor: tuple[Any, int] | None, batch_size: int
+) -> list[Subscription]:
+    rows = (
+        rules.due(ctx.now)
+        .select_for_update(of=("self",), skip_locked=True)
+        .select_related("subscriber")
+        .order_by(rules.date_field, "pk")
+    )
+    if cursor is not None:
+        # Keyset paging: rows this run skipped (in flight, transient error) stay behind.
+        day, pk = cursor
+        rows = rows.filter(
+            Q(**{f"{rules.date_field}__gt": day}) | Q(**{rules.date_field: day, "pk__gt": pk})
+        )
+    batch = list(rows[:batch_size])
+    ctx.attach(batch)
+    return batch
+
+
+def _prepare_batch(
+    rules: Rules, ctx: _Context, batch: list[Subscription], stats: RunStats
+) -> list[_Claimed]:
+    in_flight = set(
+        Charge.objects.filter(
+            subscription_id__in=[s.pk for s in batch],
+            status=Charge.Status.PENDING,
+            updated_at__gt=ctx.now - PENDING_LEASE,
+        ).values_list("subscription_id", flat=True)
+    )
+    specs: list[tuple[Subscription, ChargeSpec]] = []
+    changed: list[tuple[Subscription, tuple[Any, ...]]] = []
+    with events_batched():
+        for subscription in batch:
+            if subscription.pk in in_flight:
+                continue
+            before = _snapshot(subscription)
+            spec = rules.prepare(subscription, ctx)
+            if _snapshot(subscription) != before:
+                changed.append((subscription, before))
+            elif spec is not None:
+                specs.append((subscription, spec))
+        _save_subscriptions(changed, ctx.now)
+    stats.changed_without_charge += len(changed)
+    return _open_charges(specs, ctx)
+
+
+def _open_charges(specs: list[tuple[Subscription, ChargeSpec]], ctx: _Context) -> list[_Claimed]:
+    """Commit a pending charge per spec; a `failed` or abandoned `pending` charge with
+    the same key is taken over instead, so the gateway sees the same key again."""
+    built = [
+        charge_build(
+            subscription=subscription,
+            kind=spec.kind,
+            period_start=spec.period_start,
+            attempt=spec.attempt,
+        )
+        for subscription, spec in specs
+    ]
+    existing = {
+        c.idempotency_key: c
+        for c in Charge.objects.filter(idempotency_key__in=[c.idempotency_key for c in built])
+    }
+    new: list[Charge] = []
+    taken_over: list[Charge] = []
+    claimed: list[_Claimed] = []
+    for charge in built:
+        subscription = charge.subscription
+        previous = existing.get(charge.idempotency_key)
+        if previous is None:
+            new.append(charge)
+        elif previous.status in (Charge.Status.FAILED, Charge.Status.PENDING):
+            previous.subscription = subscription
+            previous.status = Charge.Status.PENDING
+            taken_over.append(previous)
+            charge = previous
+        else:
+            logger.warning(
+                "charge %s is already %s but subscription %s is still due; skipped",
+                previous.uuid,
+                previous.status,
+                subscription.uuid,
+            )
+            continue
+        claimed.append(_Claimed(charge, _snapshot(subscription)))
+    Charge.objects.bulk_create(new)
+    if taken_over:
+        Charge.objects.filter(pk__in=[c.pk for c in taken_over]).update(
+            status=Charge.Status.PENDING, updated_at=ctx.now
+        )
+    return claimed
+
+
+def _call_gateway(charge: Charge, ctx: _Context) -> ChargeResult:
+    try:
+        return charge_call_gateway(charge=charge, gateway=ctx.gateway(charge.subscription.creator))
+    except Exception as exc:
+        # One broken row must not stop the batch; treated as transient and retried.
+        logger.exception("gateway call for charge %s crashed", charge.uuid)
+        return ChargeResult(ChargeOutcome.ERROR, "", f"gateway call crashed: {exc!r}"[:500])
+
+
+def _settle_batch(
+    rules: Rules, ctx: _Context, answers: list[tuple[_Claimed, ChargeResult]], stats: RunStats
+) -> None:
+    with transaction.atomic():
+        locked = Subscription.objects.select_for_update().in_bulk(
+            sorted({item.charge.subscription_id for item, _ in answers})
+        )
+        ctx.attach(locked.values())
+        fresh_charges = Charge.objects.in_bulk([item.charge.pk for item, _ in answers])
+        settled: list[Charge] = []
+        changed: list[tuple[Subscription, tuple[Any, ...]]] = []
+        with events_batched():
+            for item, result in answers:
+                subscription = locked[item.charge.subscription_id]
+                charge = fresh_charges[item.charge.pk]
+                charge.subscription = subscription
+                if not charge_result_apply(charge=charge, result=result):
+                    continue  # another run settled it (its lease had run out)
+                settled.append(charge)
+                stats.by_outcome[result.outcome.value] += 1
+                before = _snapshot(subscription)
+                if before != item.snapshot:
+                    logger.warning(
+                        "subscription %s changed while charge %s was out; not advanced",
+                        subscription.uuid,
+                        charge.uuid,
+                    )
+                    continue
+                rules.apply(subscription, charge, result, ctx)
+                if _snapshot(subscription) != before:
+                    changed.append((subscription, before))
+            bulk_update_rows(settled, _CHARGE_SETTLE_FIELDS)
+            _save_subscriptions(changed, ctx.now)
+        stats.charged += len(settled)
+
+
+def _save_subscriptions(changed: list[tuple[Subscription, tuple[Any, ...]]], now: datetime) -> None:
+    """bulk_update only the fields some row of the batch actually changed."""
+    if not changed:
+        return
+    fields: set[str] = set()
+    for subscription, before in changed:
+        fields.update(
+            name
+            for name, old in zip(_TRACKED_FIELDS, before, strict=True)
+            if getattr(subscription, name) != old
+        )
+        subscription.updated_at = now
+    rows = [subscription for subscription, _ in changed]
+    bulk_update_rows(rows, [*sorted(fields), "updated_at"])
+
+
+def renewals_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:
+    return run(RenewalRules(), now=now, batch_size=batch_size)
+
+
+def retries_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:
+    return run(RetryRules(), now=now, batch_size=batch_size)
+
+
+def first_charges_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:
+    return run(FirstChargeRules(), now=now, batch_size=batch_size)

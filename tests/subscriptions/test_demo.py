@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import Creator, Membership
+from subscriptions.management.commands.seed_demo import demo_seeders
+from subscriptions.models import Charge, Status, Subscription, SubscriptionEvent
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def test_seed_demo_covers_every_status_and_running_it_twice_duplicates_nothing(capsys):
+    call_command("seed_demo")
+    creator = Creator.objects.get(slug="demo")
+    counts = (
+        Subscription.objects.count(),
+        Charge.objects.count(),
+        SubscriptionEvent.objects.count(),
+    )
+    statuses = set(Subscription.objects.values_list("status", flat=True))
+    assert statuses == set(Status.values)
+    assert counts[0] >= 200
+    assert Subscription.objects.filter(
+        status=Status.CANCELLED_BY_ADMIN, cancellation_reason="unpaid"
+    ).exists()
+    # Replayed history is already processed; only today's new imports wait for the worker.
+    waiting = SubscriptionEvent.objects.filter(processed_at__isnull=True)
+    assert not waiting.exclude(subscription__subscriber__email__startswith="renews.").exists()
+
+    call_command("seed_demo")
+    assert (
+        Subscription.objects.count(),
+        Charge.objects.count(),
+        SubscriptionEvent.objects.count(),
+    ) == counts
+    assert Creator.objects.filter(slug="demo").count() == 1
+    membership = Membership.objects.get(creator=creator)
+    assert membership.role == "owner" and membership.user.is_superuser
+    assert "login: demo@example.com / demo-password" in capsys.readouterr().out
+
+    assert membership.user.check_password("demo-password")
+    client = Client()
+    client.force_login(membership.user)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_apps_contribute_demo_data_through_a_demo_module():
+    labels = [label for label, _ in demo_seeders()]
+    assert "subscriptions" in labels
+    assert labels.index("subscriptions") == min(labels.index(label) for label in labels)
