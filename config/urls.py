@@ -1,8 +1,18 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api.errors import api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("config.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Keep last among /api/ routes: unknown API URLs answer the JSON error shape.
+    re_path(r"^api/", api_not_found),
 ]
+
+handler404 = "accounts.api.errors.handler404"
+handler500 = "accounts.api.errors.handler500"
