@@ -21,9 +21,13 @@ class CursorPagination(pagination.CursorPagination):
         try:
             cursor = super().decode_cursor(request)
             first = self.ordering[0] if isinstance(self.ordering, tuple | list) else self.ordering
-            if cursor is not None and cursor.position is not None and first.endswith("_at"):
-                if parse_datetime(cursor.position) is None:
-                    raise ValueError(cursor.position)
+            position = cursor.position if cursor is not None else None
+            if (
+                position is not None
+                and first.endswith("_at")
+                and parse_datetime(str(position)) is None
+            ):
+                raise ValueError(position)
         except (exceptions.NotFound, ValueError) as exc:
             raise exceptions.ValidationError(
                 {self.cursor_query_param: ["Invalid cursor."]}

@@ -13,6 +13,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from accounts.api.auth import ApiKeyAuthentication
+
 
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Stable, machine-readable code, e.g. `not_found`.")
@@ -119,7 +121,8 @@ class BearerApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         scheme = build_bearer_security_scheme_object(
-            header_name="Authorization", token_prefix="Bearer"
+            header_name="Authorization",
+            token_prefix=ApiKeyAuthentication.keyword,
         )
         scheme["description"] = "`Authorization: Bearer sk_live_…` — a creator's API key."
         return scheme  # type: ignore[no-any-return]

@@ -99,7 +99,7 @@ class SubscriberOutputSerializer(serializers.Serializer[Any]):
 
 
 class CancellationSerializer(serializers.Serializer[Any]):
-    source = serializers.ChoiceField(choices=CancellationSource.choices)
+    source = serializers.ChoiceField(choices=CancellationSource.choices)  # type: ignore[assignment]
     reason = serializers.CharField(allow_blank=True)
 
 
@@ -131,7 +131,7 @@ class CancelSerializer(serializers.Serializer[Any]):
 
 class EventSerializer(serializers.ModelSerializer[SubscriptionEvent]):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    data = serializers.JSONField(read_only=True)
+    data = serializers.JSONField(read_only=True)  # type: ignore[assignment]
 
     class Meta:
         model = SubscriptionEvent
