@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts.api.fields import StrictCharField
 from accounts.models import Creator
 from subscriptions.models import (
     CancellationSource,
@@ -25,6 +26,7 @@ MAX_CYCLES_LIMIT = 10_000
 
 class ProductSerializer(serializers.ModelSerializer[Product]):
     id = serializers.UUIDField(source="uuid", read_only=True)
+    name = StrictCharField(max_length=200)
 
     class Meta:
         model = Product
@@ -36,6 +38,7 @@ class PlanSerializer(serializers.ModelSerializer[Plan]):
     id = serializers.UUIDField(source="uuid", read_only=True)
     # A product of the caller's creator, by id; the view resolves it inside the tenant.
     product = serializers.UUIDField(source="product.uuid")
+    name = StrictCharField(max_length=200)
     price = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True
     )
@@ -67,11 +70,11 @@ class PlanSerializer(serializers.ModelSerializer[Plan]):
 
 class SubscriberInputSerializer(serializers.Serializer[Any]):
     email = serializers.EmailField(max_length=254)
-    name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    name = StrictCharField(max_length=200, allow_blank=True, required=False)
     locale = serializers.ChoiceField(
         choices=Creator.Locale.choices, required=False, help_text="Defaults to the creator's."
     )
-    gateway_customer_id = serializers.CharField(
+    gateway_customer_id = StrictCharField(
         max_length=100,
         allow_blank=True,
         required=False,
@@ -82,7 +85,7 @@ class SubscriberInputSerializer(serializers.Serializer[Any]):
 class SubscriptionCreateSerializer(serializers.Serializer[Any]):
     plan = serializers.UUIDField()
     subscriber = SubscriberInputSerializer()
-    payment_method = serializers.CharField(max_length=200)
+    payment_method = StrictCharField(max_length=200)
     started_at = serializers.DateTimeField(
         required=False,
         allow_null=True,
@@ -126,7 +129,7 @@ class SubscriptionSerializer(serializers.Serializer[Any]):
 
 
 class CancelSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+    reason = StrictCharField(max_length=2000, allow_blank=True, required=False, default="")
 
 
 class EventSerializer(serializers.ModelSerializer[SubscriptionEvent]):
