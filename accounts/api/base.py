@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.api.auth import ApiKeyAuthentication, TenantSessionAuthentication
 from accounts.api.pagination import CursorPagination
+from accounts.api.parsers import JSONParser
 from accounts.api.schema import ApiAutoSchema
 from accounts.api.throttling import ApiKeyRateThrottle
 from accounts.models import Creator
@@ -39,6 +40,7 @@ class IsTenantMember(permissions.BasePermission):
 class TenantGenericAPIView(generics.GenericAPIView):  # type: ignore[type-arg]
     authentication_classes = [ApiKeyAuthentication, TenantSessionAuthentication]
     permission_classes = [IsTenantMember]
+    parser_classes = [JSONParser]
     throttle_classes = [ApiKeyRateThrottle]
     pagination_class = CursorPagination
     lookup_field = "uuid"
