@@ -46,7 +46,9 @@ def test_same_key_same_body_replays_the_first_answer_and_charges_once(creator, p
 def test_same_key_different_body_is_422(creator, plan):
     client = api_client(creator)
     client.post(URL, _sale(plan), format="json", HTTP_IDEMPOTENCY_KEY="k-2")
-    other = client.post(URL, _sale(plan, "bia@example.com"), format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    other = client.post(
+        URL, _sale(plan, "bia@example.com"), format="json", HTTP_IDEMPOTENCY_KEY="k-2"
+    )
     assert other.status_code == 422
     assert other.json()["error"]["code"] == "idempotency_key_reused"
     assert Subscription.objects.count() == 1

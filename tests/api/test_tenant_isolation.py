@@ -42,7 +42,9 @@ def _matrix() -> list[Any]:
         for method in sorted(route.methods):
             for role in ROLES:
                 for auth in AUTHS:
-                    params.append(pytest.param(name, method, role, auth, id=f"{name}-{method}-{role}-{auth}"))
+                    params.append(
+                        pytest.param(name, method, role, auth, id=f"{name}-{method}-{role}-{auth}")
+                    )
     return params
 
 
