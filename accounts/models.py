@@ -175,3 +175,31 @@ class ApiKey(models.Model):
     @property
     def can_write(self) -> bool:
         return self.role in WRITE_ROLES
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST sent with an `Idempotency-Key`, kept for 24 hours so a
+    retried request is answered again instead of charging twice.
+
+    `status_code` is null while the first request is still running (a concurrent
+    duplicate then gets 409). Keys are per creator: two creators may use the same key.
+    """
+
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="idempotency_records"
+    )
+    key = models.CharField(max_length=255)
+    # SHA-256 of method, path and the canonical JSON body: same key + other body → 422.
+    request_fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["creator", "key"], name="idempotency_key_per_creator")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.creator_id})"

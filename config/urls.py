@@ -1,15 +1,24 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.api.errors import api_not_found
 from subscriptions.stripe_webhooks import stripe_webhook_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("config.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Keep last among /api/ routes: unknown API URLs answer the JSON error shape.
+    re_path(r"^api/", api_not_found),
     path("webhooks/stripe/<uuid:creator_uuid>/", stripe_webhook_view, name="stripe-webhook"),
     path("dev/", include("notifications.urls")),
     path("s/", include("dashboard.subscriber.urls")),
     path("", include("dashboard.auth_urls")),
     path("", include("dashboard.urls")),
 ]
+
+handler404 = "accounts.api.errors.handler404"
+handler500 = "accounts.api.errors.handler500"

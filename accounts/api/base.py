@@ -8,15 +8,19 @@ Viewers may read and get 403 on every write.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar, TypeVar
 
 from django.db.models import Model, QuerySet
+from django.http import Http404
 from rest_framework import generics, permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts.api.auth import ApiKeyAuthentication, TenantSessionAuthentication
 from accounts.api.pagination import CursorPagination
+from accounts.api.parsers import JSONParser
+from accounts.api.schema import ApiAutoSchema
 from accounts.api.throttling import ApiKeyRateThrottle
 from accounts.models import Creator
 
@@ -36,11 +40,13 @@ class IsTenantMember(permissions.BasePermission):
 class TenantGenericAPIView(generics.GenericAPIView):  # type: ignore[type-arg]
     authentication_classes = [ApiKeyAuthentication, TenantSessionAuthentication]
     permission_classes = [IsTenantMember]
+    parser_classes = [JSONParser]
     throttle_classes = [ApiKeyRateThrottle]
     pagination_class = CursorPagination
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
     scope_field: ClassVar[str] = "creator"
+    schema = ApiAutoSchema()
 
     @property
     def tenant(self) -> Creator:
@@ -50,7 +56,16 @@ class TenantGenericAPIView(generics.GenericAPIView):  # type: ignore[type-arg]
         raise NotImplementedError
 
     def get_queryset(self) -> QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):
+            # Schema generation inspects the model without a request: nothing to scope.
+            return self.get_scoped_queryset().none()
         return self.get_scoped_queryset().filter(**{self.scope_field: self.tenant})
+
+    def get_object(self) -> Any:
+        # A malformed id is just an unknown id: 404, never a 400 or 500 from the database.
+        if not is_uuid(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)):
+            raise Http404
+        return super().get_object()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -66,6 +81,14 @@ class TenantViewSet(viewsets.ViewSetMixin, TenantGenericAPIView):
 
 
 M = TypeVar("M", bound=Model)
+
+
+def is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def get_tenant_object(queryset: QuerySet[M], tenant: Creator, **lookup: Any) -> M:

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -78,14 +79,28 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
-def json_error_view(status_code: int, code: str, message: str):  # type: ignore[no-untyped-def]
-    def view(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-        return JsonResponse(error_body(code, message), status=status_code)
-
-    return view
+def is_api_path(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
 
 
-api_404 = json_error_view(status.HTTP_404_NOT_FOUND, "not_found", "Not found.")
-api_500 = json_error_view(
-    status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "Something went wrong on our side."
-)
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """The last route under /api/: an unknown API URL answers the error shape, not HTML
+    (whatever DEBUG says), and before authentication, so it reveals nothing."""
+    return JsonResponse(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 (an Http404 outside DRF): JSON under /api/, the HTML page elsewhere."""
+    if is_api_path(request):
+        return api_not_found(request)
+    return defaults.page_not_found(request, exception or Http404())
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    """An unhandled error: JSON under /api/ (no details leak), the HTML page elsewhere."""
+    if is_api_path(request):
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return defaults.server_error(request)

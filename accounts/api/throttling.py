@@ -18,9 +18,10 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
         key = getattr(request._request, "api_key", None)
         if key is not None:
-            ident = f"key:{key.pk}"
+            ident = f"key:{key.uuid}"
         elif request.user and request.user.is_authenticated:
-            ident = f"user:{request.user.pk}"
+            ident = f"user:{request.user.uuid}"
         else:
             ident = f"ip:{self.get_ident(request)}"
+        # UUIDs, not pks: ids of a recreated (test) database never inherit old counters.
         return f"throttle:{self.scope}:{ident}"

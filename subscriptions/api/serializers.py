@@ -1,14 +1,161 @@
+"""API shapes (SPEC §10). Output of a subscription comes from `subscription_as_api`, the
+one shape shared with webhooks; the fields below document it for the schema."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from rest_framework import serializers
 
-from subscriptions.models import Product
+from accounts.api.fields import StrictCharField
+from accounts.models import Creator
+from subscriptions.models import (
+    CancellationSource,
+    Charge,
+    Period,
+    Plan,
+    Product,
+    Status,
+    SubscriptionEvent,
+)
+from subscriptions.presenters import subscription_as_api
+
+# Large enough for any real plan, small enough for PostgreSQL's integer column.
+MAX_CYCLES_LIMIT = 10_000
 
 
 class ProductSerializer(serializers.ModelSerializer[Product]):
     id = serializers.UUIDField(source="uuid", read_only=True)
+    name = StrictCharField(max_length=200)
 
     class Meta:
         model = Product
         fields = ["id", "name", "is_active", "created_at"]
         read_only_fields = ["is_active", "created_at"]
+
+
+class PlanSerializer(serializers.ModelSerializer[Plan]):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    # A product of the caller's creator, by id; the view resolves it inside the tenant.
+    product = serializers.UUIDField(source="product.uuid")
+    name = StrictCharField(max_length=200)
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True
+    )
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$",
+        help_text="ISO 4217 code, e.g. BRL.",
+        error_messages={"invalid": "Use a three-letter ISO 4217 code."},
+    )
+    period = serializers.ChoiceField(choices=Period.choices)
+    max_cycles = serializers.IntegerField(
+        min_value=1, max_value=MAX_CYCLES_LIMIT, allow_null=True, required=False, default=None
+    )
+
+    class Meta:
+        model = Plan
+        fields = [
+            "id",
+            "product",
+            "name",
+            "price",
+            "currency",
+            "period",
+            "max_cycles",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = ["is_active", "created_at"]
+
+
+class SubscriberInputSerializer(serializers.Serializer[Any]):
+    email = serializers.EmailField(max_length=254)
+    name = StrictCharField(max_length=200, allow_blank=True, required=False)
+    locale = serializers.ChoiceField(
+        choices=Creator.Locale.choices, required=False, help_text="Defaults to the creator's."
+    )
+    gateway_customer_id = StrictCharField(
+        max_length=100,
+        allow_blank=True,
+        required=False,
+        help_text="The gateway's customer (Stripe `cus_…`); not needed for the sandbox.",
+    )
+
+
+class SubscriptionCreateSerializer(serializers.Serializer[Any]):
+    plan = serializers.UUIDField()
+    subscriber = SubscriberInputSerializer()
+    payment_method = StrictCharField(max_length=200)
+    started_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="In the past: an import (nothing is charged). Omitted: a new sale now.",
+    )
+
+
+class SubscriberOutputSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    name = serializers.CharField(allow_blank=True)
+    locale = serializers.CharField()
+
+
+class CancellationSerializer(serializers.Serializer[Any]):
+    source = serializers.ChoiceField(choices=CancellationSource.choices)  # type: ignore[assignment]
+    reason = serializers.CharField(allow_blank=True)
+
+
+class SubscriptionSerializer(serializers.Serializer[Any]):
+    """Read-only; the representation is `subscription_as_api` (needs plan__product and
+    subscriber select_related)."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    product = serializers.UUIDField()
+    plan = serializers.UUIDField()
+    subscriber = SubscriberOutputSerializer()
+    started_at = serializers.DateTimeField()
+    billing_anchor = serializers.DateField()
+    next_charge_date = serializers.DateField(allow_null=True)
+    paid_through = serializers.DateField(allow_null=True)
+    recurrence = serializers.IntegerField()
+    unpaid_recurrences = serializers.IntegerField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancellation = CancellationSerializer(allow_null=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return subscription_as_api(instance)
+
+
+class CancelSerializer(serializers.Serializer[Any]):
+    reason = StrictCharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class EventSerializer(serializers.ModelSerializer[SubscriptionEvent]):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    data = serializers.JSONField(read_only=True)  # type: ignore[assignment]
+
+    class Meta:
+        model = SubscriptionEvent
+        fields = ["id", "type", "occurred_at", "data"]
+        read_only_fields = fields
+
+
+class ChargeSerializer(serializers.ModelSerializer[Charge]):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+
+    class Meta:
+        model = Charge
+        fields = [
+            "id",
+            "amount",
+            "currency",
+            "status",
+            "kind",
+            "period_start",
+            "period_end",
+            "created_at",
+        ]
+        read_only_fields = fields

@@ -3,5 +3,7 @@ from subscriptions.api import views
 
 router = OptionalSlashRouter()
 router.register("products", views.ProductViewSet, basename="product")
+router.register("plans", views.PlanViewSet, basename="plan")
+router.register("subscriptions", views.SubscriptionViewSet, basename="subscription")
 
 urlpatterns = router.urls

@@ -1,18 +1,47 @@
+"""REST API v1 for products, plans and subscriptions (SPEC §10). Thin: validate with a
+serializer, call a service, answer with the shared shapes."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework import mixins, status
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.base import TenantViewSet
+from accounts.api.idempotency import idempotent
+from accounts.api.pagination import CursorPagination, OldestFirstCursorPagination
+from accounts.api.schema import IDEMPOTENCY_KEY_PARAMETER
 from subscriptions import services
-from subscriptions.api.serializers import ProductSerializer
-from subscriptions.models import Product
+from subscriptions.api import examples
+from subscriptions.api.filters import SubscriptionFilter
+from subscriptions.api.serializers import (
+    CancelSerializer,
+    ChargeSerializer,
+    EventSerializer,
+    PlanSerializer,
+    ProductSerializer,
+    SubscriptionCreateSerializer,
+    SubscriptionSerializer,
+)
+from subscriptions.models import CancellationSource, Plan, Product, Subscription
 
 
+def _unknown(field: str, what: str) -> serializers.ValidationError:
+    # Same answer for a missing id and another creator's: existence never leaks.
+    return serializers.ValidationError({field: [f"Unknown {what}."]})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List products"),
+    retrieve=extend_schema(summary="Get a product"),
+    create=extend_schema(summary="Create a product", examples=examples.PRODUCT_CREATE),
+)
 class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     serializer_class = ProductSerializer
 
@@ -26,3 +55,147 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             creator=self.tenant, name=serializer.validated_data["name"]
         )
         return Response(self.get_serializer(product).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List plans"),
+    retrieve=extend_schema(summary="Get a plan"),
+    create=extend_schema(summary="Create a plan", examples=examples.PLAN_CREATE),
+)
+class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    serializer_class = PlanSerializer
+
+    def get_scoped_queryset(self) -> QuerySet[Plan]:
+        return Plan.objects.select_related("product")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        product = Product.objects.filter(creator=self.tenant, uuid=data["product"]["uuid"]).first()
+        if product is None:
+            raise _unknown("product", "product")
+        plan = services.plan_create(
+            creator=self.tenant,
+            product=product,
+            name=data["name"],
+            price=data["price"],
+            currency=data["currency"],
+            period=data["period"],
+            max_cycles=data["max_cycles"],
+        )
+        return Response(self.get_serializer(plan).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List subscriptions"),
+    retrieve=extend_schema(summary="Get a subscription", examples=examples.SUBSCRIPTION),
+)
+class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    serializer_class = SubscriptionSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SubscriptionFilter
+
+    def get_scoped_queryset(self) -> QuerySet[Subscription]:
+        return Subscription.objects.select_related("plan__product", "subscriber")
+
+    def _answer(self, subscription: Subscription, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=subscription.pk)
+        return Response(SubscriptionSerializer(fresh).data, status=code)
+
+    @extend_schema(
+        summary="Create a subscription (a new sale, or an import)",
+        description=(
+            "A new sale charges the first period now through the creator's gateway: paid → "
+            "`ACTIVE`, declined → `INACTIVE` (still 201). A `started_at` in the past imports "
+            "an existing subscription without charging. Send an `Idempotency-Key` so a retry "
+            "never charges twice."
+        ),
+        request=SubscriptionCreateSerializer,
+        responses={201: SubscriptionSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        examples=examples.SUBSCRIPTION_CREATE,
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return idempotent(request, creator=self.tenant, perform=lambda: self._create(request))
+
+    def _create(self, request: Request) -> Response:
+        serializer = SubscriptionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        plan = (
+            Plan.objects.select_related("product", "creator")
+            .filter(creator=self.tenant, uuid=data["plan"])
+            .first()
+        )
+        if plan is None:
+            raise _unknown("plan", "plan")
+        person = data["subscriber"]
+        subscription = services.subscription_create(
+            creator=self.tenant,
+            plan=plan,
+            subscriber=services.SubscriberData(
+                email=person["email"],
+                name=person.get("name", ""),
+                locale=person.get("locale", ""),
+                gateway_customer_id=person.get("gateway_customer_id", ""),
+            ),
+            payment_method=data["payment_method"],
+            started_at=data["started_at"],
+        )
+        return self._answer(subscription, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel a subscription as the seller",
+        description=(
+            "Status becomes `CANCELLED_BY_SELLER` (the source follows from who acted, never "
+            "from the body); no further charges; access lasts until `paid_through`. "
+            "Cancelling a cancelled, ended or inactive subscription answers 409."
+        ),
+        request=CancelSerializer,
+        responses={200: SubscriptionSerializer},
+        examples=examples.CANCEL,
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cancelled = services.subscription_cancel(
+            subscription=subscription,
+            source=CancellationSource.SELLER,
+            reason=serializer.validated_data["reason"],
+            actor=self._actor(request),
+        )
+        return self._answer(cancelled)
+
+    @staticmethod
+    def _actor(request: Request) -> str:
+        key = getattr(request._request, "api_key", None)
+        if key is not None:
+            return f"api_key:{key.uuid}"
+        return f"user:{request.user.uuid}" if request.user.is_authenticated else ""
+
+    @extend_schema(
+        summary="A subscription's event history, oldest first",
+        responses={200: EventSerializer(many=True)},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=OldestFirstCursorPagination)
+    def events(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        return self._nested_page(subscription.events.all(), EventSerializer)
+
+    @extend_schema(
+        summary="A subscription's charges, newest first",
+        responses={200: ChargeSerializer(many=True)},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=CursorPagination)
+    def charges(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        return self._nested_page(subscription.charges.all(), ChargeSerializer)
+
+    def _nested_page(self, queryset: QuerySet[Any], serializer_class: type) -> Response:
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True).data)

@@ -29,3 +29,22 @@ def test_missing_key_is_401(db):
     response = api_client.__globals__["APIClient"]().get("/api/v1/products")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_list_products_paginates_with_a_cursor(creator):
+    for n in range(3):
+        ProductFactory(creator=creator, name=f"P{n}")
+    client = api_client(creator)
+    first = client.get("/api/v1/products?page_size=2").json()
+    assert len(first["results"]) == 2 and first["next"]
+    second = client.get(first["next"]).json()
+    assert len(second["results"]) == 1 and second["next"] is None
+    names = {p["name"] for p in first["results"] + second["results"]}
+    assert names == {"P0", "P1", "P2"}
+
+
+@pytest.mark.parametrize("name", ["", "   ", "a\x00b", "x" * 201, 5, None])
+def test_invalid_product_name_is_400(creator, name):
+    response = api_client(creator).post("/api/v1/products", {"name": name}, format="json")
+    assert response.status_code == 400, response.content
+    assert "name" in response.json()["error"]["details"]

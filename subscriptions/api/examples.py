@@ -1,0 +1,109 @@
+"""OpenAPI examples of the main operations (shown in /api/docs/)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample
+
+_SUBSCRIPTION = {
+    "id": "6f1c2f4e-8a53-4a8e-9a56-0f5f3b1f1d2a",
+    "status": "ACTIVE",
+    "product": "0b5a4a53-51a5-4f2c-9b7e-8b0c1a7f7e11",
+    "plan": "a1d4f1b2-34c5-4d6e-8f90-1a2b3c4d5e6f",
+    "subscriber": {
+        "id": "2c9d7e1f-3a4b-4c5d-9e8f-7a6b5c4d3e2f",
+        "email": "ana@example.com",
+        "name": "Ana Souza",
+        "locale": "pt-BR",
+    },
+    "started_at": "2025-01-31T13:45:00+00:00",
+    "billing_anchor": "2025-01-31",
+    "next_charge_date": "2025-02-28",
+    "paid_through": "2025-02-28",
+    "recurrence": 1,
+    "unpaid_recurrences": 0,
+    "cancelled_at": None,
+    "cancellation": None,
+}
+
+PRODUCT_CREATE = [
+    OpenApiExample("New product", value={"name": "Photography course"}, request_only=True),
+    OpenApiExample(
+        "Created",
+        value={
+            "id": "0b5a4a53-51a5-4f2c-9b7e-8b0c1a7f7e11",
+            "name": "Photography course",
+            "is_active": True,
+            "created_at": "2025-01-31T13:40:00+00:00",
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+]
+
+PLAN_CREATE = [
+    OpenApiExample(
+        "Monthly plan",
+        value={
+            "product": "0b5a4a53-51a5-4f2c-9b7e-8b0c1a7f7e11",
+            "name": "Monthly",
+            "price": "49.90",
+            "currency": "BRL",
+            "period": "monthly",
+            "max_cycles": 12,
+        },
+        request_only=True,
+    ),
+]
+
+SUBSCRIPTION_CREATE = [
+    OpenApiExample(
+        "New sale",
+        value={
+            "plan": "a1d4f1b2-34c5-4d6e-8f90-1a2b3c4d5e6f",
+            "subscriber": {"email": "ana@example.com", "name": "Ana Souza", "locale": "pt-BR"},
+            "payment_method": "pm_sandbox_ok",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Import (past started_at, nothing charged)",
+        value={
+            "plan": "a1d4f1b2-34c5-4d6e-8f90-1a2b3c4d5e6f",
+            "subscriber": {"email": "bia@example.com", "name": "Bia Lima"},
+            "payment_method": "pm_sandbox_ok",
+            "started_at": "2024-11-15T10:00:00-03:00",
+        },
+        request_only=True,
+    ),
+    OpenApiExample("Paid sale", value=_SUBSCRIPTION, response_only=True, status_codes=["201"]),
+    OpenApiExample(
+        "Declined first charge",
+        value={
+            **_SUBSCRIPTION,
+            "status": "INACTIVE",
+            "next_charge_date": None,
+            "paid_through": None,
+            "recurrence": 0,
+        },
+        response_only=True,
+        status_codes=["201"],
+    ),
+]
+
+SUBSCRIPTION = [OpenApiExample("Subscription", value=_SUBSCRIPTION, response_only=True)]
+
+CANCEL = [
+    OpenApiExample("With a reason", value={"reason": "Customer asked by email"}, request_only=True),
+    OpenApiExample(
+        "Cancelled",
+        value={
+            **_SUBSCRIPTION,
+            "status": "CANCELLED_BY_SELLER",
+            "next_charge_date": None,
+            "cancelled_at": "2025-02-10T09:00:00+00:00",
+            "cancellation": {"source": "seller", "reason": "Customer asked by email"},
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
+]

@@ -1,0 +1,93 @@
+"""Route cases of the subscriptions API (see route_cases.py)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from accounts.models import Creator
+from subscriptions.models import SubscriptionEvent
+from tests.api.route_cases import Built, Call, RouteCase
+from tests.factories import ChargeFactory, PlanFactory, ProductFactory, SubscriptionFactory
+
+
+def _product(creator: Creator) -> Built:
+    product = ProductFactory(creator=creator)
+    return Built(kwargs={"id": str(product.uuid)}, refs={"product": product})
+
+
+def _plan(creator: Creator) -> Built:
+    plan = PlanFactory(product=ProductFactory(creator=creator))
+    return Built(kwargs={"id": str(plan.uuid)}, refs={"plan": plan, "product": plan.product})
+
+
+def _subscription(creator: Creator) -> Built:
+    subscription = SubscriptionFactory(plan=PlanFactory(product=ProductFactory(creator=creator)))
+    SubscriptionEvent.objects.create(
+        creator=creator,
+        subscription=subscription,
+        type="subscription.created",
+        data={"status": "ACTIVE"},
+        occurred_at=timezone.now(),
+    )
+    ChargeFactory(subscription=subscription)
+    return Built(
+        kwargs={"id": str(subscription.uuid)},
+        refs={"subscription": subscription, "plan": subscription.plan},
+    )
+
+
+def _as_list(build):  # type: ignore[no-untyped-def]
+    def built(creator: Creator) -> Built:
+        return Built(refs=build(creator).refs)
+
+    return built
+
+
+CASES: dict[str, RouteCase] = {
+    "product-list": RouteCase(
+        build=_as_list(_product),
+        calls={
+            "get": Call(),
+            # A product refers to nothing: an outsider simply creates one of their own.
+            "post": Call(ok=201, body=lambda b: {"name": "New course"}, outsider=201),
+        },
+    ),
+    "product-detail": RouteCase(build=_product, calls={"get": Call()}),
+    "plan-list": RouteCase(
+        build=_as_list(_plan),
+        calls={
+            "get": Call(),
+            "post": Call(
+                ok=201,
+                body=lambda b: {
+                    "product": str(b.refs["product"].uuid),
+                    "name": "Yearly",
+                    "price": "399.00",
+                    "currency": "BRL",
+                    "period": "yearly",
+                },
+            ),
+        },
+    ),
+    "plan-detail": RouteCase(build=_plan, calls={"get": Call()}),
+    "subscription-list": RouteCase(
+        build=_as_list(_subscription),
+        calls={
+            "get": Call(),
+            "post": Call(
+                ok=201,
+                body=lambda b: {
+                    "plan": str(b.refs["plan"].uuid),
+                    "subscriber": {"email": "new@example.com", "name": "New"},
+                    "payment_method": "pm_sandbox_ok",
+                },
+            ),
+        },
+    ),
+    "subscription-detail": RouteCase(build=_subscription, calls={"get": Call()}),
+    "subscription-cancel": RouteCase(
+        build=_subscription, calls={"post": Call(body=lambda b: {"reason": "test"})}
+    ),
+    "subscription-events": RouteCase(build=_subscription, calls={"get": Call()}),
+    "subscription-charges": RouteCase(build=_subscription, calls={"get": Call()}),
+}
