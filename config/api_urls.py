@@ -5,4 +5,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("subscriptions.api.urls")),
+    path("", include("reactivation.api.urls")),
 ]
