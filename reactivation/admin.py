@@ -22,7 +22,7 @@ def support_label(request: HttpRequest) -> str:
 
 
 @admin.register(ReactivationRequest)
-class ReactivationRequestAdmin(admin.ModelAdmin[ReactivationRequest]):
+class ReactivationRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["uuid", "creator", "subscriber_email", "mode", "status", "created_at"]
     list_filter = ["status", "mode", "creator", "created_at", "decided_at"]
     list_select_related = ["creator", "subscription__subscriber"]
@@ -82,7 +82,7 @@ class ReactivationRequestAdmin(admin.ModelAdmin[ReactivationRequest]):
 
 
 @admin.register(ReactivationBatch)
-class ReactivationBatchAdmin(admin.ModelAdmin[ReactivationBatch]):
+class ReactivationBatchAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["uuid", "creator", "mode", "created_count", "refused_count", "status"]
     list_filter = ["status", "mode", "created_at"]
     list_select_related = ["creator"]
@@ -95,7 +95,7 @@ class ReactivationBatchAdmin(admin.ModelAdmin[ReactivationBatch]):
 
 @admin.action(description="Send a reactivation request (choose the mode)")
 def send_reactivation_request(
-    modeladmin: admin.ModelAdmin[Subscription],
+    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
     request: HttpRequest,
     queryset: QuerySet[Subscription],
 ) -> HttpResponse | None:
@@ -149,7 +149,7 @@ def _add_subscription_action() -> None:
     if Subscription not in admin.site._registry:
 
         @admin.register(Subscription)
-        class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
+        class SubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             list_display = ["uuid", "creator", "subscriber", "status", "next_charge_date"]
             list_filter = ["status", "cancellation_source", "creator"]
             list_select_related = ["creator", "subscriber"]
