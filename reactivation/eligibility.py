@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from subscriptions.models import Status, Subscription
+from subscriptions.models import Plan, Status, Subscription
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,16 @@ def reactivation_refusal(subscription: Subscription | None, *, as_support: bool)
     """
     if subscription is None:
         return NOT_FOUND
-    refusal = _BY_STATUS.get(Status(subscription.status))
+    return refusal_for(status=subscription.status, plan=subscription.plan, as_support=as_support)
+
+
+def refusal_for(*, status: str, plan: Plan, as_support: bool) -> Refusal | None:
+    """The rule on a status and a plan (with `product` loaded); bulk checks use it directly."""
+    refusal = _BY_STATUS.get(Status(status))
     if refusal is not None:
         return refusal
-    if subscription.status == Status.CANCELLED_BY_ADMIN and not as_support:
+    if status == Status.CANCELLED_BY_ADMIN and not as_support:
         return ADMIN_CANCELLED
-    plan = subscription.plan
     if not plan.is_active or not plan.product.is_active:
         return PLAN_INACTIVE
     return None

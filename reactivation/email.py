@@ -14,9 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
-from notifications.email import email_message, email_render, email_send_many
+from notifications.email import RenderedEmail, email_message, email_render, email_send_many
 from reactivation import selectors
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
 
@@ -54,6 +55,42 @@ def request_context(request: ReactivationRequest, *, link: str) -> dict[str, Any
     }
 
 
+# Per-recipient values are merged into one rendering shared by every recipient with the
+# same terms (the ESP-style "merge data"), so a batch renders a handful of templates, not
+# three per recipient. Private-use characters cannot come from a template or a translation.
+NAME_MARK = "\ue000name\ue000"
+LINK_MARK = "\ue000link\ue000"
+
+
+def _rendered_for(
+    request: ReactivationRequest, *, token: str, shared: dict[tuple[Any, ...], RenderedEmail]
+) -> RenderedEmail:
+    subscriber = request.subscription.subscriber
+    context = request_context(request, link=LINK_MARK)
+    context["subscriber_name"] = NAME_MARK if subscriber.name else ""
+    key = (
+        subscriber.locale,
+        request.creator_id,
+        request.subscription.plan_id,
+        request.mode,
+        request.expires_at,
+        context["preview"],
+        bool(subscriber.name),
+    )
+    if key not in shared:
+        with timezone.override(request.creator.tz):
+            shared[key] = email_render(template=TEMPLATE, context=context, locale=subscriber.locale)
+    template = shared[key]
+    link = reactivation_link(token)
+    return RenderedEmail(
+        subject=template.subject.replace(NAME_MARK, subscriber.name),
+        text=template.text.replace(NAME_MARK, subscriber.name).replace(LINK_MARK, link),
+        html=template.html.replace(NAME_MARK, escape(subscriber.name)).replace(
+            LINK_MARK, escape(link)
+        ),
+    )
+
+
 def reactivation_emails_send(*, request_ids: list[int]) -> int:
     """Email the pending, not yet emailed requests among `request_ids`; how many were sent.
 
@@ -83,19 +120,15 @@ def reactivation_emails_send(*, request_ids: list[int]) -> int:
         ReactivationRequest.objects.bulk_update(rows, ["token_hash", "emailed_at"], batch_size=1000)
     if not rows:
         return 0
-    messages = []
-    for row in rows:
-        subscriber = row.subscription.subscriber
-        context = request_context(row, link=reactivation_link(tokens[row.pk]))
-        with timezone.override(row.creator.tz):
-            rendered = email_render(template=TEMPLATE, context=context, locale=subscriber.locale)
-        messages.append(
-            email_message(
-                to=subscriber.email,
-                rendered=rendered,
-                headers={"X-Reactivation-Request": str(row.uuid)},
-            )
+    shared: dict[tuple[Any, ...], RenderedEmail] = {}
+    messages = [
+        email_message(
+            to=row.subscription.subscriber.email,
+            rendered=_rendered_for(row, token=tokens[row.pk], shared=shared),
+            headers={"X-Reactivation-Request": str(row.uuid)},
         )
+        for row in rows
+    ]
     try:
         sent = email_send_many(messages)
     except Exception:

@@ -24,7 +24,7 @@ from accounts.models import Creator
 from reactivation import eligibility
 from reactivation.models import REQUEST_LIFETIME, Mode, ReactivationBatch, ReactivationRequest
 from subscriptions import billing
-from subscriptions.models import Charge, Status, Subscription, SubscriptionEvent
+from subscriptions.models import Charge, Plan, Status, Subscription, SubscriptionEvent
 from subscriptions.outbox import event_record, events_record_bulk
 from subscriptions.services import charge_call_gateway, charge_settle, subscription_status_set
 
@@ -158,6 +158,8 @@ class BulkResult:
     batch: ReactivationBatch
     created: list[ReactivationRequest] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    # Subscription pk → uuid of the created requests, so answers need no query per row.
+    subscription_uuids: dict[int, uuid.UUID] = field(default_factory=dict)
 
 
 def _parse_uuid(value: Any) -> uuid.UUID | None:
@@ -215,26 +217,38 @@ def reactivation_requests_create_bulk(
 
     with transaction.atomic():
         now = timezone.now()
+        # Plain tuples, not model instances: at 10,000 rows the difference is seconds.
         rows = list(
             scope.select_for_update(of=("self",))
-            .select_related("plan__product")
             .order_by("pk")  # one lock order, so two bulk actions cannot deadlock
+            .values_list("pk", "uuid", "status", "plan_id")
         )
-        by_uuid = {row.uuid: row for row in rows}
+        plans = {
+            plan.pk: plan
+            for plan in Plan.objects.filter(pk__in={row[3] for row in rows}).select_related(
+                "product"
+            )
+        }
+        by_uuid = {row[1]: row for row in rows}
         if subscriptions is not None:
-            wanted = [row.uuid for row in rows]
-        eligible: list[Subscription] = []
-        busy = _subscriptions_accepting_now([row.pk for row in rows])
+            wanted = [row[1] for row in rows]
+        eligible: list[tuple[int, uuid.UUID]] = []
+        busy = _subscriptions_accepting_now([row[0] for row in rows])
         for wanted_uuid in wanted:
-            row = by_uuid.get(wanted_uuid)
-            refusal = eligibility.reactivation_refusal(row, as_support=as_support)
-            if refusal is None and row is not None and row.pk in busy:
-                refusal = IN_PROGRESS
+            found = by_uuid.get(wanted_uuid)
+            if found is None:
+                refusal: eligibility.Refusal | None = eligibility.NOT_FOUND
+            else:
+                refusal = eligibility.refusal_for(
+                    status=found[2], plan=plans[found[3]], as_support=as_support
+                )
+                if refusal is None and found[0] in busy:
+                    refusal = IN_PROGRESS
             if refusal is not None:
                 failed.append(_failure(str(wanted_uuid), refusal))
             else:
-                assert row is not None
-                eligible.append(row)
+                assert found is not None
+                eligible.append((found[0], found[1]))
         batch = ReactivationBatch.objects.create(
             creator=creator,
             mode=mode,
@@ -249,12 +263,12 @@ def reactivation_requests_create_bulk(
             else ReactivationBatch.Status.DONE,
             finished_at=None if eligible else now,
         )
-        _supersede_pending(subscription_ids=[s.pk for s in eligible], now=now)
+        _supersede_pending(subscription_ids=[pk for pk, _ in eligible], now=now)
         created = ReactivationRequest.objects.bulk_create(
             [
                 ReactivationRequest(
                     creator=creator,
-                    subscription=sub,
+                    subscription_id=pk,
                     mode=mode,
                     requested_by=requested_by,
                     requested_by_label=requested_by_label[:200],
@@ -262,7 +276,7 @@ def reactivation_requests_create_bulk(
                     expires_at=now + REQUEST_LIFETIME,
                     batch=batch,
                 )
-                for sub in eligible
+                for pk, _ in eligible
             ],
             batch_size=2000,
         )
@@ -270,7 +284,7 @@ def reactivation_requests_create_bulk(
             [
                 SubscriptionEvent(
                     creator=creator,
-                    subscription=request.subscription,
+                    subscription_id=request.subscription_id,
                     type="reactivation.requested",
                     data={**_requested_data(request, None), "batch": str(batch.uuid)},
                     occurred_at=now,
@@ -280,7 +294,9 @@ def reactivation_requests_create_bulk(
         )
         if created:
             _emails_after_commit([r.pk for r in created])
-    return BulkResult(batch=batch, created=created, failed=failed)
+    return BulkResult(
+        batch=batch, created=created, failed=failed, subscription_uuids=dict(eligible)
+    )
 
 
 def _failure(subscription: str, refusal: eligibility.Refusal) -> dict[str, str]:

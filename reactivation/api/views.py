@@ -111,7 +111,10 @@ class ReactivationRequestViewSet(TenantViewSet):
         return Response(
             {
                 "batch": str(result.batch.uuid),
-                "created": [request_as_api(r) for r in result.created],
+                "created": [
+                    request_as_api(r, subscription_uuid=result.subscription_uuids[r.subscription_id])
+                    for r in result.created
+                ],
                 "failed": result.failed,
             }
         )
