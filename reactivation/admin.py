@@ -7,14 +7,20 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from accounts.errors import DomainError
+from accounts.models import User
 from reactivation import services
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
 from subscriptions.models import Subscription
+
+
+def _staff(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
 
 
 def support_label(request: HttpRequest) -> str:
@@ -65,7 +71,7 @@ class ReactivationRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         for item in queryset.select_related("subscription"):
             try:
                 services.reactivation_request_resend(
-                    request=item, requested_by=request.user, label=support_label(request)
+                    request=item, requested_by=_staff(request), label=support_label(request)
                 )
                 done += 1
             except DomainError as exc:
@@ -110,7 +116,7 @@ def send_reactivation_request(
             "title": "Send a reactivation request",
             "subscriptions": queryset[:50],
             "count": queryset.count(),
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
             "modes": Mode.choices,
             "opts": modeladmin.model._meta,
             "action": "send_reactivation_request",
@@ -127,7 +133,7 @@ def send_reactivation_request(
             creator=creators[creator_pk],
             subscriptions=Subscription.objects.filter(pk__in=pks),
             mode=mode,
-            requested_by=request.user,  # type: ignore[arg-type]
+            requested_by=_staff(request),
             requested_by_label=support_label(request),
             as_support=True,
         )

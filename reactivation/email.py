@@ -103,9 +103,7 @@ def reactivation_emails_send(*, request_ids: list[int]) -> int:
     with transaction.atomic():
         rows = list(
             ReactivationRequest.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related(
-                "creator", "subscription__subscriber", "subscription__plan__product"
-            )
+            .select_related("creator", "subscription__subscriber", "subscription__plan__product")
             .filter(
                 pk__in=request_ids,
                 status=ReactivationRequest.Status.PENDING,

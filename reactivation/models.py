@@ -50,7 +50,7 @@ class ReactivationBatch(models.Model):
         verbose_name_plural = "reactivation batches"
 
     def __str__(self) -> str:
-        return f"{self.mode} × {self.created_count} ({self.status})"
+        return f"{self.mode} for {self.created_count} ({self.status})"
 
 
 class ReactivationRequest(models.Model):
@@ -111,9 +111,7 @@ class ReactivationRequest(models.Model):
         ]
         indexes = [
             models.Index(fields=["creator", "-created_at"], name="react_creator_created"),
-            models.Index(
-                fields=["creator", "status", "-created_at"], name="react_creator_status"
-            ),
+            models.Index(fields=["creator", "status", "-created_at"], name="react_creator_status"),
             models.Index(
                 fields=["expires_at"],
                 name="react_pending_expiry",

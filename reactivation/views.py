@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from notifications.email import language_for
-from reactivation import selectors, services
+from reactivation import acceptance, selectors, services
 from reactivation.email import request_context
 from reactivation.models import ReactivationRequest
 
@@ -81,13 +81,12 @@ def _failure_detail(req: ReactivationRequest) -> str:
     return req.failure_message
 
 
-def _decision_answer(request: HttpRequest, decision: services.Decision) -> HttpResponse:
+def _decision_answer(request: HttpRequest, decision: acceptance.Decision) -> HttpResponse:
     req = decision.request
     if decision.outcome == "accepted":
         next_date = req.subscription.next_charge_date
         detail = (
-            _("Your next charge will be on %(date)s.")
-            % {"date": _date(next_date)}
+            _("Your next charge will be on %(date)s.") % {"date": _date(next_date)}
             if next_date
             else ""
         )
@@ -160,15 +159,18 @@ def reactivation_page(request: HttpRequest, token: str) -> HttpResponse:
         return _message(
             request,
             title=_("Link not found"),
-            message=_("This link is not valid. Check that you copied the whole link from the email."),
+            message=_(
+                "This link is not valid. Check that you copied the whole link from the email."
+            ),
             status=404,
         )
     language = language_for(req.subscription.subscriber.locale)
     with translation.override(language), timezone.override(req.creator.tz):
         request.LANGUAGE_CODE = language
         if req.status == Status.PENDING and timezone.now() >= req.expires_at:
-            if services.reactivation_request_expire_if_due(request=req):
-                req.refresh_from_db(fields=["status", "decided_at"])
+            # Opened late: record the expiry (once, even if the job runs right now).
+            services.reactivation_request_expire_if_due(request=req)
+            req.refresh_from_db(fields=["status", "decided_at"])
         if req.status != Status.PENDING:
             return _gone(request, req)
         if request.method == "GET":
@@ -183,9 +185,9 @@ def reactivation_page(request: HttpRequest, token: str) -> HttpResponse:
             )
         try:
             if decision == "accept":
-                result = services.reactivation_request_accept(request=req)
+                result = acceptance.reactivation_request_accept(request=req)
             else:
-                result = services.reactivation_request_reject(request=req)
+                result = acceptance.reactivation_request_reject(request=req)
         except services.RequestGone as gone:
             return _gone(request, selectors.request_for_token(token) or gone.request)
         return _decision_answer(request, result)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
@@ -15,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.base import TenantGenericAPIView, TenantViewSet
+from accounts.models import User
 from reactivation import services
 from reactivation.api.serializers import (
     BulkCreateSerializer,
@@ -26,7 +26,7 @@ from reactivation.presenters import request_as_api
 from subscriptions.models import Subscription
 
 
-def requested_by(request: Request) -> tuple[AbstractBaseUser | None, str]:
+def requested_by(request: Request) -> tuple[User | None, str]:
     """Who asked, for the request's history: the API key's prefix or the member's email."""
     api_key = getattr(request._request, "api_key", None)
     if api_key is not None:
@@ -112,7 +112,9 @@ class ReactivationRequestViewSet(TenantViewSet):
             {
                 "batch": str(result.batch.uuid),
                 "created": [
-                    request_as_api(r, subscription_uuid=result.subscription_uuids[r.subscription_id])
+                    request_as_api(
+                        r, subscription_uuid=result.subscription_uuids[r.subscription_id]
+                    )
                     for r in result.created
                 ],
                 "failed": result.failed,

@@ -21,18 +21,24 @@ def staff_client(client):  # type: ignore[no-untyped-def]
     return client
 
 
-def test_list_filters_search_and_no_token_hash(staff_client, mailoutbox, django_capture_on_commit_callbacks):
+def test_list_filters_search_and_no_token_hash(
+    staff_client, mailoutbox, django_capture_on_commit_callbacks
+):
     subscription = cancelled_subscription()
     with django_capture_on_commit_callbacks(execute=True):
         request = services.reactivation_request_create(subscription=subscription, mode="reactivate")
     request.refresh_from_db()
     url = "/admin/reactivation/reactivationrequest/"
-    listing = staff_client.get(url, {"status__exact": "pending", "q": subscription.subscriber.email})
+    listing = staff_client.get(
+        url, {"status__exact": "pending", "q": subscription.subscriber.email}
+    )
     assert listing.status_code == 200
     assert str(request.uuid) in listing.content.decode()
     assert staff_client.get(url, {"q": "not-a-uuid"}).status_code == 200
     detail = staff_client.get(f"{url}{request.pk}/change/").content.decode()
-    assert request.token_hash not in detail and "token" not in detail.lower().replace("csrfmiddlewaretoken", "")
+    assert request.token_hash not in detail and "token" not in detail.lower().replace(
+        "csrfmiddlewaretoken", ""
+    )
 
 
 def test_subscription_action_sends_for_admin_cancelled_after_choosing_the_mode(

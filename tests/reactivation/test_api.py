@@ -22,10 +22,14 @@ def _url(subscription_id: object) -> str:
     return f"/api/v1/subscriptions/{subscription_id}/reactivation-requests"
 
 
-def test_create_answers_201_with_the_request(creator, mailoutbox, django_capture_on_commit_callbacks):
+def test_create_answers_201_with_the_request(
+    creator, mailoutbox, django_capture_on_commit_callbacks
+):
     subscription = cancelled_subscription(creator)
     with django_capture_on_commit_callbacks(execute=True):
-        response = api_client(creator).post(_url(subscription.uuid), {"mode": "reactivate"}, format="json")
+        response = api_client(creator).post(
+            _url(subscription.uuid), {"mode": "reactivate"}, format="json"
+        )
     assert response.status_code == 201
     body = response.json()
     assert set(body) >= {"id", "subscription", "mode", "status", "created_at", "expires_at"}
@@ -50,7 +54,9 @@ def test_create_answers_201_with_the_request(creator, mailoutbox, django_capture
 )
 def test_refusals_are_409_with_the_reason_code(creator, status, code):
     subscription = SubscriptionFactory(plan__product__creator=creator, status=status)
-    response = api_client(creator).post(_url(subscription.uuid), {"mode": "reactivate"}, format="json")
+    response = api_client(creator).post(
+        _url(subscription.uuid), {"mode": "reactivate"}, format="json"
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == code
     assert not ReactivationRequest.objects.exists()
@@ -60,7 +66,9 @@ def test_inactive_plan_is_refused(creator):
     subscription = cancelled_subscription(creator)
     subscription.plan.is_active = False
     subscription.plan.save()
-    response = api_client(creator).post(_url(subscription.uuid), {"mode": "reactivate"}, format="json")
+    response = api_client(creator).post(
+        _url(subscription.uuid), {"mode": "reactivate"}, format="json"
+    )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "plan_inactive"
 
@@ -69,7 +77,9 @@ def test_inactive_plan_is_refused(creator):
 def test_unknown_or_other_tenants_subscription_is_404(creator, subscription_id):
     if subscription_id == "other-tenant":
         subscription_id = str(cancelled_subscription(CreatorFactory()).uuid)
-    response = api_client(creator).post(_url(subscription_id), {"mode": "reactivate"}, format="json")
+    response = api_client(creator).post(
+        _url(subscription_id), {"mode": "reactivate"}, format="json"
+    )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
@@ -84,7 +94,9 @@ def test_invalid_mode_is_400_and_viewer_is_403(creator):
     assert viewer.status_code == 403
 
 
-def test_bulk_lists_created_and_failed_with_reasons(creator, mailoutbox, django_capture_on_commit_callbacks):
+def test_bulk_lists_created_and_failed_with_reasons(
+    creator, mailoutbox, django_capture_on_commit_callbacks
+):
     ok = [cancelled_subscription(creator) for _ in range(3)]
     active = SubscriptionFactory(plan__product__creator=creator)
     foreign = cancelled_subscription(CreatorFactory())
@@ -92,7 +104,9 @@ def test_bulk_lists_created_and_failed_with_reasons(creator, mailoutbox, django_
     ids = [str(s.uuid) for s in ok] + [str(active.uuid), str(foreign.uuid), str(missing), "garbage"]
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client(creator).post(
-            "/api/v1/reactivation-requests/bulk", {"subscriptions": ids, "mode": "reactivate"}, format="json"
+            "/api/v1/reactivation-requests/bulk",
+            {"subscriptions": ids, "mode": "reactivate"},
+            format="json",
         )
     assert response.status_code == 200
     body = response.json()
@@ -112,7 +126,9 @@ def test_bulk_lists_created_and_failed_with_reasons(creator, mailoutbox, django_
 def test_bulk_over_the_cap_is_400(creator):
     ids = [str(uuid.uuid4()) for _ in range(10_001)]
     response = api_client(creator).post(
-        "/api/v1/reactivation-requests/bulk", {"subscriptions": ids, "mode": "reactivate"}, format="json"
+        "/api/v1/reactivation-requests/bulk",
+        {"subscriptions": ids, "mode": "reactivate"},
+        format="json",
     )
     assert response.status_code == 400
     assert "10000" in response.json()["error"]["message"]
@@ -120,10 +136,17 @@ def test_bulk_over_the_cap_is_400(creator):
 
 def test_bulk_needs_a_list_and_a_mode(creator):
     client = api_client(creator)
-    assert client.post("/api/v1/reactivation-requests/bulk", {"mode": "reactivate"}, format="json").status_code == 400
     assert (
         client.post(
-            "/api/v1/reactivation-requests/bulk", {"subscriptions": "abc", "mode": "reactivate"}, format="json"
+            "/api/v1/reactivation-requests/bulk", {"mode": "reactivate"}, format="json"
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/api/v1/reactivation-requests/bulk",
+            {"subscriptions": "abc", "mode": "reactivate"},
+            format="json",
         ).status_code
         == 400
     )
@@ -173,4 +196,7 @@ def test_retrieve_is_tenant_scoped(creator):
 
 def test_subscription_count_unchanged_by_requests(creator):
     _make_requests(creator, 2)
-    assert Subscription.objects.filter(creator=creator, status=Status.CANCELLED_BY_CUSTOMER).count() == 2
+    assert (
+        Subscription.objects.filter(creator=creator, status=Status.CANCELLED_BY_CUSTOMER).count()
+        == 2
+    )

@@ -90,7 +90,13 @@ modes = st.sampled_from(["reactivate", "reactivate_and_charge"])
 periods = st.sampled_from(PERIODS)
 
 
-@given(mode=modes, period=periods, anchor=days, paid_periods=st.integers(0, 40), offset=st.integers(-800, 800))
+@given(
+    mode=modes,
+    period=periods,
+    anchor=days,
+    paid_periods=st.integers(0, 40),
+    offset=st.integers(-800, 800),
+)
 def test_properties(mode, period, anchor, paid_periods, offset):
     paid_through = due_date(anchor, period, paid_periods)
     accepted_on = paid_through + timedelta(days=offset)

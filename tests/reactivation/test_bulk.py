@@ -24,7 +24,12 @@ def _cancelled_in_bulk(plan, n):  # type: ignore[no-untyped-def]
     creator = plan.creator
     subscribers = Subscriber.objects.bulk_create(
         [
-            Subscriber(creator=creator, email=f"bulk{i}@example.com", name=f"Bulk {i}", locale="en" if i % 2 else "pt-BR")
+            Subscriber(
+                creator=creator,
+                email=f"bulk{i}@example.com",
+                name=f"Bulk {i}",
+                locale="en" if i % 2 else "pt-BR",
+            )
             for i in range(n)
         ],
         batch_size=2000,
@@ -52,7 +57,9 @@ def _cancelled_in_bulk(plan, n):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-def test_bulk_of_10000_cancelled_subscriptions(mailoutbox, monkeypatch, django_capture_on_commit_callbacks):
+def test_bulk_of_10000_cancelled_subscriptions(
+    mailoutbox, monkeypatch, django_capture_on_commit_callbacks
+):
     # Event delivery to consumers is the outbox's job (tested there); here we count what is
     # handed to it instead of running 10,000 event tasks in this process.
     published: list[int] = []
@@ -63,14 +70,16 @@ def test_bulk_of_10000_cancelled_subscriptions(mailoutbox, monkeypatch, django_c
     ids = [str(s.uuid) for s in subscriptions]
 
     started, cpu_started = time.perf_counter(), time.process_time()
-    with CaptureQueriesContext(connection) as queries:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(
-                "/api/v1/reactivation-requests/bulk",
-                {"subscriptions": ids, "mode": "reactivate_and_charge"},
-                format="json",
-            )
-            answered, cpu_answered = time.perf_counter(), time.process_time()
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(
+            "/api/v1/reactivation-requests/bulk",
+            {"subscriptions": ids, "mode": "reactivate_and_charge"},
+            format="json",
+        )
+        answered, cpu_answered = time.perf_counter(), time.process_time()
     finished, cpu_finished = time.perf_counter(), time.process_time()
     print(
         f"\nbulk 10,000: API answer {answered - started:.2f}s "
@@ -85,20 +94,30 @@ def test_bulk_of_10000_cancelled_subscriptions(mailoutbox, monkeypatch, django_c
     assert response.status_code == 200
     body = response.json()
     assert len(body["created"]) == 10_000 and body["failed"] == []
-    assert ReactivationRequest.objects.filter(creator=plan.creator, status="pending").count() == 10_000
+    assert (
+        ReactivationRequest.objects.filter(creator=plan.creator, status="pending").count() == 10_000
+    )
     assert SubscriptionEvent.objects.filter(type="reactivation.requested").count() == 10_000
     assert len(published) == 10_000
     assert len(mailoutbox) == 10_000
-    assert sorted(m.to[0] for m in mailoutbox) == sorted(f"bulk{i}@example.com" for i in range(10_000))
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(
+        f"bulk{i}@example.com" for i in range(10_000)
+    )
     tokens = {LINK.search(m.body).group(1) for m in mailoutbox}  # type: ignore[union-attr]
     assert len(tokens) == 10_000
     assert ReactivationRequest.objects.filter(token_hash__isnull=True).count() == 0
     assert ReactivationRequest.objects.filter(emailed_at__isnull=True).count() == 0
-    pt = [m for m in mailoutbox if m.to[0] == "bulk0@example.com"][0]
+    pt = next(m for m in mailoutbox if m.to[0] == "bulk0@example.com")
     assert "Reativ" in pt.subject
     batch = ReactivationBatch.objects.get(creator=plan.creator)
     progress = selectors.batch_progress(batch=batch)
-    assert (progress.total, progress.created, progress.refused, progress.emailed, progress.left) == (
+    assert (
+        progress.total,
+        progress.created,
+        progress.refused,
+        progress.emailed,
+        progress.left,
+    ) == (
         10_000,
         10_000,
         0,
@@ -112,12 +131,16 @@ def test_bulk_supersedes_pending_requests_in_one_go(mailoutbox, django_capture_o
     plan = PlanFactory()
     subs = [cancelled_subscription(plan.creator) for _ in range(3)]
     ids = [str(s.uuid) for s in subs]
-    first = services.reactivation_requests_create_bulk(creator=plan.creator, subscription_ids=ids, mode="reactivate")
+    first = services.reactivation_requests_create_bulk(
+        creator=plan.creator, subscription_ids=ids, mode="reactivate"
+    )
     second = services.reactivation_requests_create_bulk(
         creator=plan.creator, subscription_ids=[*ids, ids[0]], mode="reactivate_and_charge"
     )
     assert len(second.created) == 3
-    assert {r.status for r in ReactivationRequest.objects.filter(batch=first.batch)} == {"superseded"}
+    assert {r.status for r in ReactivationRequest.objects.filter(batch=first.batch)} == {
+        "superseded"
+    }
     assert ReactivationRequest.objects.filter(status="pending").count() == 3
 
 

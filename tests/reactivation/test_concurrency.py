@@ -59,6 +59,9 @@ def test_ten_concurrent_accepts_reactivate_and_charge_once(mode, mailoutbox):
     subscription = Subscription.objects.get(pk=subscription.pk)
     assert subscription.status == Status.ACTIVE
     assert subscription.events.filter(type="subscription.reactivated").count() == 1
-    assert subscription.events.filter(type="subscription.status_changed", data__to="ACTIVE").count() == 1
+    assert (
+        subscription.events.filter(type="subscription.status_changed", data__to="ACTIVE").count()
+        == 1
+    )
     charges = Charge.objects.filter(subscription=subscription, kind="reactivation")
     assert charges.count() == (1 if mode == "reactivate_and_charge" else 0)

@@ -22,10 +22,14 @@ def _send(subscription, mode, when, capture):  # type: ignore[no-untyped-def]
         return services.reactivation_request_create(subscription=subscription, mode=mode)
 
 
-def test_email_says_what_when_until_when_and_links(mailoutbox, django_capture_on_commit_callbacks, settings):
+def test_email_says_what_when_until_when_and_links(
+    mailoutbox, django_capture_on_commit_callbacks, settings
+):
     settings.BASE_URL = "https://subs.example.com"
     subscription = seed_subscription()
-    _send(subscription, "reactivate_and_charge", at(2026, 5, 19), django_capture_on_commit_callbacks)
+    _send(
+        subscription, "reactivate_and_charge", at(2026, 5, 19), django_capture_on_commit_callbacks
+    )
     (message,) = mailoutbox
     assert message.to == [subscription.subscriber.email]
     product = subscription.plan.product.name
@@ -47,7 +51,9 @@ def test_email_says_what_when_until_when_and_links(mailoutbox, django_capture_on
     assert token not in str(list(ReactivationRequest.objects.values()))
 
 
-def test_same_cycle_email_gives_the_next_charge_date(mailoutbox, django_capture_on_commit_callbacks):
+def test_same_cycle_email_gives_the_next_charge_date(
+    mailoutbox, django_capture_on_commit_callbacks
+):
     _send(seed_subscription(), "reactivate", at(2026, 4, 18), django_capture_on_commit_callbacks)
     assert "Your next charge stays on May 10, 2026" in mailoutbox[0].body
 
@@ -62,7 +68,9 @@ def test_email_in_portuguese_for_a_pt_br_subscriber(mailoutbox, django_capture_o
     assert "10 de Maio de 2026" in message.body or "10 de maio de 2026" in message.body
 
 
-def test_nothing_is_sent_before_commit_and_never_twice(mailoutbox, django_capture_on_commit_callbacks):
+def test_nothing_is_sent_before_commit_and_never_twice(
+    mailoutbox, django_capture_on_commit_callbacks
+):
     subscription = seed_subscription()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         request = services.reactivation_request_create(subscription=subscription, mode="reactivate")
@@ -88,7 +96,10 @@ def test_resend_issues_a_new_request_and_the_old_link_is_gone(
     subscription = seed_subscription()
     first = _send(subscription, "reactivate", at(2026, 4, 18), django_capture_on_commit_callbacks)
     old_token = token_from_last_email()
-    with time_machine.travel(at(2026, 4, 19), tick=False), django_capture_on_commit_callbacks(execute=True):
+    with (
+        time_machine.travel(at(2026, 4, 19), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         second = services.reactivation_request_resend(request=first, label="support: a@b.c")
     new_token = token_from_last_email()
     assert new_token != old_token and second.pk != first.pk
@@ -102,9 +113,11 @@ def test_resend_issues_a_new_request_and_the_old_link_is_gone(
 
 def test_sweep_job_sends_what_the_broker_lost(mailoutbox, django_capture_on_commit_callbacks):
     subscription = seed_subscription()
-    with time_machine.travel(at(2026, 4, 18), tick=False):
-        with django_capture_on_commit_callbacks(execute=False):  # the broker never got it
-            services.reactivation_request_create(subscription=subscription, mode="reactivate")
+    with (
+        time_machine.travel(at(2026, 4, 18), tick=False),
+        django_capture_on_commit_callbacks(execute=False),
+    ):  # the broker never got it
+        services.reactivation_request_create(subscription=subscription, mode="reactivate")
     with time_machine.travel(at(2026, 4, 18, 15, 1), tick=False):
         assert reactivation_email_sweep() == 0  # too recent: the task may still be queued
     with time_machine.travel(at(2026, 4, 18, 15, 5), tick=False):
@@ -112,7 +125,9 @@ def test_sweep_job_sends_what_the_broker_lost(mailoutbox, django_capture_on_comm
     assert len(mailoutbox) == 1
 
 
-def test_failed_send_releases_the_claim(mailoutbox, django_capture_on_commit_callbacks, monkeypatch):
+def test_failed_send_releases_the_claim(
+    mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
     subscription = seed_subscription()
     with django_capture_on_commit_callbacks(execute=False):
         request = services.reactivation_request_create(subscription=subscription, mode="reactivate")

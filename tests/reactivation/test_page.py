@@ -32,11 +32,13 @@ def sent(mailoutbox, django_capture_on_commit_callbacks):  # type: ignore[no-unt
 
     def send(subscription=None, mode="reactivate", when=None):  # type: ignore[no-untyped-def]
         subscription = subscription or seed_subscription()
-        with time_machine.travel(when or at(2026, 4, 18), tick=False):
-            with django_capture_on_commit_callbacks(execute=True):
-                request = services.reactivation_request_create(
-                    subscription=subscription, mode=mode, requested_by_label="test"
-                )
+        with (
+            time_machine.travel(when or at(2026, 4, 18), tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            request = services.reactivation_request_create(
+                subscription=subscription, mode=mode, requested_by_label="test"
+            )
         return request, token_from_last_email(subscription.subscriber.email)
 
     return send
@@ -54,9 +56,11 @@ def _db_state():  # type: ignore[no-untyped-def]
 def test_get_shows_the_request_and_changes_nothing(client, sent):
     request, token = sent(mode="reactivate_and_charge")
     before = _db_state()
-    with time_machine.travel(at(2026, 4, 19), tick=False):
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(page_url(token))
+    with (
+        time_machine.travel(at(2026, 4, 19), tick=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        response = client.get(page_url(token))
     assert response.status_code == 200
     body = response.content.decode()
     assert request.subscription.plan.product.name in body
@@ -70,7 +74,9 @@ def test_get_shows_the_request_and_changes_nothing(client, sent):
     assert response["Cache-Control"] == "no-store"
     assert "http://" not in body.replace("http://testserver", "") and "https://" not in body
     writes = [
-        q["sql"] for q in queries.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")
+        q["sql"]
+        for q in queries.captured_queries
+        if not q["sql"].lstrip().upper().startswith("SELECT")
     ]
     assert writes == []
     assert _db_state() == before
@@ -138,7 +144,7 @@ def test_reject_changes_nothing_but_the_request(client, sent):
 
 def test_new_request_supersedes_the_pending_one(client, sent):
     first, first_token = sent()
-    second, second_token = sent(subscription=first.subscription, mode="reactivate_and_charge")
+    _second, second_token = sent(subscription=first.subscription, mode="reactivate_and_charge")
     assert reload(first).status == "superseded"
     assert first_token != second_token
     with time_machine.travel(at(2026, 4, 19), tick=False):
@@ -146,7 +152,12 @@ def test_new_request_supersedes_the_pending_one(client, sent):
         new = client.get(page_url(second_token))
     assert old.status_code == 410 and "replaced by a newer request" in old.content.decode()
     assert new.status_code == 200
-    assert ReactivationRequest.objects.filter(subscription=first.subscription, status="pending").count() == 1
+    assert (
+        ReactivationRequest.objects.filter(
+            subscription=first.subscription, status="pending"
+        ).count()
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -197,7 +208,9 @@ def test_post_needs_the_csrf_token(sent):
 def test_declined_charge_keeps_the_subscription_cancelled_and_says_why(client, sent):
     subscription = seed_subscription()
     Subscription.objects.filter(pk=subscription.pk).update(payment_method="pm_sandbox_declined")
-    request, token = sent(subscription=subscription, mode="reactivate_and_charge", when=at(2026, 5, 19))
+    request, token = sent(
+        subscription=subscription, mode="reactivate_and_charge", when=at(2026, 5, 19)
+    )
     with time_machine.travel(at(2026, 5, 20), tick=False):
         response = client.post(page_url(token), {"decision": "accept"})
         later = client.get(page_url(token))
@@ -215,12 +228,12 @@ def test_declined_charge_keeps_the_subscription_cancelled_and_says_why(client, s
     assert later.status_code == 410 and "The card was declined." in later.content.decode()
 
 
-def test_transient_gateway_error_keeps_the_request_open_and_retries_with_the_same_key(
-    client, sent
-):
+def test_transient_gateway_error_keeps_the_request_open_and_retries_with_the_same_key(client, sent):
     subscription = seed_subscription()
     Subscription.objects.filter(pk=subscription.pk).update(payment_method="pm_sandbox_error")
-    request, token = sent(subscription=subscription, mode="reactivate_and_charge", when=at(2026, 5, 19))
+    request, token = sent(
+        subscription=subscription, mode="reactivate_and_charge", when=at(2026, 5, 19)
+    )
     with time_machine.travel(at(2026, 5, 20), tick=False):
         response = client.post(page_url(token), {"decision": "accept"})
     assert response.status_code == 503
@@ -246,9 +259,11 @@ def test_page_speaks_the_subscribers_language(client, sent):
 
 def test_token_never_reaches_the_logs(client, sent, caplog):
     _, token = sent()
-    with caplog.at_level(logging.WARNING, logger="django.request"):
-        with time_machine.travel(at(2026, 4, 19), tick=False):
-            client.post(page_url(token), {"decision": "nope"})  # 400 is logged by Django
+    with (
+        caplog.at_level(logging.WARNING, logger="django.request"),
+        time_machine.travel(at(2026, 4, 19), tick=False),
+    ):
+        client.post(page_url(token), {"decision": "nope"})  # 400 is logged by Django
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "/reactivate/[token]/" in logged
     assert token not in logged
@@ -264,6 +279,9 @@ def test_admin_cancelled_refused_for_creators_but_support_may_send(sent):
         services.reactivation_request_create(subscription=subscription, mode="reactivate")
     assert refused.value.code == "admin_cancelled"
     request = services.reactivation_request_create(
-        subscription=subscription, mode="reactivate", as_support=True, requested_by_label="support: a@b.c"
+        subscription=subscription,
+        mode="reactivate",
+        as_support=True,
+        requested_by_label="support: a@b.c",
     )
     assert request.status == "pending"
