@@ -23,3 +23,28 @@ class BulkCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 class ListFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.ChoiceField(choices=ReactivationRequest.Status.choices, required=False)
+
+
+class RequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The answer's shape for the OpenAPI schema (answers are built by `request_as_api`)."""
+
+    id = serializers.UUIDField()
+    subscription = serializers.UUIDField()
+    mode = serializers.ChoiceField(choices=Mode.choices)
+    status = serializers.ChoiceField(choices=ReactivationRequest.Status.choices)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    failure_message = serializers.CharField(allow_blank=True)
+
+
+class FailureSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    subscription = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class BulkResultSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    batch = serializers.UUIDField()
+    created = RequestSerializer(many=True)
+    failed = FailureSerializer(many=True)

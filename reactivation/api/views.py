@@ -18,8 +18,10 @@ from accounts.models import User
 from reactivation import services
 from reactivation.api.serializers import (
     BulkCreateSerializer,
+    BulkResultSerializer,
     ListFilterSerializer,
     RequestCreateSerializer,
+    RequestSerializer,
 )
 from reactivation.models import ReactivationRequest
 from reactivation.presenters import request_as_api
@@ -50,6 +52,7 @@ class SubscriptionReactivationRequestView(TenantGenericAPIView):
     def get_scoped_queryset(self) -> QuerySet[Subscription]:
         return Subscription.objects.all()
 
+    @extend_schema(request=RequestCreateSerializer, responses={201: RequestSerializer})
     def post(self, request: Request, id: str) -> Response:
         subscription = self.get_queryset().filter(uuid=_uuid_or_404(id)).first()
         if subscription is None:
@@ -79,6 +82,7 @@ class ReactivationRequestViewSet(TenantViewSet):
     def get_serializer_class(self) -> Any:
         return BulkCreateSerializer if self.action == "bulk" else ListFilterSerializer
 
+    @extend_schema(parameters=[ListFilterSerializer], responses=RequestSerializer(many=True))
     def list(self, request: Request) -> Response:
         filters = ListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -89,13 +93,14 @@ class ReactivationRequestViewSet(TenantViewSet):
         assert page is not None
         return self.get_paginated_response([request_as_api(r) for r in page])
 
+    @extend_schema(responses=RequestSerializer)
     def retrieve(self, request: Request, id: str) -> Response:
         found = self.get_queryset().filter(uuid=_uuid_or_404(id)).first()
         if found is None:
             raise Http404
         return Response(request_as_api(found))
 
-    @extend_schema(request=BulkCreateSerializer)
+    @extend_schema(request=BulkCreateSerializer, responses=BulkResultSerializer)
     @action(detail=False, methods=["post"], url_path="bulk")
     def bulk(self, request: Request) -> Response:
         serializer = BulkCreateSerializer(data=request.data)
