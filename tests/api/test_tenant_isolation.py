@@ -8,6 +8,7 @@ dashboard's session.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -51,7 +52,7 @@ def _matrix() -> list[Any]:
 def _url(route: ApiRoute, built: Built) -> str:
     path = route.pattern
     for key, value in built.kwargs.items():
-        path = path.replace(f"(?P<{key}>[^/.]+)", value)
+        path = re.sub(rf"\(\?P<{key}>[^)]*\)", value, path)
     path = path.replace("/?$", "").replace("$", "")
     assert "(?P<" not in path, f"{route.name}: build() did not give every URL kwarg: {path}"
     return "/" + path

@@ -101,7 +101,7 @@ CASES: dict[str, RouteCase] = {
         },
     ),
     "webhook-endpoint-deliveries": RouteCase(build=_endpoint, calls={"get": Call()}),
-    "webhook-endpoint-test": RouteCase(build=_endpoint, calls={"post": Call(ok=201)}),
+    "webhook-endpoint-test": RouteCase(build=_endpoint, calls={"post": Call(ok=202)}),
     "webhook-delivery-detail": RouteCase(build=_delivery, calls={"get": Call()}),
-    "webhook-delivery-replay": RouteCase(build=_delivery, calls={"post": Call()}),
+    "webhook-delivery-replay": RouteCase(build=_delivery, calls={"post": Call(ok=202)}),
 }
