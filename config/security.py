@@ -68,7 +68,9 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        logger.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
+        logger.warning(
+            "database unavailable for %s %s: %s", request.method, request.path, exception
+        )
         message = "The service is briefly unavailable. Please try again in a few seconds."
         response: HttpResponse
         if request.path.startswith("/api/"):

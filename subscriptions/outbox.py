@@ -94,8 +94,10 @@ def event_process(*, event_id: int) -> bool:
         try:
             consumer(event)
         except Exception as exc:
+            # The attempt itself was counted by the task before it ran (so that a crash
+            # that never reaches this clause counts too); only the error is recorded here.
             SubscriptionEvent.objects.filter(pk=event.pk).update(
-                publish_attempts=event.publish_attempts + 1, last_error=f"{name}: {exc!r}"[:2000]
+                last_error=f"{name}: {exc!r}"[:2000]
             )
             raise
     SubscriptionEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(

@@ -120,7 +120,9 @@ class ProcessGroup:
                 cleanup()
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name} ({p.log_path.name}) ---\n{p.log_tail()}" for p in self.procs)
+        return "\n".join(
+            f"--- {p.name} ({p.log_path.name}) ---\n{p.log_tail()}" for p in self.procs
+        )
 
 
 def child_env(*, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
@@ -303,7 +305,9 @@ class PgCluster:
     touched). Run as the `postgres` OS user when we are root, as PostgreSQL requires."""
 
     def __init__(self, base_dir: Path) -> None:
-        versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[4]))
+        versions = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[4])
+        )
         if not versions:
             raise RuntimeError("no PostgreSQL binaries under /usr/lib/postgresql")
         self.bin = Path(versions[-1])

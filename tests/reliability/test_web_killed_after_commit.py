@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-import time
 
 import pytest
 import redis
@@ -30,7 +29,8 @@ from tests.reliability.procs import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-CHANGES = int(os.environ.get('R1_CHANGES', '1000'))
+# R1_CHANGES: a smaller run for local iteration; the guarantee is stated for 1,000.
+CHANGES = int(os.environ.get("R1_CHANGES", "1000"))
 KILL_EVERY = 10
 CLIENTS = 4
 
@@ -45,12 +45,10 @@ def test_web_killed_after_commit_on_10_percent_loses_no_event(live_db_url, procs
     subscriptions = active_subscriptions(CHANGES)
     creator_id = subscriptions[0].creator_id
     broker = start_redis(procs)
-    env = child_env(database_url=live_db_url, redis_url=broker, CHAOS_WORKER_LOG_LEVEL="INFO")
+    env = child_env(database_url=live_db_url, redis_url=broker)
     base = start_gunicorn(procs, env, workers=CLIENTS)
     start_worker(procs, env, name="r1")
 
-    t0 = time.monotonic()
-    print('setup done')
     def change(index_and_id: tuple[int, int]) -> tuple[int, bool, int, bytes]:
         i, pk = index_and_id
         kill = i % KILL_EVERY == KILL_EVERY - 1
@@ -67,26 +65,28 @@ def test_web_killed_after_commit_on_10_percent_loses_no_event(live_db_url, procs
     assert [(pk, st, b) for pk, kill, st, b in results if kill and st != 0] == []
     assert [(pk, st, b) for pk, kill, st, b in results if not kill and st != 200] == []
 
-    print('requests done', time.monotonic() - t0)
     # Every change is committed with its event, killed or not.
     events = SubscriptionEvent.objects.filter(
         creator_id=creator_id, type="subscription.status_changed"
     )
     assert events.count() == CHANGES
-    cancelled = Subscription.objects.filter(creator_id=creator_id, status=Status.CANCELLED_BY_SELLER)
+    cancelled = Subscription.objects.filter(
+        creator_id=creator_id, status=Status.CANCELLED_BY_SELLER
+    )
     assert cancelled.count() == CHANGES
 
     # What was published is processed; the 100 whose publish died with the process are not.
     wait_until(
         lambda: _processed(creator_id) == CHANGES - len(killed), timeout=120, what="published"
     )
-    unprocessed = set(events.filter(processed_at__isnull=True).values_list("subscription", flat=True))
+    unprocessed = set(
+        events.filter(processed_at__isnull=True).values_list("subscription", flat=True)
+    )
     assert unprocessed == set(killed)
     probe = redis.Redis.from_url(broker)
     lost_ids = list(events.filter(subscription__in=killed).values_list("pk", flat=True))
     assert not any(probe.get(f"chaos:seen:{pk}") for pk in lost_ids)
 
-    print('published processed', time.monotonic() - t0)
     # The sweeper re-publishes them: 1,000/1,000 processed, 0 lost, none failed.
     sweep_until(broker, lambda: _processed(creator_id) == CHANGES, timeout=120)
     assert events.filter(processed_at__isnull=True).count() == 0
