@@ -47,7 +47,9 @@ class Result:
     @property
     def met(self) -> bool:
         ratio_ok = (
-            self.ratio >= self.target_ratio if self.better == "higher" else self.ratio <= self.target_ratio
+            self.ratio >= self.target_ratio
+            if self.better == "higher"
+            else self.ratio <= self.target_ratio
         )
         return ratio_ok and all(self.extra_checks.values())
 
@@ -87,7 +89,9 @@ def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
         "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
-        "postgres": _cmd(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "show server_version"]),
+        "postgres": _cmd(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "show server_version"]
+        ),
         "redis": _cmd(["redis-server", "--version"]).split(" ")[2].removeprefix("v=")
         if _cmd(["redis-server", "--version"])
         else "unknown",

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -204,7 +205,7 @@ def start_gunicorn(group: ProcessGroup, env: dict[str, str], *, workers: int = 2
     def up() -> bool:
         if not proc.alive():
             raise RuntimeError("gunicorn exited:\n" + proc.log_tail())
-        with urllib.request.urlopen(f"{base}/_chaos/ping", timeout=2) as resp:  # noqa: S310
+        with urllib.request.urlopen(f"{base}/_chaos/ping", timeout=2) as resp:
             return bool(resp.status == 200)
 
     wait_until(up, timeout=60, interval=0.3, what="gunicorn")
@@ -290,9 +291,9 @@ def http(
 ) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request with a timeout; (status, headers, body), or status 0 when the
     connection died without an answer."""
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(req, timeout=15) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=15) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
@@ -304,26 +305,30 @@ class PgCluster:
     """A private PostgreSQL cluster in a temporary directory (the shared server is never
     touched). Run as the `postgres` OS user when we are root, as PostgreSQL requires."""
 
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self) -> None:
         versions = sorted(
             glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[4])
         )
         if not versions:
             raise RuntimeError("no PostgreSQL binaries under /usr/lib/postgresql")
         self.bin = Path(versions[-1])
-        self.base = base_dir
-        self.data = base_dir / "data"
+        # Not under pytest's tmp_path: the postgres user could not reach it (root-only).
+        self.base = Path(tempfile.mkdtemp(prefix="sm-test-pg-"))
+        self.data = self.base / "data"
         self.port = free_port()
-        self.log = base_dir / "postgres.log"
+        self.log = self.base / "postgres.log"
 
     def _run(self, *args: str, timeout: float = 60) -> None:
         cmd = list(args)
         if os.geteuid() == 0:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, timeout=timeout, capture_output=True, cwd="/")
+        result = subprocess.run(
+            cmd, timeout=timeout, capture_output=True, text=True, cwd="/", check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
 
     def init(self) -> None:
-        self.base.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.base, "postgres", "postgres")
         self._run(
@@ -347,6 +352,13 @@ class PgCluster:
 
     def stop(self, mode: str = "fast") -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def restart(self, mode: str = "fast") -> None:
+        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base}"
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", opts,
+            "-m", mode, "-w", "-t", "30", "restart",
+        )  # fmt: skip
 
     def destroy(self) -> None:
         with contextlib.suppress(Exception):

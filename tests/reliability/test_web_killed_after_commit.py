@@ -20,10 +20,10 @@ from tests.reliability.factories import active_subscriptions
 from tests.reliability.procs import (
     child_env,
     http,
-    sweep_until,
     start_gunicorn,
     start_redis,
     start_worker,
+    sweep_until,
     wait_until,
 )
 
