@@ -52,6 +52,7 @@ def test_worker_sigkilled_with_100_tasks_in_flight_completes_all_after_restart(l
     done_before_kill = events.filter(processed_at__isnull=False).count()
     assert unacked >= IN_FLIGHT - done_before_kill - 5, (unacked, done_before_kill)
     assert done_before_kill < IN_FLIGHT
+    print(f"at the kill: {unacked} messages unacknowledged, {done_before_kill} events done")
 
     start_worker(procs, env, name="r3b")
     sweep_until(
