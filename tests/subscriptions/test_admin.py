@@ -35,7 +35,8 @@ def test_subscription_changelist_query_count_is_the_same_for_1_and_50_rows(suppo
     one = _changelist_queries(support, url)
     SubscriptionFactory.create_batch(49, plan=plan)
     fifty = _changelist_queries(support, url)
-    assert one == fifty == 6
+    # PostgreSQL adds one query: the planner's row estimate that replaces COUNT(*).
+    assert one == fifty == (6 if connection.vendor == "postgresql" else 5)
 
 
 @pytest.mark.parametrize(
