@@ -23,6 +23,7 @@ from django.conf import settings
 
 from notifications.providers import egress
 from notifications.providers.base import ProviderError
+from notifications.webhooks.transport import TargetRefused, url_check
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,11 @@ class ProviderClient:
         """Send one request; return the decoded JSON body (None for an empty 2xx body)."""
         url = f"{self.base_url}{path}"
         timeout = settings.PROVIDER_TIMEOUT_SECONDS
+        if self.guarded:
+            try:
+                url_check(url, allow_private=False, require_https=False)
+            except TargetRefused as exc:
+                raise ProviderError(f"{self.label}: {exc}", permanent=True) from None
         try:
             with self._slot():
                 response = self._send(method, url, json_body, params, timeout)
@@ -115,6 +121,8 @@ class ProviderClient:
                 f"{settings.PROVIDER_MAX_RESPONSE_BYTES} bytes; we will try again.",
                 permanent=False,
             ) from None
+        except httpx.InvalidURL:
+            raise ProviderError(f"{self.label}: the API URL is not valid.", permanent=True) from None
         except httpx.TimeoutException:
             raise ProviderError(
                 f"{self.label} did not answer within {timeout:g} s; we will try again.",

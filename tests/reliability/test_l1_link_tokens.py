@@ -39,6 +39,17 @@ SIGN_IN_LINK = re.compile(r"(/s/[^/\s]+/sign-in/([A-Za-z0-9_-]+)/)")
 T0 = datetime(2026, 4, 18, 15, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def celery_eager():  # type: ignore[no-untyped-def]
+    """Run Celery tasks in-process, so the test sees the email a request sends."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 def _bits(token: str) -> int:
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     return len(raw) * 8

@@ -63,7 +63,7 @@ def test_renewal_retried_after_a_gateway_timeout_reuses_key_and_parameters(fake_
     # A timeout is neither paid nor declined: the charge stays open for the retry.
     assert charge.status == Charge.Status.FAILED
     assert (subscription.status, subscription.next_charge_date) == (Status.ACTIVE, DUE)
-    assert len(fake_stripe.requests) == 1
+    assert len(fake_stripe.requests) == 1, charge.failure_message
 
     with time_machine.travel(NOON_SAO_PAULO.replace(hour=16), tick=False):
         run_scheduled_job("renewals")

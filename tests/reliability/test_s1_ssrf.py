@@ -78,11 +78,12 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return seen
 
 
-def _answers(*ips: str) -> list[Any]:
+def _answers(ips: list[str], port: Any) -> list[Any]:
+    port = int(port or 0)
     out: list[Any] = []
     for ip in ips:
         family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-        addr: tuple[Any, ...] = (ip, 443, 0, 0) if family == socket.AF_INET6 else (ip, 443)
+        addr: tuple[Any, ...] = (ip, port, 0, 0) if family == socket.AF_INET6 else (ip, port)
         out.append((family, socket.SOCK_STREAM, 6, "", addr))
     return out
 
@@ -97,11 +98,13 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[str]]]:
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
         name = host.decode() if isinstance(host, bytes) else str(host)
         calls.append(name)
+        if transport.ip_literal(name) is not None:
+            return _answers([str(transport.ip_literal(name))], port)
         answers = table.get(name)
         if not answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         current = answers.pop(0) if len(answers) > 1 else answers[0]
-        return _answers(*current)
+        return _answers(current, port)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     table["_calls"] = calls  # type: ignore[assignment]
