@@ -1,8 +1,9 @@
 """Sign-in links of the subscriber manage page (SPEC §7.2).
 
 A link carries 256 random bits; only their SHA-256 is stored, it lasts one hour,
-works once, and a newer link for the same subscriber supersedes it. Opening the link (GET) changes nothing, because mail scanners open links
-too; the "Continue" button (POST) spends it and starts a short session.
+works once, and a newer link for the same subscriber supersedes it. Opening the link
+(GET or HEAD) changes nothing, because mail scanners open links too; the "Continue"
+button (POST) spends it and starts a short session.
 """
 
 from __future__ import annotations

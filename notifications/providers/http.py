@@ -122,7 +122,9 @@ class ProviderClient:
                 permanent=False,
             ) from None
         except httpx.InvalidURL:
-            raise ProviderError(f"{self.label}: the API URL is not valid.", permanent=True) from None
+            raise ProviderError(
+                f"{self.label}: the API URL is not valid.", permanent=True
+            ) from None
         except httpx.TimeoutException:
             raise ProviderError(
                 f"{self.label} did not answer within {timeout:g} s; we will try again.",
@@ -164,9 +166,7 @@ class ProviderClient:
             for k, v in response.headers.multi_items()
             if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
         ]
-        return httpx.Response(
-            response.status_code, headers=headers, content=body, request=request
-        )
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
     def _decode(self, response: httpx.Response) -> Any:
         if not response.content.strip():

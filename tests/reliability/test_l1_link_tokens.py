@@ -119,7 +119,7 @@ def test_reactivation_link_valid_at_72h_minus_1s_and_gone_at_72h(reactivation_li
 
 
 def test_reactivation_link_is_gone_after_use_and_after_supersede(reactivation_link):
-    request, token = reactivation_link()
+    _, token = reactivation_link()
     path = f"/reactivate/{token}/"
     assert _post(path, T0 + timedelta(hours=1), {"decision": "reject"}) == 200
     assert _get(path, T0 + timedelta(hours=1, seconds=1)) == 410
@@ -127,7 +127,9 @@ def test_reactivation_link_is_gone_after_use_and_after_supersede(reactivation_li
     older, old_token = reactivation_link(when=T0 + timedelta(hours=2))
     _, new_token = reactivation_link(older.subscription, when=T0 + timedelta(hours=3))
     assert _get(f"/reactivate/{old_token}/", T0 + timedelta(hours=4)) == 410
-    assert _post(f"/reactivate/{old_token}/", T0 + timedelta(hours=4), {"decision": "reject"}) == 410
+    assert (
+        _post(f"/reactivate/{old_token}/", T0 + timedelta(hours=4), {"decision": "reject"}) == 410
+    )
     assert _get(f"/reactivate/{new_token}/", T0 + timedelta(hours=4)) == 200
 
 
@@ -156,7 +158,10 @@ def test_sign_in_link_is_gone_after_use_and_after_supersede(sign_in_link):
 # DST changes: São Paulo (historical DST: on 2018-11-04, off 2019-02-17), Berlin and New
 # York (both directions), plus zones without DST and one with a 30-minute shift.
 TRANSITIONS = {
-    "America/Sao_Paulo": [datetime(2018, 11, 4, 3, tzinfo=UTC), datetime(2019, 2, 17, 2, tzinfo=UTC)],
+    "America/Sao_Paulo": [
+        datetime(2018, 11, 4, 3, tzinfo=UTC),
+        datetime(2019, 2, 17, 2, tzinfo=UTC),
+    ],
     "Europe/Berlin": [datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC)],
     "America/New_York": [datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 11, 1, 6, tzinfo=UTC)],
     "Australia/Lord_Howe": [datetime(2026, 4, 4, 15, tzinfo=UTC)],

@@ -121,7 +121,7 @@ DISGUISED_HOSTS = [
     "0x7f.0.0.1",
     "0177.0.0.1",
     "127.1",
-    "0.0.0.0",
+    "0.0.0.0",  # noqa: S104 - a URL host under test, not a bind address
     "[::1]",
     "[::ffff:127.0.0.1]",
     "[::ffff:7f00:1]",

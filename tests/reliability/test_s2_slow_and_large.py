@@ -64,7 +64,7 @@ class HostileServer:
 
 def trickle(conn: socket.socket, server: HostileServer) -> None:
     """One byte a second, forever: even the status line never completes in time."""
-    payload = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: ' + b"a" * 10_000
+    payload = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: " + b"a" * 10_000
     for byte in payload:
         if server.stop.is_set():
             return
@@ -74,7 +74,9 @@ def trickle(conn: socket.socket, server: HostileServer) -> None:
 
 def hundred_mb(conn: socket.socket, server: HostileServer) -> None:
     """A 200 with 100 MB of body and no length announced (read until close)."""
-    server.send(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
+    server.send(
+        conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+    )
     chunk = b"[" + b"0," * 32767 + b"0"
     while server.sent < HUNDRED_MB and not server.stop.is_set():
         server.send(conn, chunk)
