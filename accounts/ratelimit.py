@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from typing import Any, TypeVar, cast
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from redis.exceptions import RedisError
 
 from accounts.api.errors import error_body
 
@@ -31,6 +33,10 @@ View = TypeVar("View", bound=Callable[..., HttpResponse])
 KeyFunc = Callable[[HttpRequest], str]
 
 KEY_PREFIX = "ratelimit"
+# What an unreachable cache raises (Redis down, connection refused or reset).
+CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+logger = logging.getLogger(__name__)
 
 
 def hit(key: str, limit: int, window_seconds: int) -> tuple[bool, int]:
@@ -39,6 +45,8 @@ def hit(key: str, limit: int, window_seconds: int) -> tuple[bool, int]:
     The window is fixed (aligned to multiples of `window_seconds` since the epoch) so
     every process agrees on it without coordination; `cache.incr` is atomic in Redis.
     `retry_after` is 0 when allowed, else the whole seconds until the window ends.
+    When the cache cannot be reached the request is allowed (fail open, with a warning):
+    a Redis outage must not take the site down with it.
     """
     if limit < 1 or window_seconds < 1:
         raise ValueError("limit and window_seconds must be positive")
@@ -48,7 +56,11 @@ def hit(key: str, limit: int, window_seconds: int) -> tuple[bool, int]:
     cache_key = f"{KEY_PREFIX}:{window_seconds}:{window}:{digest}"
     # Outlive the window a little so a slow clock on another process still finds it.
     timeout = window_seconds + 5
-    count = _incr(cache_key, timeout)
+    try:
+        count = _incr(cache_key, timeout)
+    except CACHE_ERRORS as exc:
+        logger.warning("rate limit %s not counted, cache unreachable: %r", cache_key, exc)
+        return True, 0
     if count <= limit:
         return True, 0
     retry_after = max(1, math.ceil((window + 1) * window_seconds - now))

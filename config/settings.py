@@ -213,7 +213,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Integrations -------------------------------------------------------------------
 PROVIDER_BASE_URLS: dict[str, str] = env_json("PROVIDER_BASE_URLS", {})
-PROVIDER_TIMEOUT_SECONDS = float(env_str("PROVIDER_TIMEOUT_SECONDS", "10"))
+PROVIDER_TIMEOUT_SECONDS = float(env_str("PROVIDER_TIMEOUT_SECONDS", "10"))  # total, per call
+PROVIDER_MAX_RESPONSE_BYTES = env_int("PROVIDER_MAX_RESPONSE_BYTES", 4 * 1024 * 1024)
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
 # Stripe recommends long timeouts; ours stays below a worker's patience, and a timed-out

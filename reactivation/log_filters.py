@@ -1,8 +1,10 @@
-"""Keep reactivation tokens out of the logs.
+"""Keep the tokens of emailed links out of the logs.
 
 Django logs the path of every 4xx/5xx answer (`django.request`, `django.server`,
 `django.security.*`); a link's token in such a line would let anyone with log access
-decide for the subscriber. The filter masks `/reactivate/<token>/` in the message.
+decide for the subscriber or sign in as them. The filter masks `/reactivate/<token>/`
+and the subscriber sign-in link `/s/<slug>/sign-in/<token>/` in the message (gunicorn's
+logs use the same mask, see config/gunicorn_logging.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
-TOKEN_IN_PATH = re.compile(r"(/reactivate/)[^/\s\"'?]+")
+TOKEN_IN_PATH = re.compile(r"(/reactivate/|/sign-in/)[^/\s\"'?]+")
 MASK = r"\1[token]"
 LOGGERS = ("django.request", "django.server", "django.security.csrf", "django.security")
 

@@ -152,7 +152,7 @@ def _page(
 
 
 @private_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def reactivation_page(request: HttpRequest, token: str) -> HttpResponse:
     req = selectors.request_for_token(token)
     if req is None:
@@ -173,7 +173,7 @@ def reactivation_page(request: HttpRequest, token: str) -> HttpResponse:
             req.refresh_from_db(fields=["status", "decided_at"])
         if req.status != Status.PENDING:
             return _gone(request, req)
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # mail scanners send both: read only
             return _page(request, req)
         decision = request.POST.get("decision", "")
         if decision not in ("accept", "reject"):

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+
+from accounts.ratelimit import CACHE_ERRORS
+
+logger = logging.getLogger(__name__)
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
@@ -11,6 +17,15 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     (Redis in production) so every web process sees the same count."""
 
     scope = "api"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        """Fail open when the cache is unreachable (logged): a Redis outage must not
+        turn every API call into a 500."""
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as exc:
+            logger.warning("API throttle not counted, cache unreachable: %r", exc)
+            return True
 
     def get_rate(self) -> str:
         return f"{settings.API_RATE_LIMIT_PER_MINUTE}/min"

@@ -1,8 +1,9 @@
 """Sign-in links of the subscriber manage page (SPEC §7.2).
 
-A link carries 256 random bits; only their SHA-256 is stored, it lasts one hour and
-works once. Opening the link (GET) changes nothing, because mail scanners open links
-too; the "Continue" button (POST) spends it and starts a short session.
+A link carries 256 random bits; only their SHA-256 is stored, it lasts one hour,
+works once, and a newer link for the same subscriber supersedes it. Opening the link
+(GET or HEAD) changes nothing, because mail scanners open links too; the "Continue"
+button (POST) spends it and starts a short session.
 """
 
 from __future__ import annotations
@@ -37,12 +38,17 @@ def sign_in_link_send(*, creator: Creator, email: str) -> bool:
     if subscriber is None:
         return False
     raw = secrets.token_urlsafe(32)
+    now = timezone.now()
     with transaction.atomic():
+        # A new link supersedes the subscriber's older unused ones: only the latest works.
+        SubscriberSignInToken.objects.filter(
+            subscriber=subscriber, used_at__isnull=True, expires_at__gt=now
+        ).update(expires_at=now)
         SubscriberSignInToken.objects.create(
             creator=creator,
             subscriber=subscriber,
             token_hash=_hash(raw),
-            expires_at=timezone.now() + SIGN_IN_LINK_LIFETIME,
+            expires_at=now + SIGN_IN_LINK_LIFETIME,
         )
     url = settings.BASE_URL + reverse(
         "subscriber:sign_in", kwargs={"slug": creator.slug, "token": raw}

@@ -84,10 +84,10 @@ def sign_in_request(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @private_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_in(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     creator = _creator(slug)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         # Reading only: a mail scanner that opens the link must not spend it.
         valid = sign_in_token_find(creator=creator, raw_token=token) is not None
         return render(

@@ -21,7 +21,9 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from notifications.providers import egress
 from notifications.providers.base import ProviderError
+from notifications.webhooks.transport import TargetRefused, url_check
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +31,11 @@ logger = logging.getLogger(__name__)
 MESSAGE_LIMIT = 300
 
 
-@lru_cache(maxsize=1)
-def _http() -> httpx.Client:
-    # One pooled client per process: building a TLS context per request costs ~0.2 s.
-    return httpx.Client(follow_redirects=False, limits=httpx.Limits(max_connections=100))
+@lru_cache(maxsize=2)
+def _http(*, guard: bool = True) -> httpx.Client:
+    # One pooled client per process (and guard mode): building a TLS context per request
+    # costs ~0.2 s. Guarded: only public addresses (see egress.py).
+    return egress.client(guard=guard)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -79,6 +82,9 @@ class ProviderClient:
         limiter: Any = None,
     ) -> None:
         override = settings.PROVIDER_BASE_URLS.get(provider)
+        # A base URL from PROVIDER_BASE_URLS is the operator's; any other host (e.g.
+        # ActiveCampaign's api_url, typed by a creator) goes through the SSRF guard.
+        self.guarded = not override
         self.provider = provider
         self.label = label
         self.base_url = (override or base_url).rstrip("/")
@@ -101,17 +107,24 @@ class ProviderClient:
         """Send one request; return the decoded JSON body (None for an empty 2xx body)."""
         url = f"{self.base_url}{path}"
         timeout = settings.PROVIDER_TIMEOUT_SECONDS
+        if self.guarded:
+            try:
+                url_check(url, allow_private=False, require_https=False)
+            except TargetRefused as exc:
+                raise ProviderError(f"{self.label}: {exc}", permanent=True) from None
         try:
             with self._slot():
-                response = _http().request(
-                    method,
-                    url,
-                    json=json_body,
-                    params=params,
-                    headers=self.headers,
-                    auth=self.auth,
-                    timeout=timeout,
-                )
+                response = self._send(method, url, json_body, params, timeout)
+        except egress.ResponseTooLarge:
+            raise ProviderError(
+                f"{self.label} answered with more than "
+                f"{settings.PROVIDER_MAX_RESPONSE_BYTES} bytes; we will try again.",
+                permanent=False,
+            ) from None
+        except httpx.InvalidURL:
+            raise ProviderError(
+                f"{self.label}: the API URL is not valid.", permanent=True
+            ) from None
         except httpx.TimeoutException:
             raise ProviderError(
                 f"{self.label} did not answer within {timeout:g} s; we will try again.",
@@ -126,6 +139,34 @@ class ProviderClient:
         if 200 <= response.status_code < 300:
             return self._decode(response)
         raise self.error_for(response)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        json_body: Any,
+        params: dict[str, Any] | None,
+        timeout: float,
+    ) -> httpx.Response:
+        """One exchange within `timeout` seconds in total (a trickling server is cut
+        off), reading at most PROVIDER_MAX_RESPONSE_BYTES of the answer."""
+        client = _http(guard=self.guarded)
+        request = client.build_request(
+            method, url, json=json_body, params=params, headers=self.headers, timeout=timeout
+        )
+        with egress.deadline(timeout):
+            response = client.send(request, auth=self.auth, stream=True)
+            try:
+                body = egress.read_capped(response, settings.PROVIDER_MAX_RESPONSE_BYTES)
+            finally:
+                response.close()
+        # The body is decoded already: drop the headers that describe its wire form.
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
     def _decode(self, response: httpx.Response) -> Any:
         if not response.content.strip():

@@ -39,9 +39,14 @@ logger = logging.getLogger(__name__)
 # Seconds to wait before attempt 1, 2, ... (attempt 1 goes out at once).
 RETRY_SCHEDULE: tuple[int, ...] = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
 DISABLE_AFTER = timedelta(days=5)
-# How long a claimed attempt is left alone before the job may hand it out again
-# (longer than the 10 s deadline plus any queue wait we expect).
+# How long an attempt being made is left alone before the job may hand it out again
+# (longer than the 10 s deadline plus recording the result).
 CLAIM_LEASE = timedelta(minutes=2)
+# How long a delivery the job queued is left alone. Short, because a message lost with
+# the broker (Redis restarted without persistence) waits this long to be sent; a
+# delivery queued twice is still sent once (attempts are claimed by a conditional
+# UPDATE on the attempt count).
+QUEUE_LEASE = timedelta(seconds=20)
 DUE_BATCH = 200
 TEST_EVENT_TYPE = "webhook.test"
 
@@ -259,7 +264,7 @@ def enqueue(items: list[tuple[int, int]]) -> None:
 
 
 def webhook_deliveries_claim_due(*, limit: int = DUE_BATCH) -> list[tuple[int, int]]:
-    """Due pending deliveries, each leased for CLAIM_LEASE so the next run of the job does
+    """Due pending deliveries, each leased for QUEUE_LEASE so the next run of the job does
     not hand it out again while a worker still has it queued."""
     now = timezone.now()
     with transaction.atomic():
@@ -270,7 +275,7 @@ def webhook_deliveries_claim_due(*, limit: int = DUE_BATCH) -> list[tuple[int, i
             .values_list("pk", "attempts")[:limit]
         )
         WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(
-            next_attempt_at=now + CLAIM_LEASE
+            next_attempt_at=now + QUEUE_LEASE
         )
     return rows
 

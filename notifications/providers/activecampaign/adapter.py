@@ -26,6 +26,7 @@ from notifications.providers.base import (
 )
 from notifications.providers.http import ProviderClient
 from notifications.providers.ratelimit import RateLimit, account_key
+from notifications.webhooks.transport import TargetRefused, url_check
 
 PAGE_SIZE = 100
 MAX_PAGES = 50
@@ -53,6 +54,15 @@ class ActiveCampaignProvider(EmailMarketingProvider):
             )
         if parts.username or parts.password or parts.query or parts.fragment:
             raise CredentialsInvalid("The ActiveCampaign API URL must be a plain https URL.")
+        try:
+            # The host is the creator's: refuse private and disguised addresses now (each
+            # call checks the resolved addresses again, see providers/egress.py).
+            url_check(url, allow_private=False, require_https=True)
+        except TargetRefused:
+            raise CredentialsInvalid(
+                "The ActiveCampaign API URL must be a public address "
+                "(like 'https://youraccount.api-us1.com')."
+            ) from None
         cleaned["api_url"] = f"https://{parts.netloc}"
         return cleaned
 
