@@ -49,3 +49,9 @@ def outsider(db):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def user(db):  # type: ignore[no-untyped-def]
     return UserFactory()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+    # Factories set real passwords; PBKDF2 at production strength would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

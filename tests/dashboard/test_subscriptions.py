@@ -39,13 +39,15 @@ def test_list_query_count_is_the_same_for_1_and_50_rows(creator, owner, login):
     assert fifty <= 8
 
 
-@pytest.mark.parametrize("page", ["team", "api_keys"])
-def test_other_list_pages_query_count_is_the_same_for_1_and_50_rows(page, creator, owner, login):
+@pytest.mark.parametrize("page_name", ["team", "api_keys"])
+def test_other_list_pages_query_count_is_the_same_for_1_and_50_rows(
+    page_name, creator, owner, login
+):
     from accounts.services import api_key_create
     from tests.factories import MembershipFactory
 
     client = login(owner)
-    url = reverse(f"dashboard:{page}")
+    url = reverse(f"dashboard:{page_name}")
     api_key_create(creator=creator, created_by=owner)
     one = page_queries(client, url)
     for _ in range(49):
