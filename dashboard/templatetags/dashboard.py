@@ -46,6 +46,31 @@ def status_class(status: str) -> str:
     return "neutral"
 
 
+@register.filter
+def delivery_class(status: str) -> str:
+    """Badge modifier for a delivery outcome (webhook or segmentation)."""
+    if status == "succeeded":
+        return "ok"
+    if status in ("pending", "sending", "retrying"):
+        return "warn"
+    if status in ("failed", "gave_up"):
+        return "off"
+    return "neutral"
+
+
+@register.filter
+def value_choices(condition: Any, plans: Any) -> Any:
+    """The options of a builder condition's value (plans, statuses…); [] for free text."""
+    return condition.value_choices(plans)
+
+
+@register.filter
+def action_label(action_type: str) -> Any:
+    from dashboard.rule_builder import ACTION_LABELS
+
+    return ACTION_LABELS.get(action_type, action_type)
+
+
 def event_labels() -> dict[str, str]:
     return {
         "subscription.created": _("Subscription created"),
