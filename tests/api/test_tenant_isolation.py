@@ -70,9 +70,11 @@ def _client(creator: Creator, role: str, auth: str) -> APIClient:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "method", "role", "auth"), _matrix())
-def test_tenant_isolation(name: str, method: str, role: str, auth: str) -> None:
+def test_tenant_isolation(name: str, method: str, role: str, auth: str, settings: Any) -> None:
     case: RouteCase | None = CASES.get(name)
     assert case is not None, f"no case for {name}"
+    for key, value in (case.settings() if case.settings else {}).items():
+        setattr(settings, key, value)
     route = ROUTES[name]
     call = case.calls[method]
     creator = CreatorFactory()
