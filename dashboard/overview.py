@@ -70,10 +70,48 @@ def segmentation_context(creator: Creator) -> dict[str, Any]:
     }
 
 
+FUNNEL_DAYS = 30
+
+
+def reactivation_funnel_context(creator: Creator) -> dict[str, Any]:
+    """Requests of the last 30 days and what became of them (one aggregate query).
+    Superseded requests (replaced by a resend) are left out, so a resent request counts once."""
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    from reactivation.models import ReactivationRequest
+
+    S = ReactivationRequest.Status
+    since = timezone.now() - timedelta(days=FUNNEL_DAYS)
+    counts = (
+        ReactivationRequest.objects.filter(creator=creator, created_at__gte=since)
+        .exclude(status=S.SUPERSEDED)
+        .aggregate(
+            requested=Count("id"),
+            **{s: Count("id", filter=Q(status=s)) for s in (S.ACCEPTED, S.REJECTED, S.EXPIRED, S.FAILED, S.PENDING)},
+        )
+    )
+    requested = counts["requested"]
+    labels = dict(S.choices)
+    rows = [
+        {
+            "status": s,
+            "label": labels[s],
+            "count": counts[s],
+            "rate": (counts[s] / requested) if requested else None,
+        }
+        for s in (S.ACCEPTED, S.REJECTED, S.EXPIRED, S.FAILED, S.PENDING)
+    ]
+    return {"requested": requested, "rows": rows, "days": FUNNEL_DAYS}
+
+
 SECTIONS: list[OverviewSection] = [
     OverviewSection("status", "dashboard/overview/_status_counts.html", status_counts_context),
     OverviewSection(
         "cancellations", "dashboard/overview/_cancellations.html", cancellations_context
+    ),
+    OverviewSection(
+        "reactivation", "dashboard/overview/_reactivation.html", reactivation_funnel_context
     ),
     OverviewSection(
         "segmentation", "dashboard/overview/_segmentation.html", segmentation_context

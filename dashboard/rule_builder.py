@@ -7,7 +7,8 @@ an error about `conditions[2]` is shown next to the third row on the page."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from django.http import QueryDict
@@ -93,7 +94,7 @@ class ConditionRow:
     field: str = "recurrence"
     op: str = "gte"
     value: Any = ""
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = dc_field(default_factory=list)
 
     @property
     def spec(self) -> Any:
@@ -144,14 +145,14 @@ class ActionRow:
     key: str
     type: str = "add_tag"
     integration: str = ""
-    list: str = ""
+    list_id: str = ""
     tag: str = ""
     subject: str = ""
     body: str = ""
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = dc_field(default_factory=list)
     # Filled by `load_provider_options` for the dropdowns.
-    lists: list[ListInfo] = field(default_factory=list)
-    tags: list[TagInfo] = field(default_factory=list)
+    lists: list[ListInfo] = dc_field(default_factory=list)
+    tags: list[TagInfo] = dc_field(default_factory=list)
     provider_error: str = ""
     needs_list: bool = False
     takes_tag: bool = False
@@ -164,8 +165,8 @@ class ActionRow:
         if self.is_email:
             return {"type": "send_email", "subject": self.subject, "body": self.body}
         data: dict[str, Any] = {"type": self.type, "integration": self.integration}
-        if self.list:
-            data["list"] = self.list
+        if self.list_id:
+            data["list"] = self.list_id
         if self.type in TAG_ACTIONS:
             data["tag"] = self.tag
         return data
@@ -198,7 +199,7 @@ def action_from_post(post: QueryDict, key: str) -> ActionRow:
         key=key,
         type=kind if kind in ACTION_TYPES else "add_tag",
         integration=post.get(prefix + "integration", ""),
-        list=(post.get(prefix + "list") or "").strip(),
+        list_id=(post.get(prefix + "list") or "").strip(),
         tag=(post.get(prefix + "tag") or "").strip(),
         subject=post.get(prefix + "subject", ""),
         body=post.get(prefix + "body", ""),
@@ -211,12 +212,12 @@ class Builder:
 
     name: str = ""
     product: str = ""
-    triggers: list[str] = field(default_factory=list)
+    triggers: list[str] = dc_field(default_factory=list)
     match: str = "all"
     is_active: bool = True
-    conditions: list[ConditionRow] = field(default_factory=list)
-    actions: list[ActionRow] = field(default_factory=list)
-    errors: dict[str, list[str]] = field(default_factory=dict)
+    conditions: list[ConditionRow] = dc_field(default_factory=list)
+    actions: list[ActionRow] = dc_field(default_factory=list)
+    errors: dict[str, list[str]] = dc_field(default_factory=dict)
 
     @classmethod
     def from_rule(cls, rule: SegmentationRule | None) -> Builder:
@@ -237,7 +238,7 @@ class Builder:
                     key=new_key(),
                     type=a["type"],
                     integration=a.get("integration", ""),
-                    list=a.get("list", ""),
+                    list_id=a.get("list", ""),
                     tag=a.get("tag", ""),
                     subject=a.get("subject", ""),
                     body=a.get("body", ""),
@@ -315,8 +316,8 @@ class ProviderOptions:
                 row.provider_error = found
             else:
                 row.lists = found
-        if row.takes_tag and (row.list or not tags_need_list):
-            key = (row.integration, row.list if tags_need_list else "")
+        if row.takes_tag and (row.list_id or not tags_need_list):
+            key = (row.integration, row.list_id if tags_need_list else "")
             if key not in self._tags:
                 try:
                     self._tags[key] = integration_tags(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from django import template
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -32,6 +32,14 @@ def number(value: Any) -> str:
     if value in (None, ""):
         return ""
     return format_decimal(value, locale=babel_locale())
+
+
+@register.filter
+def percent(value: Any) -> str:
+    """A ratio (0.25) as a percentage for the active language ("25%", "25 %")."""
+    if value is None:
+        return "—"
+    return format_percent(value, format="#,##0.#%", locale=babel_locale())
 
 
 @register.filter
@@ -69,6 +77,13 @@ def action_label(action_type: str) -> Any:
     from dashboard.rule_builder import ACTION_LABELS
 
     return ACTION_LABELS.get(action_type, action_type)
+
+
+@register.filter
+def request_class(status: str) -> str:
+    return {"accepted": "ok", "pending": "warn", "rejected": "off", "failed": "off"}.get(
+        status, "neutral"
+    )
 
 
 def event_labels() -> dict[str, str]:

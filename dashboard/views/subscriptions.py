@@ -19,6 +19,7 @@ from dashboard.access import (
 from dashboard.bulk import BulkSelection, bulk_action_get, bulk_actions
 from dashboard.forms import SellerCancelForm, SubscriptionFilterForm
 from dashboard.pagination import keyset_page
+from dashboard.views.reactivation import detail_context as reactivation_detail_context
 from dashboard.selectors import (
     SORTS,
     plans_for_filter,
@@ -129,6 +130,7 @@ def _detail_context(request: HttpRequest, subscription: Any, **extra: Any) -> di
         "events": list(subscription_events(subscription=subscription)[:200]),
         "charges": list(subscription_charges(subscription=subscription)[:200]),
         "cancel_form": extra.pop("cancel_form", None) or SellerCancelForm(),
+        **reactivation_detail_context(subscription),
         **extra,
     }
 
