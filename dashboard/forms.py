@@ -148,6 +148,7 @@ class CreatorSettingsForm(forms.Form):
         ),
         max_length=100,
     )
+
     def clean_retry_schedule(self) -> list[int]:
         raw = self.cleaned_data["retry_schedule"]
         try:

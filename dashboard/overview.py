@@ -88,7 +88,10 @@ def reactivation_funnel_context(creator: Creator) -> dict[str, Any]:
         .exclude(status=S.SUPERSEDED)
         .aggregate(
             requested=Count("id"),
-            **{s: Count("id", filter=Q(status=s)) for s in (S.ACCEPTED, S.REJECTED, S.EXPIRED, S.FAILED, S.PENDING)},
+            **{
+                str(s): Count("id", filter=Q(status=s))
+                for s in (S.ACCEPTED, S.REJECTED, S.EXPIRED, S.FAILED, S.PENDING)
+            },
         )
     )
     requested = counts["requested"]
@@ -113,9 +116,7 @@ SECTIONS: list[OverviewSection] = [
     OverviewSection(
         "reactivation", "dashboard/overview/_reactivation.html", reactivation_funnel_context
     ),
-    OverviewSection(
-        "segmentation", "dashboard/overview/_segmentation.html", segmentation_context
-    ),
+    OverviewSection("segmentation", "dashboard/overview/_segmentation.html", segmentation_context),
 ]
 
 

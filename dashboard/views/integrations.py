@@ -36,7 +36,9 @@ CREDENTIAL_HELP = {
 
 
 def _provider_choices() -> list[tuple[str, str]]:
-    return sorted(((name, cls.label) for name, cls in provider_classes().items()), key=lambda c: c[1])
+    return sorted(
+        ((name, cls.label) for name, cls in provider_classes().items()), key=lambda c: c[1]
+    )
 
 
 class IntegrationConnectForm(forms.Form):
@@ -48,12 +50,12 @@ class IntegrationConnectForm(forms.Form):
         choices = _provider_choices()
         field: forms.ChoiceField = self.fields["provider"]  # type: ignore[assignment]
         field.choices = choices
-        self.provider = provider if provider in dict(choices) else choices[0][0]
+        self.chosen_provider = provider if provider in dict(choices) else choices[0][0]
         # One write-only input per credential the chosen provider needs.
-        for name in provider_class(self.provider).credential_fields:
+        for name in provider_class(self.chosen_provider).credential_fields:
             self.fields[f"cred_{name}"] = forms.CharField(
                 label=CREDENTIAL_LABELS.get(name, name),
-                help_text=CREDENTIAL_HELP.get((self.provider, name), ""),
+                help_text=CREDENTIAL_HELP.get((self.chosen_provider, name), ""),
                 max_length=500,
                 widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
                 if name != "api_url"
@@ -104,7 +106,7 @@ def integration_connect(request: HttpRequest) -> HttpResponse:
             try:
                 integration = integration_create(
                     creator=membership(request).creator,
-                    provider=form.provider,
+                    provider=form.chosen_provider,
                     name=form.cleaned_data["name"],
                     credentials=form.credentials(),
                 )
@@ -112,7 +114,9 @@ def integration_connect(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
             else:
                 if integration.status == Integration.Status.CONNECTED:
-                    messages.success(request, _("Connected to %(name)s.") % {"name": integration.name})
+                    messages.success(
+                        request, _("Connected to %(name)s.") % {"name": integration.name}
+                    )
                 else:
                     messages.error(
                         request,
@@ -177,7 +181,9 @@ def integration_disconnect(request: HttpRequest, uuid: UUID) -> HttpResponse:
         reasons = "; ".join(exc.details.get("in_use_by", []))
         return _list_page(
             request,
-            error=_("%(name)s is in use and was not disconnected (%(reasons)s). Remove it there first.")
+            error=_(
+                "%(name)s is in use and was not disconnected (%(reasons)s). Remove it there first."
+            )
             % {"name": integration.name, "reasons": reasons},
             status=409,
         )

@@ -75,7 +75,9 @@ def _mode(request: HttpRequest) -> str | None:
 def bulk_handler(request: HttpRequest, selection: BulkSelection) -> HttpResponse:
     mode = _mode(request)
     if mode is None:
-        messages.error(request, _("Choose how to reactivate: reactivate, or reactivate and charge."))
+        messages.error(
+            request, _("Choose how to reactivate: reactivate, or reactivate and charge.")
+        )
         return redirect("dashboard:subscriptions")
     query = request.POST.copy()
     for name in ("csrfmiddlewaretoken", "action", "subscription", "all_matching", "mode"):
@@ -150,9 +152,7 @@ def bulk_progress_page(request: HttpRequest, uuid: UUID) -> HttpResponse:
         if request.headers.get("HX-Request")
         else "dashboard/reactivation/bulk.html"
     )
-    return render(
-        request, template, {"nav_section": "subscriptions", **_progress_context(job)}
-    )
+    return render(request, template, {"nav_section": "subscriptions", **_progress_context(job)})
 
 
 # --- one subscription ------------------------------------------------------------------
@@ -176,9 +176,11 @@ def request_create_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
         except Conflict as exc:
             messages.error(request, refusal_labels().get(exc.code or "", exc.message))
         else:
-            messages.success(request, _("Reactivation request sent to %(email)s.") % {
-                "email": subscription.subscriber.email
-            })
+            messages.success(
+                request,
+                _("Reactivation request sent to %(email)s.")
+                % {"email": subscription.subscriber.email},
+            )
     return redirect("dashboard:subscription_detail", uuid=subscription.uuid)
 
 
@@ -197,7 +199,9 @@ def request_resend_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
     found = _request_get(request, uuid, write=True)
     try:
         reactivation_request_resend(
-            request=found, requested_by=request.user, label=_label(request)  # type: ignore[arg-type]
+            request=found,
+            requested_by=request.user,  # type: ignore[arg-type]
+            label=_label(request),
         )
     except Conflict as exc:
         messages.error(request, refusal_labels().get(exc.code or "", exc.message))

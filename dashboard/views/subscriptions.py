@@ -19,7 +19,6 @@ from dashboard.access import (
 from dashboard.bulk import BulkSelection, bulk_action_get, bulk_actions
 from dashboard.forms import SellerCancelForm, SubscriptionFilterForm
 from dashboard.pagination import keyset_page
-from dashboard.views.reactivation import detail_context as reactivation_detail_context
 from dashboard.selectors import (
     SORTS,
     plans_for_filter,
@@ -29,6 +28,7 @@ from dashboard.selectors import (
     subscriptions_filtered,
     subscriptions_for_table,
 )
+from dashboard.views.reactivation import detail_context as reactivation_detail_context
 from subscriptions.models import CancellationSource
 from subscriptions.services import subscription_cancel
 

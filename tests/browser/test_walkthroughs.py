@@ -46,7 +46,7 @@ def cancelled_subscriptions(plan, n, locale):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_bulk_reactivation_to_accepted(page, shop, live_server, lang):
-    creator, owner, plan = shop
+    _creator, owner, plan = shop
     cancelled = cancelled_subscriptions(plan, 3, LOCALE_OF[lang])
     SubscriptionFactory(plan=plan)  # active: not in the filter
     base = live_server.url

@@ -15,9 +15,7 @@ from tests.reactivation.factories import cancelled_subscription
 
 def cancelled(creator, n, plan=None):
     plan = plan or PlanFactory(product__creator=creator, creator=creator)
-    return [
-        cancelled_subscription(creator, plan=plan) for _ in range(n)
-    ]
+    return [cancelled_subscription(creator, plan=plan) for _ in range(n)]
 
 
 def test_select_all_matching_runs_in_the_background(
@@ -53,18 +51,23 @@ def test_progress_polls_until_done_and_lists_refusals(creator, owner, login):
     client = login(owner)
     client.post(
         reverse("dashboard:subscriptions_bulk"),
-        {"action": "reactivation_request", "mode": "reactivate",
-         "subscription": [str(one.uuid), str(active.uuid)]},
+        {
+            "action": "reactivation_request",
+            "mode": "reactivate",
+            "subscription": [str(one.uuid), str(active.uuid)],
+        },
     )
     job = BulkJob.objects.get(creator=creator)
-    queued = client.get(reverse("dashboard:reactivation_bulk", args=[job.uuid]),
-                        HTTP_HX_REQUEST="true").content.decode()
+    queued = client.get(
+        reverse("dashboard:reactivation_bulk", args=[job.uuid]), HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert 'hx-trigger="every 1s"' in queued and "Preparing" in queued
     from dashboard.bulk_jobs import bulk_job_run_now
 
     bulk_job_run_now(job_id=job.pk)
-    sending = client.get(reverse("dashboard:reactivation_bulk", args=[job.uuid]),
-                         HTTP_HX_REQUEST="true").content.decode()
+    sending = client.get(
+        reverse("dashboard:reactivation_bulk", args=[job.uuid]), HTTP_HX_REQUEST="true"
+    ).content.decode()
     # The emails go out after commit; until then the page keeps polling.
     assert 'data-count="refused">1<' in sending
     assert "Not cancelled" in sending or 'hx-trigger="every 1s"' in sending
@@ -105,7 +108,8 @@ def test_request_resend_and_revoke_on_the_detail_page(creator, owner, login):
 def test_refusal_is_explained(creator, owner, login):
     active = SubscriptionFactory(plan__product__creator=creator, status=Status.ACTIVE)
     response = login(owner).post(
-        reverse("dashboard:reactivation_request", args=[active.uuid]), {"mode": "reactivate"},
+        reverse("dashboard:reactivation_request", args=[active.uuid]),
+        {"mode": "reactivate"},
         follow=True,
     )
     assert "Not cancelled: there is nothing to reactivate." in response.content.decode()
@@ -114,9 +118,11 @@ def test_refusal_is_explained(creator, owner, login):
 def test_reactivation_roles(creator, viewer, outsider, login):
     (subscription,) = cancelled(creator, 1)
     request = reactivation_request_create(subscription=subscription, mode="reactivate")
-    html = login(viewer).get(
-        reverse("dashboard:subscription_detail", args=[subscription.uuid])
-    ).content.decode()
+    html = (
+        login(viewer)
+        .get(reverse("dashboard:subscription_detail", args=[subscription.uuid]))
+        .content.decode()
+    )
     assert 'id="reactivation-form"' not in html and 'id="reactivation-revoke"' not in html
     for name, arg in (
         ("reactivation_request", subscription.uuid),

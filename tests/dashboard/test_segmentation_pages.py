@@ -91,18 +91,33 @@ def test_rows_are_added_and_re_rendered_by_htmx(creator, owner, login, integrati
     # Choosing a text field offers text operators.
     changed = client.get(
         reverse("dashboard:segmentation_row"),
-        {"kind": "condition", "key": "k1", "cond-k1-field": "subscriber.email", "cond-k1-op": "gte"},
+        {
+            "kind": "condition",
+            "key": "k1",
+            "cond-k1-field": "subscriber.email",
+            "cond-k1-op": "gte",
+        },
     ).content.decode()
     assert 'value="contains"' in changed and 'value="gte"' not in changed
     # An action's list dropdown comes from the provider.
     action = client.get(
         reverse("dashboard:segmentation_row"),
-        {"kind": "action", "key": "a", "act-a-type": "add_to_list", "act-a-integration": str(integration.uuid)},
+        {
+            "kind": "action",
+            "key": "a",
+            "act-a-type": "add_to_list",
+            "act-a-integration": str(integration.uuid),
+        },
     ).content.decode()
     assert ">Customers</option>" in action and ">Newsletter</option>" in action
     tags = client.get(
         reverse("dashboard:segmentation_row"),
-        {"kind": "action", "key": "a", "act-a-type": "add_tag", "act-a-integration": str(integration.uuid)},
+        {
+            "kind": "action",
+            "key": "a",
+            "act-a-type": "add_tag",
+            "act-a-integration": str(integration.uuid),
+        },
     ).content.decode()
     assert '<option value="churned">' in tags
     removed = client.get(reverse("dashboard:segmentation_row") + "?remove=1")
@@ -111,16 +126,24 @@ def test_rows_are_added_and_re_rendered_by_htmx(creator, owner, login, integrati
 
 def test_live_preview_counts(creator, owner, login, integration):
     plan = PlanFactory(product__creator=creator, creator=creator)
-    SubscriptionFactory(creator=creator, plan=plan, status=Status.CANCELLED_BY_CUSTOMER, recurrence=3)
-    SubscriptionFactory(creator=creator, plan=plan, status=Status.CANCELLED_BY_CUSTOMER, recurrence=1)
+    SubscriptionFactory(
+        creator=creator, plan=plan, status=Status.CANCELLED_BY_CUSTOMER, recurrence=3
+    )
+    SubscriptionFactory(
+        creator=creator, plan=plan, status=Status.CANCELLED_BY_CUSTOMER, recurrence=1
+    )
     SubscriptionFactory(creator=creator, plan=plan, status=Status.ACTIVE, recurrence=5)
-    html = login(owner).post(
-        reverse("dashboard:segmentation_preview"), builder_post(integration)
-    ).content.decode()
+    html = (
+        login(owner)
+        .post(reverse("dashboard:segmentation_preview"), builder_post(integration))
+        .content.decode()
+    )
     assert 'data-matching="1"' in html and "1 current subscription matches" in html
-    invalid = login(owner).post(
-        reverse("dashboard:segmentation_preview"), builder_post(integration, triggers=[])
-    ).content.decode()
+    invalid = (
+        login(owner)
+        .post(reverse("dashboard:segmentation_preview"), builder_post(integration, triggers=[]))
+        .content.decode()
+    )
     assert "Choose at least one trigger" in invalid
 
 
@@ -153,7 +176,8 @@ def test_toggle_send_test_and_delete(creator, owner, login, integration, ac):
     assert ac.calls("POST", "/api/3/contactTags")
     ac.on("POST", "/api/3/contactTags", json_answer(422, {"message": "bad tag"}))
     failed = client.post(
-        reverse("dashboard:segmentation_test", args=[rule.uuid]), {"email": "p@example.com"},
+        reverse("dashboard:segmentation_test", args=[rule.uuid]),
+        {"email": "p@example.com"},
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert "HTTP 422" in failed
@@ -167,8 +191,12 @@ def test_list_shows_alert_and_figures(creator, owner, login, integration):
     rule = make_rule(creator, integration, "Flagged")
     SegmentationRule.objects.filter(pk=rule.pk).update(status="error", last_error="HTTP 404: gone")
     SegmentationDelivery.objects.create(
-        creator=creator, rule=rule, action_index=0, action_type="add_tag",
-        contact_email="a@example.com", status="succeeded",
+        creator=creator,
+        rule=rule,
+        action_index=0,
+        action_type="add_tag",
+        contact_email="a@example.com",
+        status="succeeded",
     )
     html = login(owner).get(reverse("dashboard:segmentations")).content.decode()
     assert "HTTP 404: gone" in html and "Flagged" in html
@@ -182,7 +210,12 @@ def test_segmentation_roles(creator, viewer, outsider, login, integration):
     assert 'id="rule-create"' not in html and "toggle-" not in html
     edit = login(viewer).get(reverse("dashboard:segmentation_edit", args=[rule.uuid])).content
     assert b'id="rule-save"' not in edit and b'id="rule-send-test"' not in edit
-    for name in ("segmentation_toggle", "segmentation_test", "segmentation_delete", "segmentation_edit"):
+    for name in (
+        "segmentation_toggle",
+        "segmentation_test",
+        "segmentation_delete",
+        "segmentation_edit",
+    ):
         url = reverse(f"dashboard:{name}", args=[rule.uuid])
         assert login(viewer).post(url).status_code == 403
         assert login(outsider).post(url).status_code == 404
@@ -203,8 +236,13 @@ def test_rule_list_and_deliveries_query_counts(creator, owner, login, integratio
     def deliveries(n):
         SegmentationDelivery.objects.bulk_create(
             SegmentationDelivery(
-                creator=creator, rule=rule, integration=integration, action_index=0,
-                action_type="add_tag", contact_email="a@example.com", status="failed",
+                creator=creator,
+                rule=rule,
+                integration=integration,
+                action_index=0,
+                action_type="add_tag",
+                contact_email="a@example.com",
+                status="failed",
             )
             for _ in range(n)
         )

@@ -30,7 +30,11 @@ def _rule_body(built: Built) -> dict[str, Any]:
         "match": "all",
         "conditions": [{"field": "recurrence", "op": "gte", "value": 1}],
         "actions": [
-            {"type": "add_tag", "integration": str(built.refs["integration"].uuid), "tag": "churned"}
+            {
+                "type": "add_tag",
+                "integration": str(built.refs["integration"].uuid),
+                "tag": "churned",
+            }
         ],
         "is_active": True,
     }
