@@ -93,6 +93,12 @@ def event_labels() -> dict[str, str]:
         "charge.succeeded": _("Charge succeeded"),
         "charge.refunded": _("Charge refunded"),
         "charge.chargeback": _("Chargeback"),
+        "subscription.reactivated": _("Subscription reactivated"),
+        "reactivation.requested": _("Reactivation requested"),
+        "reactivation.accepted": _("Reactivation accepted"),
+        "reactivation.rejected": _("Reactivation rejected"),
+        "reactivation.expired": _("Reactivation expired"),
+        "reactivation.failed": _("Reactivation failed"),
     }
 
 
