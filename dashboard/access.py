@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -20,6 +21,7 @@ from accounts.models import ApiKey, Membership, Role
 from subscriptions.models import Subscription
 
 View = Callable[..., HttpResponse]
+M = TypeVar("M", bound=Model)
 
 
 def member_required(view: View) -> View:
@@ -83,5 +85,16 @@ def team_membership_get_for_owner(request: HttpRequest, user_uuid: UUID) -> Memb
         Membership.objects.select_related("user"), creator=current.creator, user__uuid=user_uuid
     )
     if current.role != Role.OWNER:
+        raise PermissionDenied
+    return found
+
+
+def tenant_object_get(
+    request: HttpRequest, queryset: QuerySet[M], uuid: UUID, *, write: bool = False
+) -> M:
+    """Any creator-owned row by uuid: 404 for another creator's, 403 for a read-only role."""
+    current = membership(request)
+    found = get_object_or_404(queryset, creator=current.creator, uuid=uuid)
+    if write and not current.can_write:
         raise PermissionDenied
     return found

@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class DashboardConfig(AppConfig):
     name = "dashboard"
+
+    def ready(self) -> None:
+        from dashboard import jobs  # noqa: F401  (registers the periodic jobs)
+        from dashboard.bulk import register_bulk_action
+        from dashboard.views.reactivation import BULK_ACTION
+
+        register_bulk_action(BULK_ACTION)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -49,6 +50,8 @@ class BulkSelection:
 
 
 BulkHandler = Callable[[HttpRequest, BulkSelection], HttpResponse]
+# Runs in the background task of a `BulkJob`: (job, selection) -> result stored on the job.
+BulkRunner = Callable[[Any, BulkSelection], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class BulkAction:
     label: str | Promise
     handler: BulkHandler
     fields_template: str = ""
+    runner: BulkRunner | None = None
 
 
 _ACTIONS: dict[str, BulkAction] = {}

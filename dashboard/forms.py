@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator, Role, validate_retry_schedule
 from dashboard.selectors import SORTS, SubscriptionFilters
-from subscriptions.gateways.registry import get_gateway
 from subscriptions.models import CancellationSource, Plan, Product, Status
 
 
@@ -149,14 +148,6 @@ class CreatorSettingsForm(forms.Form):
         ),
         max_length=100,
     )
-    gateway = forms.ChoiceField(label=_("Payment gateway"), choices=Creator.Gateway.choices)
-    gateway_secret_key = forms.CharField(
-        label=_("Gateway secret key"),
-        help_text=_("Write-only. Leave empty to keep the current key."),
-        required=False,
-        max_length=300,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-    )
 
     def clean_retry_schedule(self) -> list[int]:
         raw = self.cleaned_data["retry_schedule"]
@@ -169,14 +160,22 @@ class CreatorSettingsForm(forms.Form):
         validate_retry_schedule(days)
         return days
 
-    def clean_gateway(self) -> str:
-        gateway = self.cleaned_data["gateway"]
-        probe = Creator(gateway=gateway)
-        try:
-            get_gateway(probe)
-        except LookupError:
-            raise ValidationError(_("This payment gateway is not available yet.")) from None
-        except (KeyError, TypeError, ValueError):
-            # Installed, but it needs credentials to build: those come with this form.
-            return gateway
-        return gateway
+
+class GatewayForm(forms.Form):
+    """The payment gateway and its secrets (write-only: left empty, the saved one stays)."""
+
+    gateway = forms.ChoiceField(label=_("Payment gateway"), choices=Creator.Gateway.choices)
+    secret_key = forms.CharField(
+        label=_("Stripe secret key"),
+        help_text=_("sk_test_… or sk_live_… (or a restricted rk_… key). Write-only."),
+        required=False,
+        max_length=300,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    webhook_secret = forms.CharField(
+        label=_("Stripe webhook signing secret"),
+        help_text=_("whsec_… Write-only. Stripe's webhooks are refused until it is set."),
+        required=False,
+        max_length=300,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 
 
@@ -26,3 +29,46 @@ class SubscriberSignInToken(models.Model):
 
     def __str__(self) -> str:
         return f"sign-in for subscriber {self.subscriber_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class BulkJob(models.Model):
+    """A bulk action over a selection of subscriptions, run by a Celery task so "select
+    all N matching" works for thousands; its page polls the job until the summary.
+
+    `params` holds what the task needs to rebuild the selection: the filter query string,
+    the ticked uuids or `all_matching`, and the action's own inputs (e.g. the mode).
+    `result` is what the action reports (e.g. the reactivation batch and refusals).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    creator = models.ForeignKey("accounts.Creator", on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=50)
+    params = models.JSONField(default=dict)
+    result = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="bulkjob_waiting",
+                condition=models.Q(status__in=["queued", "running"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} ({self.status})"

@@ -19,6 +19,10 @@ class NavItem:
 NAV_ITEMS: list[NavItem] = [
     NavItem("overview", _("Overview"), "overview"),
     NavItem("subscriptions", _("Subscriptions"), "subscriptions"),
+    NavItem("reactivation_requests", _("Reactivation"), "reactivation"),
+    NavItem("segmentations", _("Segmentations"), "segmentations"),
+    NavItem("integrations", _("Integrations"), "integrations"),
+    NavItem("webhooks", _("Webhooks"), "webhooks"),
     NavItem("team", _("Team"), "team"),
     NavItem("api_keys", _("API keys"), "api_keys"),
     NavItem("settings", _("Settings"), "settings"),

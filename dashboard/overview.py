@@ -1,11 +1,11 @@
 """The overview page is a list of sections, each a template and a function that builds
-its context. The reactivation funnel and segmentation deliveries join as two more
-sections once those apps exist (append to SECTIONS or call `register_overview_section`)."""
+its context. Apps may add one with `register_overview_section`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -41,11 +41,82 @@ def cancellations_context(creator: Creator) -> dict[str, Any]:
     }
 
 
+def segmentation_context(creator: Creator) -> dict[str, Any]:
+    """Deliveries of the last 7 days by outcome (test sends excluded) and rules in error."""
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    from segmentation.models import SegmentationDelivery, SegmentationRule
+
+    since = timezone.now() - timedelta(days=7)
+    counts = SegmentationDelivery.objects.filter(
+        creator=creator, is_test=False, created_at__gte=since
+    ).aggregate(
+        **{
+            status: Count("id", filter=Q(status=status))
+            for status in SegmentationDelivery.Status.values
+        }
+    )
+    failing = list(
+        SegmentationRule.objects.filter(creator=creator, status=SegmentationRule.Health.ERROR)
+        .order_by("name", "id")
+        .values("uuid", "name", "last_error")[:5]
+    )
+    return {
+        "succeeded": counts["succeeded"],
+        "failed": counts["failed"] + counts["gave_up"],
+        "in_progress": counts["pending"] + counts["sending"] + counts["retrying"],
+        "failing_rules": failing,
+    }
+
+
+FUNNEL_DAYS = 30
+
+
+def reactivation_funnel_context(creator: Creator) -> dict[str, Any]:
+    """Requests of the last 30 days and what became of them (one aggregate query).
+    Superseded requests (replaced by a resend) are left out, so a resent request counts once."""
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    from reactivation.models import ReactivationRequest
+
+    S = ReactivationRequest.Status
+    since = timezone.now() - timedelta(days=FUNNEL_DAYS)
+    counts = (
+        ReactivationRequest.objects.filter(creator=creator, created_at__gte=since)
+        .exclude(status=S.SUPERSEDED)
+        .aggregate(
+            requested=Count("id"),
+            **{
+                str(s): Count("id", filter=Q(status=s))
+                for s in (S.ACCEPTED, S.REJECTED, S.EXPIRED, S.FAILED, S.PENDING)
+            },
+        )
+    )
+    requested = counts["requested"]
+    labels = dict(S.choices)
+    rows = [
+        {
+            "status": s,
+            "label": labels[s],
+            "count": counts[s],
+            "rate": (counts[s] / requested) if requested else None,
+        }
+        for s in (S.ACCEPTED, S.REJECTED, S.EXPIRED, S.FAILED, S.PENDING)
+    ]
+    return {"requested": requested, "rows": rows, "days": FUNNEL_DAYS}
+
+
 SECTIONS: list[OverviewSection] = [
     OverviewSection("status", "dashboard/overview/_status_counts.html", status_counts_context),
     OverviewSection(
         "cancellations", "dashboard/overview/_cancellations.html", cancellations_context
     ),
+    OverviewSection(
+        "reactivation", "dashboard/overview/_reactivation.html", reactivation_funnel_context
+    ),
+    OverviewSection("segmentation", "dashboard/overview/_segmentation.html", segmentation_context),
 ]
 
 

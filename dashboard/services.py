@@ -100,22 +100,14 @@ def creator_settings_update(
     locale: str,
     currency: str,
     retry_schedule: list[int],
-    gateway: str,
-    gateway_secret_key: str = "",
 ) -> Creator:
-    """Save the workspace settings; the gateway secret is write-only and kept when blank.
-    Changing the gateway without a new key drops the old gateway's credentials."""
+    """Save the workspace settings. The payment gateway is not set here: it goes through
+    `subscriptions.gateways.configure.creator_gateway_configure`, which checks the key."""
     locked = Creator.objects.select_for_update().get(pk=creator.pk)
-    gateway_changed = locked.gateway != gateway
     locked.time_zone = time_zone
     locked.locale = locale
     locked.currency = currency.upper()
     locked.retry_schedule = retry_schedule
-    locked.gateway = gateway
-    if gateway_secret_key:
-        locked.gateway_credentials = {"secret_key": gateway_secret_key}
-    elif gateway_changed:
-        locked.gateway_credentials = {}
     locked.full_clean(exclude=["slug", "name"])
-    locked.save()
+    locked.save(update_fields=["time_zone", "locale", "currency", "retry_schedule"])
     return locked

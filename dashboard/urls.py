@@ -1,6 +1,17 @@
 from django.urls import path
 
-from dashboard.views import account, api_keys, overview, settings, subscriptions, team
+from dashboard.views import (
+    account,
+    api_keys,
+    integrations,
+    overview,
+    reactivation,
+    segmentations,
+    settings,
+    subscriptions,
+    team,
+    webhooks,
+)
 
 app_name = "dashboard"
 
@@ -20,10 +31,80 @@ urlpatterns = [
         subscriptions.subscription_cancel_view,
         name="subscription_cancel",
     ),
+    path(
+        "subscriptions/<uuid:uuid>/reactivation/",
+        reactivation.request_create_view,
+        name="reactivation_request",
+    ),
+    path("reactivation/", reactivation.request_list, name="reactivation_requests"),
+    path(
+        "reactivation/bulk/<uuid:uuid>/",
+        reactivation.bulk_progress_page,
+        name="reactivation_bulk",
+    ),
+    path(
+        "reactivation/<uuid:uuid>/resend/",
+        reactivation.request_resend_view,
+        name="reactivation_resend",
+    ),
+    path(
+        "reactivation/<uuid:uuid>/revoke/",
+        reactivation.request_revoke_view,
+        name="reactivation_revoke",
+    ),
+    path("segmentations/", segmentations.rule_list, name="segmentations"),
+    path("segmentations/new/", segmentations.rule_create_view, name="segmentation_create"),
+    path("segmentations/preview/", segmentations.rule_preview_view, name="segmentation_preview"),
+    path("segmentations/row/", segmentations.rule_row, name="segmentation_row"),
+    path("segmentations/<uuid:uuid>/", segmentations.rule_edit, name="segmentation_edit"),
+    path(
+        "segmentations/<uuid:uuid>/toggle/",
+        segmentations.rule_toggle,
+        name="segmentation_toggle",
+    ),
+    path(
+        "segmentations/<uuid:uuid>/delete/",
+        segmentations.rule_delete_view,
+        name="segmentation_delete",
+    ),
+    path("segmentations/<uuid:uuid>/test/", segmentations.rule_test, name="segmentation_test"),
+    path(
+        "segmentations/<uuid:uuid>/deliveries/",
+        segmentations.rule_deliveries,
+        name="segmentation_deliveries",
+    ),
+    path("integrations/", integrations.integration_list_view, name="integrations"),
+    path("integrations/new/", integrations.integration_connect, name="integration_connect"),
+    path(
+        "integrations/<uuid:uuid>/validate/",
+        integrations.integration_validate_view,
+        name="integration_validate",
+    ),
+    path(
+        "integrations/<uuid:uuid>/rename/",
+        integrations.integration_rename,
+        name="integration_rename",
+    ),
+    path(
+        "integrations/<uuid:uuid>/disconnect/",
+        integrations.integration_disconnect,
+        name="integration_disconnect",
+    ),
+    path("webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("webhooks/new/", webhooks.endpoint_create, name="webhook_create"),
+    path("webhooks/<uuid:uuid>/", webhooks.endpoint_detail, name="webhook_detail"),
+    path("webhooks/<uuid:uuid>/delete/", webhooks.endpoint_delete, name="webhook_delete"),
+    path("webhooks/<uuid:uuid>/test/", webhooks.endpoint_test, name="webhook_test"),
+    path(
+        "webhook-deliveries/<uuid:uuid>/replay/",
+        webhooks.delivery_replay,
+        name="webhook_replay",
+    ),
     path("team/", team.team, name="team"),
     path("team/<uuid:user_uuid>/role/", team.team_role, name="team_role"),
     path("team/<uuid:user_uuid>/remove/", team.team_remove, name="team_remove"),
     path("api-keys/", api_keys.api_keys, name="api_keys"),
     path("api-keys/<uuid:uuid>/revoke/", api_keys.api_key_revoke_view, name="api_key_revoke"),
     path("settings/", settings.creator_settings, name="settings"),
+    path("settings/gateway/", settings.gateway_settings, name="settings_gateway"),
 ]

@@ -26,12 +26,17 @@ Status = ReactivationRequest.Status
 
 
 def private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The link is a secret: no referrer leaves the page, nothing caches or indexes it."""
+    """The link is a secret: no referrer leaves the page, nothing caches or indexes it.
+
+    `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with
+    the page's own form POSTs, which Django's CSRF check refuses (and over HTTPS no Referer
+    is left to fall back on), so the buttons would never work. `same-origin` still sends
+    nothing to any other site; the token only ever travels back to us."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         response["Cache-Control"] = "no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response

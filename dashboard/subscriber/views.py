@@ -37,12 +37,17 @@ View = Callable[..., HttpResponse]
 
 
 def private_page(view: View) -> View:
-    """No referrer leaves these pages (the sign-in token is in the URL) and nothing is cached."""
+    """No referrer leaves these pages (the sign-in token is in the URL) and nothing is cached.
+
+    `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with
+    the page's own form POSTs, which Django's CSRF check refuses (and over HTTPS no Referer
+    is left to fall back on), so the buttons would never work. `same-origin` still sends
+    nothing to any other site; the token only ever travels back to us."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         response["Cache-Control"] = "no-store"
         return response
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from django import template
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -35,6 +35,14 @@ def number(value: Any) -> str:
 
 
 @register.filter
+def percent(value: Any) -> str:
+    """A ratio (0.25) as a percentage for the active language ("25%", "25 %")."""
+    if value is None:
+        return "—"
+    return format_percent(value, format="#,##0.#%", locale=babel_locale())
+
+
+@register.filter
 def status_class(status: str) -> str:
     """A CSS modifier per status family; the text always says the status too."""
     if status in ("ACTIVE",):
@@ -46,6 +54,38 @@ def status_class(status: str) -> str:
     return "neutral"
 
 
+@register.filter
+def delivery_class(status: str) -> str:
+    """Badge modifier for a delivery outcome (webhook or segmentation)."""
+    if status == "succeeded":
+        return "ok"
+    if status in ("pending", "sending", "retrying"):
+        return "warn"
+    if status in ("failed", "gave_up"):
+        return "off"
+    return "neutral"
+
+
+@register.filter
+def value_choices(condition: Any, plans: Any) -> Any:
+    """The options of a builder condition's value (plans, statuses…); [] for free text."""
+    return condition.value_choices(plans)
+
+
+@register.filter
+def action_label(action_type: str) -> Any:
+    from dashboard.rule_builder import ACTION_LABELS
+
+    return ACTION_LABELS.get(action_type, action_type)
+
+
+@register.filter
+def request_class(status: str) -> str:
+    return {"accepted": "ok", "pending": "warn", "rejected": "off", "failed": "off"}.get(
+        status, "neutral"
+    )
+
+
 def event_labels() -> dict[str, str]:
     return {
         "subscription.created": _("Subscription created"),
@@ -53,6 +93,12 @@ def event_labels() -> dict[str, str]:
         "charge.succeeded": _("Charge succeeded"),
         "charge.refunded": _("Charge refunded"),
         "charge.chargeback": _("Chargeback"),
+        "subscription.reactivated": _("Subscription reactivated"),
+        "reactivation.requested": _("Reactivation requested"),
+        "reactivation.accepted": _("Reactivation accepted"),
+        "reactivation.rejected": _("Reactivation rejected"),
+        "reactivation.expired": _("Reactivation expired"),
+        "reactivation.failed": _("Reactivation failed"),
     }
 
 

@@ -168,9 +168,18 @@ def recording_bulk_action():
 
 
 def test_no_checkboxes_without_a_registered_bulk_action(creator, owner, login):
-    make_subscriptions(creator, 1)
-    html = login(owner).get(reverse("dashboard:subscriptions")).content.decode()
-    assert 'name="subscription"' not in html
+    from dashboard.bulk import bulk_actions
+
+    registered = bulk_actions()
+    for action in registered:
+        unregister_bulk_action(action.name)
+    try:
+        make_subscriptions(creator, 1)
+        html = login(owner).get(reverse("dashboard:subscriptions")).content.decode()
+        assert 'name="subscription"' not in html
+    finally:
+        for action in registered:
+            register_bulk_action(action)
 
 
 def test_bulk_selection_of_ticked_rows_and_all_matching(

@@ -162,7 +162,6 @@ def test_owner_saves_settings(creator, owner, login):
         ("currency", "XYZ1", "Select a valid choice."),
         ("retry_schedule", "3, 1", "Retry schedule must be increasing"),
         ("retry_schedule", "one, two", "Use whole numbers separated by commas"),
-        ("gateway", "paypal", "Select a valid choice."),
     ],
 )
 def test_settings_validation(field, value, message, creator, owner, login):
@@ -171,17 +170,3 @@ def test_settings_validation(field, value, message, creator, owner, login):
     assert message in response.content.decode()
     creator.refresh_from_db()
     assert creator.time_zone == "America/Sao_Paulo"
-
-
-def test_gateway_secret_is_write_only(creator, owner, login):
-    client = login(owner)
-    client.post(
-        reverse("dashboard:settings"), VALID_SETTINGS | {"gateway_secret_key": "sk_test_secret"}
-    )
-    creator.refresh_from_db()
-    assert creator.gateway_credentials == {"secret_key": "sk_test_secret"}
-    html = client.get(reverse("dashboard:settings")).content.decode()
-    assert "sk_test_secret" not in html and 'id="gateway-key-set"' in html
-    client.post(reverse("dashboard:settings"), VALID_SETTINGS)
-    creator.refresh_from_db()
-    assert creator.gateway_credentials == {"secret_key": "sk_test_secret"}

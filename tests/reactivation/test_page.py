@@ -70,7 +70,7 @@ def test_get_shows_the_request_and_changes_nothing(client, sent):
     assert "America/Sao_Paulo" in body
     assert 'name="csrfmiddlewaretoken"' in body
     assert 'value="accept"' in body and 'value="reject"' in body
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["Cache-Control"] == "no-store"
     assert "http://" not in body.replace("http://testserver", "") and "https://" not in body
     writes = [
@@ -173,7 +173,7 @@ def test_unknown_or_tampered_token_is_404(client, sent, token):
     sent()
     response = client.get(page_url(token))
     assert response.status_code == 404
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_tampered_real_token_is_404(client, sent):

@@ -1,0 +1,191 @@
+"""Integrations: connect an email-marketing provider, check it, rename it, disconnect it.
+Credentials are write-only: the page never renders a stored one."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.errors import Conflict, DomainError
+from dashboard.access import member_required, membership, require_write, tenant_object_get
+from notifications.models import Integration
+from notifications.providers import provider_class, provider_classes
+from notifications.selectors import integration_list
+from notifications.services import (
+    integration_create,
+    integration_delete,
+    integration_update,
+    integration_validate,
+)
+
+CREDENTIAL_LABELS = {
+    "api_key": gettext_lazy("API key"),
+    "api_url": gettext_lazy("API URL"),
+}
+CREDENTIAL_HELP = {
+    ("mailchimp", "api_key"): gettext_lazy("Ends with your data centre, e.g. …-us21."),
+    ("activecampaign", "api_url"): gettext_lazy("e.g. https://ACCOUNT.api-us1.com"),
+}
+
+
+def _provider_choices() -> list[tuple[str, str]]:
+    return sorted(
+        ((name, cls.label) for name, cls in provider_classes().items()), key=lambda c: c[1]
+    )
+
+
+class IntegrationConnectForm(forms.Form):
+    provider = forms.ChoiceField(label=gettext_lazy("Provider"))
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
+
+    def __init__(self, *args: object, provider: str = "", **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        choices = _provider_choices()
+        field: forms.ChoiceField = self.fields["provider"]  # type: ignore[assignment]
+        field.choices = choices
+        self.chosen_provider = provider if provider in dict(choices) else choices[0][0]
+        # One write-only input per credential the chosen provider needs.
+        for name in provider_class(self.chosen_provider).credential_fields:
+            self.fields[f"cred_{name}"] = forms.CharField(
+                label=CREDENTIAL_LABELS.get(name, name),
+                help_text=CREDENTIAL_HELP.get((self.chosen_provider, name), ""),
+                max_length=500,
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+                if name != "api_url"
+                else forms.URLInput(),
+            )
+
+    def credential_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith("cred_")]
+
+    def credentials(self) -> dict[str, str]:
+        return {
+            name[len("cred_") :]: value.strip()
+            for name, value in self.cleaned_data.items()
+            if name.startswith("cred_")
+        }
+
+
+class IntegrationRenameForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("New name"), max_length=200)
+
+
+def _list_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
+    creator = membership(request).creator
+    return render(
+        request,
+        "dashboard/integrations/list.html",
+        {
+            "nav_section": "integrations",
+            "integrations": list(integration_list(creator=creator)),
+            "labels": dict(_provider_choices()),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@member_required
+def integration_list_view(request: HttpRequest) -> HttpResponse:
+    return _list_page(request)
+
+
+@member_required
+def integration_connect(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        require_write(request)
+        form = IntegrationConnectForm(request.POST, provider=request.POST.get("provider", ""))
+        if form.is_valid():
+            try:
+                integration = integration_create(
+                    creator=membership(request).creator,
+                    provider=form.chosen_provider,
+                    name=form.cleaned_data["name"],
+                    credentials=form.credentials(),
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                if integration.status == Integration.Status.CONNECTED:
+                    messages.success(
+                        request, _("Connected to %(name)s.") % {"name": integration.name}
+                    )
+                else:
+                    messages.error(
+                        request,
+                        _("Saved, but the provider refused the credentials: %(error)s")
+                        % {"error": integration.last_error},
+                    )
+                return redirect("dashboard:integrations")
+        status = 400
+    else:
+        form = IntegrationConnectForm(provider=request.GET.get("provider", ""))
+        status = 200
+    template = (
+        "dashboard/integrations/_credential_fields.html"
+        if request.headers.get("HX-Request") and request.method == "GET"
+        else "dashboard/integrations/connect.html"
+    )
+    return render(
+        request,
+        template,
+        {"nav_section": "integrations", "form": form, "can_write": membership(request).can_write},
+        status=status,
+    )
+
+
+@require_POST
+@member_required
+def integration_validate_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    integration = tenant_object_get(request, Integration.objects.all(), uuid, write=True)
+    integration = integration_validate(integration=integration)
+    if integration.status == Integration.Status.CONNECTED:
+        messages.success(request, _("%(name)s is connected.") % {"name": integration.name})
+    else:
+        messages.error(
+            request,
+            _("%(name)s: %(error)s") % {"name": integration.name, "error": integration.last_error},
+        )
+    return redirect("dashboard:integrations")
+
+
+@require_POST
+@member_required
+def integration_rename(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    integration = tenant_object_get(request, Integration.objects.all(), uuid, write=True)
+    form = IntegrationRenameForm(request.POST)
+    if not form.is_valid():
+        return _list_page(request, error=_("Give the integration a name."), status=400)
+    try:
+        integration_update(integration=integration, name=form.cleaned_data["name"])
+    except DomainError:
+        return _list_page(request, error=_("Give the integration a name."), status=400)
+    messages.success(request, _("Renamed."))
+    return redirect("dashboard:integrations")
+
+
+@require_POST
+@member_required
+def integration_disconnect(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    integration = tenant_object_get(request, Integration.objects.all(), uuid, write=True)
+    try:
+        integration_delete(integration=integration)
+    except Conflict as exc:
+        reasons = "; ".join(exc.details.get("in_use_by", []))
+        return _list_page(
+            request,
+            error=_(
+                "%(name)s is in use and was not disconnected (%(reasons)s). Remove it there first."
+            )
+            % {"name": integration.name, "reasons": reasons},
+            status=409,
+        )
+    messages.success(request, _("%(name)s was disconnected.") % {"name": integration.name})
+    return redirect("dashboard:integrations")

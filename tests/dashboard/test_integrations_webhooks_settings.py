@@ -1,0 +1,287 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from notifications.models import Integration, WebhookDelivery, WebhookEndpoint
+from segmentation.services import rule_create
+from tests.factories import CreatorFactory
+from tests.notifications.factories import WebhookEndpointFactory
+from tests.notifications.http_server import FakeServer, json_answer
+from tests.segmentation import provider as _provider  # noqa: F401  (registers testmail)
+from tests.segmentation.factories import IntegrationFactory
+from tests.subscriptions.stripe_server import running as stripe_running
+
+GENERAL = {
+    "time_zone": "Europe/Lisbon",
+    "locale": "en",
+    "currency": "EUR",
+    "retry_schedule": "2, 4, 8",
+}
+
+
+def queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+# --- settings: the payment gateway ---------------------------------------------------------
+
+
+def test_stripe_key_is_checked_stored_and_never_shown(creator, owner, login, settings):
+    client = login(owner)
+    with stripe_running(settings) as fake:
+        response = client.post(
+            reverse("dashboard:settings_gateway"),
+            {"gateway": "stripe", "secret_key": "sk_test_abc123", "webhook_secret": "whsec_x1"},
+        )
+        assert response.status_code == 302
+        assert any(r.path == "/v1/balance" for r in fake.requests)
+    creator.refresh_from_db()
+    assert creator.gateway == "stripe"
+    assert creator.gateway_credentials == {
+        "secret_key": "sk_test_abc123",
+        "webhook_secret": "whsec_x1",
+    }
+    html = client.get(reverse("dashboard:settings")).content.decode()
+    assert "sk_test_abc123" not in html and "whsec_x1" not in html
+    assert 'id="gateway-mode"' in html and "Test" in html
+    assert 'id="gateway-key-set"' in html and 'id="gateway-webhook-set"' in html
+
+    # Empty fields keep the saved secrets (and the key is checked again).
+    with stripe_running(settings):
+        client.post(reverse("dashboard:settings_gateway"), {"gateway": "stripe"})
+    creator.refresh_from_db()
+    assert creator.gateway_credentials["webhook_secret"] == "whsec_x1"
+
+
+def test_bad_stripe_key_is_refused_next_to_its_field(creator, owner, login):
+    response = login(owner).post(
+        reverse("dashboard:settings_gateway"), {"gateway": "stripe", "secret_key": "pk_test_1"}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Enter a Stripe secret key" in html
+    creator.refresh_from_db()
+    assert creator.gateway == "sandbox"
+
+
+def test_unknown_gateway_is_refused(creator, owner, login):
+    response = login(owner).post(reverse("dashboard:settings_gateway"), {"gateway": "paypal"})
+    assert response.status_code == 400
+    assert "Select a valid choice." in response.content.decode()
+
+
+def test_gateway_error_is_shown(creator, owner, login):
+    creator.gateway_error = "Your card processor said no"
+    creator.save(update_fields=["gateway_error"])
+    html = login(owner).get(reverse("dashboard:settings")).content.decode()
+    assert 'id="gateway-error"' in html and "Your card processor said no" in html
+
+
+def test_general_settings_do_not_touch_the_gateway(creator, owner, login):
+    creator.gateway_credentials = {"secret_key": "sk_test_keep"}
+    creator.save(update_fields=["gateway_credentials"])
+    assert login(owner).post(reverse("dashboard:settings"), GENERAL).status_code == 302
+    creator.refresh_from_db()
+    assert creator.gateway_credentials == {"secret_key": "sk_test_keep"}
+    assert creator.time_zone == "Europe/Lisbon"
+
+
+def test_only_owners_configure_the_gateway(creator, manager, viewer, login):
+    for user in (manager, viewer):
+        response = login(user).post(reverse("dashboard:settings_gateway"), {"gateway": "sandbox"})
+        assert response.status_code == 403
+    html = login(viewer).get(reverse("dashboard:settings")).content.decode()
+    assert 'id="gateway-form"' not in html
+
+
+# --- integrations -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def activecampaign(settings):
+    with FakeServer() as server:
+        settings.PROVIDER_BASE_URLS = {"activecampaign": server.url}
+        settings.PROVIDER_TIMEOUT_SECONDS = 2.0
+        yield server
+
+
+def test_connect_activecampaign_with_write_only_credentials(creator, owner, login, activecampaign):
+    activecampaign.on("GET", "/api/3/users/me", json_answer(200, {"user": {"id": "1"}}))
+    client = login(owner)
+    form = client.get(reverse("dashboard:integration_connect") + "?provider=activecampaign")
+    assert 'name="cred_api_url"' in form.content.decode()
+    response = client.post(
+        reverse("dashboard:integration_connect"),
+        {
+            "provider": "activecampaign",
+            "name": "AC main",
+            "cred_api_url": "https://acme.api-us1.com",
+            "cred_api_key": "secret-ac-key",
+        },
+    )
+    assert response.status_code == 302
+    integration = Integration.objects.get(creator=creator)
+    assert integration.status == Integration.Status.CONNECTED
+    html = client.get(reverse("dashboard:integrations")).content.decode()
+    assert "AC main" in html and "Connected" in html and "secret-ac-key" not in html
+
+
+def test_refused_credentials_show_the_error(creator, owner, login, activecampaign):
+    activecampaign.on("GET", "/api/3/users/me", json_answer(401, {"message": "nope"}))
+    client = login(owner)
+    client.post(
+        reverse("dashboard:integration_connect"),
+        {
+            "provider": "activecampaign",
+            "cred_api_url": "https://acme.api-us1.com",
+            "cred_api_key": "bad",
+        },
+    )
+    integration = Integration.objects.get(creator=creator)
+    assert integration.status == Integration.Status.ERROR
+    html = client.get(reverse("dashboard:integrations")).content.decode()
+    assert integration.last_error and integration.last_error in html
+
+
+def test_disconnect_in_use_answers_409_and_says_why(creator, owner, login):
+    integration = IntegrationFactory(creator=creator, name="Mailer")
+    rule_create(
+        creator=creator,
+        data={
+            "name": "Churned",
+            "triggers": ["CANCELLED_BY_CUSTOMER"],
+            "actions": [{"type": "add_tag", "integration": str(integration.uuid), "tag": "x"}],
+        },
+    )
+    client = login(owner)
+    response = client.post(reverse("dashboard:integration_disconnect", args=[integration.uuid]))
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert 'id="integration-error"' in html and "Churned" in html
+    assert Integration.objects.filter(pk=integration.pk).exists()
+
+
+def test_rename_and_disconnect(creator, owner, login):
+    integration = IntegrationFactory(creator=creator, name="Old")
+    client = login(owner)
+    client.post(reverse("dashboard:integration_rename", args=[integration.uuid]), {"name": "New"})
+    integration.refresh_from_db()
+    assert integration.name == "New"
+    client.post(reverse("dashboard:integration_disconnect", args=[integration.uuid]))
+    assert not Integration.objects.filter(pk=integration.pk).exists()
+
+
+def test_integration_roles(creator, viewer, outsider, login):
+    integration = IntegrationFactory(creator=creator)
+    html = login(viewer).get(reverse("dashboard:integrations")).content.decode()
+    assert "Disconnect" not in html and 'id="integration-connect"' not in html
+    for name in ("integration_validate", "integration_rename", "integration_disconnect"):
+        url = reverse(f"dashboard:{name}", args=[integration.uuid])
+        assert login(viewer).post(url, {"name": "x"}).status_code == 403
+        assert login(outsider).post(url, {"name": "x"}).status_code == 404
+
+
+def test_integration_list_query_count(creator, owner, login):
+    client = login(owner)
+    IntegrationFactory(creator=creator)
+    one = queries(client, reverse("dashboard:integrations"))
+    IntegrationFactory.create_batch(49, creator=creator)
+    assert queries(client, reverse("dashboard:integrations")) == one
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+
+def test_create_endpoint_shows_the_secret_once(creator, owner, login, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    client = login(owner)
+    response = client.post(
+        reverse("dashboard:webhook_create"),
+        {"url": "http://127.0.0.1:9/hook", "events": ["subscription.created"]},
+    )
+    assert response.status_code == 201
+    assert response["Cache-Control"] == "no-store"
+    endpoint = WebhookEndpoint.objects.get(creator=creator)
+    html = response.content.decode()
+    assert endpoint.secret in html and endpoint.secret.startswith("whsec_")
+    assert endpoint.events == ["subscription.created"]
+    detail = client.get(reverse("dashboard:webhook_detail", args=[endpoint.uuid]))
+    assert endpoint.secret not in detail.content.decode()
+
+
+def test_endpoint_refused_url_is_shown_next_to_the_field(creator, owner, login):
+    response = login(owner).post(
+        reverse("dashboard:webhook_create"), {"url": "https://10.0.0.1/x", "all_events": "on"}
+    )
+    assert response.status_code == 400
+    assert WebhookEndpoint.objects.count() == 0
+    assert "errorlist" in response.content.decode()
+
+
+def test_edit_test_replay_delete(creator, owner, login):
+    endpoint = WebhookEndpointFactory(creator=creator)
+    client = login(owner)
+    response = client.post(
+        reverse("dashboard:webhook_detail", args=[endpoint.uuid]),
+        {"url": endpoint.url, "events": ["charge.refunded"], "is_active": ""},
+    )
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.events == ["charge.refunded"] and not endpoint.is_active
+    client.post(reverse("dashboard:webhook_test", args=[endpoint.uuid]))
+    assert not WebhookDelivery.objects.exists()  # disabled: refused, and said so
+    client.post(
+        reverse("dashboard:webhook_detail", args=[endpoint.uuid]),
+        {"url": endpoint.url, "all_events": "on", "is_active": "on"},
+    )
+    client.post(reverse("dashboard:webhook_test", args=[endpoint.uuid]))
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.event_type == "webhook.test"
+    html = client.get(reverse("dashboard:webhook_detail", args=[endpoint.uuid])).content.decode()
+    assert "webhook.test" in html
+    assert client.post(reverse("dashboard:webhook_replay", args=[delivery.uuid])).status_code == 302
+    client.post(reverse("dashboard:webhook_delete", args=[endpoint.uuid]))
+    assert not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+
+
+def test_webhook_roles(creator, viewer, outsider, login):
+    endpoint = WebhookEndpointFactory(creator=creator)
+    html = login(viewer).get(reverse("dashboard:webhook_detail", args=[endpoint.uuid])).content
+    assert b'id="webhook-delete"' not in html and b'id="webhook-submit"' not in html
+    for name in ("webhook_test", "webhook_delete"):
+        url = reverse(f"dashboard:{name}", args=[endpoint.uuid])
+        assert login(viewer).post(url).status_code == 403
+        assert login(outsider).post(url).status_code == 404
+    assert login(viewer).post(reverse("dashboard:webhook_create"), {}).status_code == 403
+    url = reverse("dashboard:webhook_detail", args=[endpoint.uuid])
+    assert login(outsider).get(url).status_code == 404
+
+
+def test_webhook_list_and_deliveries_query_counts(creator, owner, login):
+    client = login(owner)
+    endpoint = WebhookEndpointFactory(creator=creator)
+    other = CreatorFactory()
+    WebhookEndpointFactory(creator=other)
+    deliveries = reverse("dashboard:webhook_detail", args=[endpoint.uuid])
+
+    def add_deliveries(n):
+        WebhookDelivery.objects.bulk_create(
+            WebhookDelivery(
+                creator=creator, endpoint=endpoint, event_type="webhook.test", payload={}
+            )
+            for _ in range(n)
+        )
+
+    add_deliveries(1)
+    one_list = queries(client, reverse("dashboard:webhooks"))
+    one_deliveries = queries(client, deliveries)
+    WebhookEndpointFactory.create_batch(49, creator=creator)
+    add_deliveries(49)
+    assert queries(client, reverse("dashboard:webhooks")) == one_list
+    assert queries(client, deliveries) == one_deliveries
