@@ -7,8 +7,6 @@ failed links answer 410 with a plain sentence; unknown or tampered tokens 404.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -17,31 +15,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from config.private_pages import private_page
 from notifications.email import language_for
 from reactivation import acceptance, selectors, services
 from reactivation.email import request_context
 from reactivation.models import ReactivationRequest
 
 Status = ReactivationRequest.Status
-
-
-def private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The link is a secret: no referrer leaves the page, nothing caches or indexes it.
-
-    `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with
-    the page's own form POSTs, which Django's CSRF check refuses (and over HTTPS no Referer
-    is left to fall back on), so the buttons would never work. `same-origin` still sends
-    nothing to any other site; the token only ever travels back to us."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "same-origin"
-        response["Cache-Control"] = "no-store"
-        response["X-Robots-Tag"] = "noindex, nofollow"
-        return response
-
-    return wrapper
 
 
 def _message(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.errors import Conflict
 from accounts.models import Creator
+from config.private_pages import private_page
 from dashboard.subscriber.forms import CustomerCancelForm, SignInRequestForm
 from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link
@@ -34,24 +34,6 @@ SESSION_KEY = "manage_subscriber"
 SESSION_SECONDS = 30 * 60
 
 View = Callable[..., HttpResponse]
-
-
-def private_page(view: View) -> View:
-    """No referrer leaves these pages (the sign-in token is in the URL) and nothing is cached.
-
-    `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with
-    the page's own form POSTs, which Django's CSRF check refuses (and over HTTPS no Referer
-    is left to fall back on), so the buttons would never work. `same-origin` still sends
-    nothing to any other site; the token only ever travels back to us."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "same-origin"
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return wrapped
 
 
 def _creator(slug: str) -> Creator:

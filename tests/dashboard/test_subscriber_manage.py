@@ -64,7 +64,7 @@ def test_known_and_unknown_emails_get_the_same_answer(
     assert known.status_code == unknown.status_code == 200
     assert known.content == unknown.content
     assert "Check your email" in known.content.decode()
-    assert known["Referrer-Policy"] == "same-origin"
+    assert known["Referrer-Policy"] == "no-referrer"
     assert known["Cache-Control"] == "no-store"
     from django.core import mail
 
@@ -98,7 +98,7 @@ def test_end_to_end_sign_in_and_cancel(creator, subscription, django_capture_on_
     for _ in range(2):
         page = client.get(path)
         assert page.status_code == 200 and 'id="sign-in-continue"' in page.content.decode()
-        assert page["Referrer-Policy"] == "same-origin"
+        assert page["Referrer-Policy"] == "no-referrer"
     stored.refresh_from_db()
     assert stored.used_at is None
     assert client.get(reverse("subscriber:manage", args=[creator.slug])).status_code == 302

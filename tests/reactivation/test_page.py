@@ -70,7 +70,7 @@ def test_get_shows_the_request_and_changes_nothing(client, sent):
     assert "America/Sao_Paulo" in body
     assert 'name="csrfmiddlewaretoken"' in body
     assert 'value="accept"' in body and 'value="reject"' in body
-    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Referrer-Policy"] == "no-referrer"
     assert response["Cache-Control"] == "no-store"
     assert "http://" not in body.replace("http://testserver", "") and "https://" not in body
     writes = [
@@ -173,7 +173,7 @@ def test_unknown_or_tampered_token_is_404(client, sent, token):
     sent()
     response = client.get(page_url(token))
     assert response.status_code == 404
-    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Referrer-Policy"] == "no-referrer"
 
 
 def test_tampered_real_token_is_404(client, sent):
@@ -201,8 +201,16 @@ def test_post_needs_the_csrf_token(sent):
         assert strict.post(page_url(token), {"decision": "accept"}).status_code == 403
         page = strict.get(page_url(token))
         csrf = page.cookies["csrftoken"].value
-        answer = strict.post(page_url(token), {"decision": "reject", "csrfmiddlewaretoken": csrf})
+        # Under `Referrer-Policy: no-referrer` a browser sends `Origin: null` over HTTPS
+        # with no Referer: the token alone decides.
+        answer = strict.post(
+            page_url(token),
+            {"decision": "reject", "csrfmiddlewaretoken": csrf},
+            secure=True,
+            HTTP_ORIGIN="null",
+        )
     assert answer.status_code == 200
+    assert answer["Referrer-Policy"] == "no-referrer"
 
 
 def test_declined_charge_keeps_the_subscription_cancelled_and_says_why(client, sent):
