@@ -79,6 +79,12 @@ class AsciiFold(Func):
             Value(ASCII_LOWER_LETTERS),
         )
 
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        # SQLite has no TRANSLATE; its built-in LOWER() folds ASCII letters only, which is
+        # exactly the same folding.
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"LOWER({sql})", params
+
 
 class DaysBetween(Func):
     """`later - earlier` for two SQL dates: whole days as an integer."""
@@ -86,6 +92,12 @@ class DaysBetween(Func):
     template = "(%(expressions)s)"
     arg_joiner = " - "
     output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        # SQLite stores dates as text: subtract their Julian day numbers instead.
+        later, earlier = (compiler.compile(e) for e in self.get_source_expressions())
+        sql = f"CAST(julianday({later[0]}) - julianday({earlier[0]}) AS INTEGER)"
+        return sql, (*later[1], *earlier[1])
 
 
 # A field is a column path, an expression (aliased), or a constant (event-only fields of
@@ -233,7 +245,11 @@ def events_matching(
     trigger_q = Q(type__in=spec.event_triggers) if spec.event_triggers else None
     if spec.status_triggers:
         status_q = Q(type=STATUS_CHANGED, _seg_to__in=spec.status_triggers)
-        queryset = queryset.alias(_seg_to=KT("data__to"))
+        # Coalesce makes it a plain text expression: `__in` on a bare key transform would
+        # compare JSON values, which SQLite refuses for plain strings.
+        queryset = queryset.alias(
+            _seg_to=Coalesce(KT("data__to"), Value(""), output_field=CharField())
+        )
         trigger_q = status_q if trigger_q is None else trigger_q | status_q
     if trigger_q is None:
         return queryset.none()

@@ -56,6 +56,7 @@ def _cancelled_in_bulk(plan, n):  # type: ignore[no-untyped-def]
     )
 
 
+@pytest.mark.postgres
 @pytest.mark.slow
 def test_bulk_of_10000_cancelled_subscriptions(
     mailoutbox, monkeypatch, django_capture_on_commit_callbacks

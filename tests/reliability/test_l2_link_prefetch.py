@@ -184,6 +184,7 @@ def test_scanners_prefetching_links_write_nothing_and_log_no_token(
     assert SubscriberSignInToken.objects.get().used_at is None
 
 
+@pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_gunicorn_access_and_error_logs_mask_the_tokens(live_db_url, procs):

@@ -27,7 +27,7 @@ from subscriptions.services import subscription_cancel
 from tests.factories import SubscriptionFactory
 from tests.reliability.procs import BIN, child_env, http, start_redis, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(240)]
 
 CLIENTS = 50
 LINK = re.compile(r"/reactivate/([A-Za-z0-9_-]{43})/")

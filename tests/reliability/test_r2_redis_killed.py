@@ -58,7 +58,7 @@ from tests.reliability.procs import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(420)]
 
 EVENTS = int(os.environ.get("R2_EVENTS", "500"))
 OUTAGE = 5.0

@@ -27,7 +27,7 @@ from tests.reliability.procs import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(300)]
 
 # R1_CHANGES: a smaller run for local iteration; the guarantee is stated for 1,000.
 CHANGES = int(os.environ.get("R1_CHANGES", "1000"))

@@ -22,7 +22,7 @@ from tests.reliability.procs import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(240)]
 
 IN_FLIGHT = 100
 

@@ -100,6 +100,7 @@ def _wait_for(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def
     return condition()
 
 
+@pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @override_settings(OUTBOX_SWEEP_AFTER_SECONDS=0)

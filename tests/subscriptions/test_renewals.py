@@ -299,6 +299,7 @@ class CountingGateway(SandboxGateway):
         return super().charge(**kwargs)
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_parallel_runs_charge_each_subscription_once():
     register_gateway("counting", CountingGateway)

@@ -251,6 +251,7 @@ def test_get_is_not_allowed_and_unknown_creator_is_404(stripe_creator):
     assert response.status_code == 404
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_redeliveries_apply_the_event_once(stripe_creator, charge):
     """Stripe may deliver the same event to two workers at once: the unique event row makes

@@ -151,6 +151,7 @@ def test_credentials_accept_the_url_with_api_path():
     assert cleaned == {"api_url": "https://x.api-us1.com", "api_key": "k"}
 
 
+@pytest.mark.redis
 def test_rate_limit_allows_five_per_second_across_threads():
     limiter = RateLimit("notifications:test:ac-limit", per_second=5, label="ActiveCampaign")
     windows: list[int] = []

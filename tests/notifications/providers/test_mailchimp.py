@@ -188,6 +188,7 @@ def test_creating_with_malformed_credentials_is_refused_before_saving(creator, f
     assert fake.requests == []
 
 
+@pytest.mark.redis
 def test_at_most_ten_connections_at_once_across_threads(fake, integration):
     fake.on(
         "GET",
