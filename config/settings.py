@@ -261,6 +261,9 @@ CONTENT_SECURITY_POLICY = env_str("CONTENT_SECURITY_POLICY", "")
 # accounts.ratelimit: how many proxies in front of us append to X-Forwarded-For (0: none,
 # use REMOTE_ADDR). Counting the wrong hop would let a client pick its own key.
 RATELIMIT_PROXY_COUNT = env_int("RATELIMIT_PROXY_COUNT", 0)
+# accounts.tenancy: an unscoped query on a tenant-owned model while serving a tenant
+# raises (development, tests) or logs an error (production).
+TENANT_SCOPE_ENFORCE = env_bool("TENANT_SCOPE_ENFORCE", DEBUG or TESTING)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

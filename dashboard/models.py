@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from accounts.tenancy import TenantManager
 
 
 class SubscriberSignInToken(models.Model):
@@ -20,6 +21,8 @@ class SubscriberSignInToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
 
     class Meta:
         indexes = [models.Index(fields=["creator", "expires_at"], name="signin_creator_expires")]

@@ -431,7 +431,7 @@ def subscription_cancel(
         locked = (
             Subscription.objects.select_for_update(of=("self",))
             .select_related("plan", "creator", "subscriber")
-            .get(pk=subscription.pk)
+            .get(pk=subscription.pk, creator_id=subscription.creator_id)
         )
         subscription_cancel_apply(subscription=locked, source=source, reason=reason, actor=actor)
         locked.save()

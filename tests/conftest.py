@@ -49,3 +49,10 @@ def outsider(db):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def user(db):  # type: ignore[no-untyped-def]
     return UserFactory()
+
+
+@pytest.fixture(autouse=True)
+def _tenant_scope_enforced(settings):  # type: ignore[no-untyped-def]
+    """Tests always run with the tenant-scope check raising (accounts.tenancy), whatever
+    DEBUG the environment sets: a forgotten tenant filter fails the suite."""
+    settings.TENANT_SCOPE_ENFORCE = True
