@@ -263,6 +263,14 @@ CONTENT_SECURITY_POLICY = env_str("CONTENT_SECURITY_POLICY", "")
 RATELIMIT_PROXY_COUNT = env_int("RATELIMIT_PROXY_COUNT", 0)
 # accounts.tenancy: an unscoped query on a tenant-owned model while serving a tenant
 # raises (development, tests) or logs an error (production).
+# Rate limits (accounts.ratelimit, counted in Redis): requests per window per client IP
+# (per email for the subscriber sign-in); the (N+1)th answers 429 with Retry-After.
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 20)  # dashboard login POSTs per IP
+LOGIN_RATE_WINDOW_SECONDS = env_int("LOGIN_RATE_WINDOW_SECONDS", 300)
+SUBSCRIBER_SIGN_IN_PER_IP = env_int("SUBSCRIBER_SIGN_IN_PER_IP", 20)  # per hour
+SUBSCRIBER_SIGN_IN_PER_EMAIL = env_int("SUBSCRIBER_SIGN_IN_PER_EMAIL", 5)  # per hour
+REACTIVATION_LINK_RATE_LIMIT = env_int("REACTIVATION_LINK_RATE_LIMIT", 60)  # GET+POST per IP
+REACTIVATION_LINK_RATE_WINDOW_SECONDS = env_int("REACTIVATION_LINK_RATE_WINDOW_SECONDS", 60)
 TENANT_SCOPE_ENFORCE = env_bool("TENANT_SCOPE_ENFORCE", DEBUG or TESTING)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -11,12 +11,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.ratelimit import rate_limit
 from notifications.email import language_for
 from reactivation import acceptance, selectors, services
 from reactivation.email import request_context
@@ -152,6 +154,11 @@ def _page(
 
 
 @private_page
+@rate_limit(
+    "reactivation-link",
+    limit=lambda: settings.REACTIVATION_LINK_RATE_LIMIT,
+    window_seconds=lambda: settings.REACTIVATION_LINK_RATE_WINDOW_SECONDS,
+)
 @require_http_methods(["GET", "POST"])
 def reactivation_page(request: HttpRequest, token: str) -> HttpResponse:
     req = selectors.request_for_token(token)
