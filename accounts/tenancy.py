@@ -159,6 +159,12 @@ class TenantQuerySet(models.QuerySet[M]):
             f"{tenant.pk}: filter by the creator (or a tenant-owned parent instance), or "
             "call .unscoped(reason)."
         )
+        import os, traceback
+        if os.environ.get("TENANT_SCOPE_REPORT"):
+            frames = [f for f in traceback.extract_stack() if "/work/wt/rel2a/" in f.filename and ".venv" not in f.filename and "tenancy.py" not in f.filename and "/tests/" not in f.filename]
+            with open(os.environ["TENANT_SCOPE_REPORT"], "a") as fh:
+                fh.write(" | ".join(f"{f.filename.split('rel2a/')[1]}:{f.lineno}" for f in frames[-3:]) + f" [{self.model.__name__}]\n")
+            return
         if _enforce():
             raise TenantScopeError(message)
         logger.error(message, stack_info=True)
