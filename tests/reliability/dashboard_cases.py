@@ -259,7 +259,7 @@ def bulk_record_handler(request: HttpRequest, selection: BulkSelection) -> HttpR
 def _bulk_reached_own_rows_only(role: str, response: HttpResponse, built: Built) -> None:
     mine = str(built.refs["subscription"].uuid)
     if role == "owner":
-        assert BULK_RECORD == [[mine]], BULK_RECORD
+        assert [[mine]] == BULK_RECORD, BULK_RECORD
     elif role == "outsider":
         # The outsider's selection lives in their own creator: the named row is not found.
         assert BULK_RECORD == [[]], BULK_RECORD
@@ -304,9 +304,7 @@ CASES: dict[str, DashboardCase] = {
     "dashboard:subscription_cancel": DashboardCase(
         build=subscription_object,
         calls={
-            "post": Call(
-                ok=302, data=lambda b: {"reason": "other"}, check=_cancelled_only_by_owner
-            )
+            "post": Call(ok=302, data=lambda b: {"reason": "other"}, check=_cancelled_only_by_owner)
         },
     ),
     "dashboard:team": DashboardCase(
@@ -337,9 +335,7 @@ CASES: dict[str, DashboardCase] = {
         build=api_keys_page,
         calls={
             "get": Call(shows_own_rows=True),
-            "post": Call(
-                ok=201, data=lambda b: {"name": "CI", "role": Role.VIEWER}, outsider=201
-            ),
+            "post": Call(ok=201, data=lambda b: {"name": "CI", "role": Role.VIEWER}, outsider=201),
         },
     ),
     "dashboard:api_key_revoke": DashboardCase(
