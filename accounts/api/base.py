@@ -56,18 +56,20 @@ class TenantGenericAPIView(generics.GenericAPIView):  # type: ignore[type-arg]
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         # Authenticated and permitted: from here on every query on a tenant-owned model
-        # must be scoped (accounts.tenancy); finalize_response leaves the context.
+        # must be scoped (accounts.tenancy); dispatch() leaves the context.
         tenant = getattr(request._request, "tenant", None)
         if tenant is not None:
             self._tenant_token = enter_tenant_context(tenant)
 
-    def finalize_response(
-        self, request: Request, response: Any, *args: Any, **kwargs: Any
-    ) -> Any:
-        token = self.__dict__.pop("_tenant_token", None)
-        if token is not None:
-            leave_tenant_context(token)
-        return super().finalize_response(request, response, *args, **kwargs)
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # finally, not finalize_response: an unexpected exception skips that, and the
+        # context would stay on this thread for its next request.
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            token = self.__dict__.pop("_tenant_token", None)
+            if token is not None:
+                leave_tenant_context(token)
 
     def get_scoped_queryset(self) -> QuerySet[Any]:
         raise NotImplementedError
