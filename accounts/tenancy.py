@@ -101,17 +101,18 @@ def _is_scoping_lookup(key: str, value: Any) -> bool:
     return _is_scoping_value(value)
 
 
+def _child_scopes(child: Any) -> bool:
+    return _q_scopes(child) if isinstance(child, Q) else _is_scoping_lookup(child[0], child[1])
+
+
 def _q_scopes(q: Q) -> bool:
-    """A Q scopes the query when one of its AND-ed, non-negated children does."""
+    """A Q scopes the query when one of its AND-ed, non-negated children does (or, for an
+    OR, every branch does)."""
     if q.negated:
         return False
     if q.connector == Q.OR:
-        return bool(q.children) and all(
-            _q_scopes(c) if isinstance(c, Q) else _is_scoping_lookup(*c) for c in q.children
-        )
-    return any(
-        _q_scopes(c) if isinstance(c, Q) else _is_scoping_lookup(*c) for c in q.children
-    )
+        return bool(q.children) and all(_child_scopes(c) for c in q.children)
+    return any(_child_scopes(c) for c in q.children)
 
 
 def _enforce() -> bool:
@@ -127,16 +128,16 @@ class TenantQuerySet(models.QuerySet[M]):
         self._tenant_scoped = False
 
     def _clone(self) -> TenantQuerySet[M]:
-        clone: TenantQuerySet[M] = super()._clone()  # type: ignore[assignment]
+        clone: TenantQuerySet[M] = super()._clone()  # type: ignore[misc]
         clone._tenant_scoped = self._tenant_scoped
         return clone
 
     def _filter_or_exclude(self, negate: bool, args: Any, kwargs: Any) -> TenantQuerySet[M]:
-        clone: TenantQuerySet[M] = super()._filter_or_exclude(negate, args, kwargs)  # type: ignore[assignment]
+        clone: TenantQuerySet[M] = super()._filter_or_exclude(negate, args, kwargs)  # type: ignore[misc]
         if not negate and not clone._tenant_scoped:
-            clone._tenant_scoped = any(
-                _is_scoping_lookup(k, v) for k, v in kwargs.items()
-            ) or any(_q_scopes(a) for a in args if isinstance(a, Q))
+            clone._tenant_scoped = any(_is_scoping_lookup(k, v) for k, v in kwargs.items()) or any(
+                _q_scopes(a) for a in args if isinstance(a, Q)
+            )
         return clone
 
     def unscoped(self, reason: str) -> TenantQuerySet[M]:
@@ -144,7 +145,7 @@ class TenantQuerySet(models.QuerySet[M]):
         `reason` says why, for the reader."""
         if not reason.strip():
             raise ValueError("unscoped() needs a reason")
-        clone = self._chain()
+        clone = self._clone()
         clone._tenant_scoped = True
         return clone
 

@@ -20,7 +20,7 @@ urlpatterns = [
     path(
         "login/",
         login_rate_limit(
-            auth_views.LoginView.as_view(
+            auth_views.LoginView.as_view(  # type: ignore[type-var]
                 template_name="registration/login.html", redirect_authenticated_user=True
             )
         ),

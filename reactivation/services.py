@@ -96,7 +96,9 @@ def reactivation_request_create(
             .get(pk=subscription.pk, creator_id=subscription.creator_id)
         )
         refusal = eligibility.reactivation_refusal(locked, as_support=as_support)
-        if refusal is None and _subscriptions_accepting_now([locked.pk], creator_id=locked.creator_id):
+        if refusal is None and _subscriptions_accepting_now(
+            [locked.pk], creator_id=locked.creator_id
+        ):
             refusal = IN_PROGRESS
         if refusal is not None:
             raise Conflict(refusal.message, code=refusal.code)
@@ -106,9 +108,7 @@ def reactivation_request_create(
             .values_list("uuid", flat=True)
             .first()
         )
-        _supersede_pending(
-            subscription_ids=[locked.pk], now=now, creator_id=locked.creator_id
-        )
+        _supersede_pending(subscription_ids=[locked.pk], now=now, creator_id=locked.creator_id)
         request = ReactivationRequest.objects.create(
             creator_id=locked.creator_id,
             subscription=locked,
@@ -225,9 +225,9 @@ def reactivation_requests_create_bulk(
         )
         plans = {
             plan.pk: plan
-            for plan in Plan.objects.filter(creator=creator, pk__in={row[3] for row in rows}).select_related(
-                "product"
-            )
+            for plan in Plan.objects.filter(
+                creator=creator, pk__in={row[3] for row in rows}
+            ).select_related("product")
         }
         by_uuid = {row[1]: row for row in rows}
         if subscriptions is not None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
 from accounts.tenancy import TenantManager
 
 if TYPE_CHECKING:

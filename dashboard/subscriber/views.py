@@ -22,10 +22,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.errors import Conflict
 from accounts.models import Creator
+from accounts.ratelimit import client_ip
 from dashboard.subscriber.forms import CustomerCancelForm, SignInRequestForm
 from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link
-from accounts.ratelimit import client_ip
 from dashboard.subscriber.throttle import sign_in_request_retry_after
 from notifications.email import language_for
 from subscriptions.models import CancellationSource, Subscriber, Subscription

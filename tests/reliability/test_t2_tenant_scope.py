@@ -20,7 +20,6 @@ from subscriptions.models import Charge, Plan, Subscription, SubscriptionEvent
 from tests.api_helpers import api_client
 from tests.factories import (
     ChargeFactory,
-    CreatorFactory,
     MembershipFactory,
     SubscriptionFactory,
     UserFactory,
