@@ -213,7 +213,7 @@ def creator_page(creator: Creator, marker: str) -> Built:
 
 def _cancelled_only_by_owner(role: str, response: HttpResponse, built: Built) -> None:
     built.refs["subscription"].refresh_from_db()
-    expected = Status.CANCELLED if role == "owner" else Status.ACTIVE
+    expected = Status.CANCELLED_BY_SELLER if role == "owner" else Status.ACTIVE
     assert built.refs["subscription"].status == expected, (role, built.refs["subscription"])
 
 
