@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto import EncryptedJSONField
+from accounts.tenancy import TenantManager
 
 
 class EmailUserManager(UserManager["User"]):
@@ -195,6 +196,8 @@ class IdempotencyRecord(models.Model):
     response_body = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
+
+    objects = TenantManager()
 
     class Meta:
         constraints = [

@@ -112,19 +112,25 @@ def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
 def rate_limit(
     scope: str,
     *,
-    limit: int,
-    window_seconds: int,
+    limit: int | Callable[[], int],
+    window_seconds: int | Callable[[], int],
     key: KeyFunc = client_ip,
     methods: tuple[str, ...] | None = None,
 ) -> Callable[[View], View]:
     """Decorate a view: at most `limit` calls per `window_seconds` per `key(request)`
-    (client IP by default) within `scope`; `methods` limits only those HTTP methods."""
+    (client IP by default) within `scope`; `methods` limits only those HTTP methods.
+    `limit` and `window_seconds` may be callables, read on each request (e.g. from
+    settings, so a deployment or a test can change them)."""
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if methods is None or request.method in methods:
-                allowed, retry_after = hit(f"{scope}:{key(request)}", limit, window_seconds)
+                allowed, retry_after = hit(
+                    f"{scope}:{key(request)}",
+                    limit() if callable(limit) else limit,
+                    window_seconds() if callable(window_seconds) else window_seconds,
+                )
                 if not allowed:
                     return too_many_requests(request, retry_after)
             return view(request, *args, **kwargs)

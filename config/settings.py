@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ from gunicorn (collectstatic's STATIC_ROOT; the finders under DEBUG).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
     "config.security.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -240,6 +242,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for each choice set whose field name other components share.
+    "ENUM_NAME_OVERRIDES": {"RuleMatchEnum": "segmentation.models.SegmentationRule.Match"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "accounts.api.schema.strip_trailing_slashes",
@@ -262,6 +266,17 @@ CONTENT_SECURITY_POLICY = env_str("CONTENT_SECURITY_POLICY", "")
 # accounts.ratelimit: how many proxies in front of us append to X-Forwarded-For (0: none,
 # use REMOTE_ADDR). Counting the wrong hop would let a client pick its own key.
 RATELIMIT_PROXY_COUNT = env_int("RATELIMIT_PROXY_COUNT", 0)
+# accounts.tenancy: an unscoped query on a tenant-owned model while serving a tenant
+# raises (development, tests) or logs an error (production).
+# Rate limits (accounts.ratelimit, counted in Redis): requests per window per client IP
+# (per email for the subscriber sign-in); the (N+1)th answers 429 with Retry-After.
+LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 20)  # dashboard login POSTs per IP
+LOGIN_RATE_WINDOW_SECONDS = env_int("LOGIN_RATE_WINDOW_SECONDS", 300)
+SUBSCRIBER_SIGN_IN_PER_IP = env_int("SUBSCRIBER_SIGN_IN_PER_IP", 20)  # per hour
+SUBSCRIBER_SIGN_IN_PER_EMAIL = env_int("SUBSCRIBER_SIGN_IN_PER_EMAIL", 5)  # per hour
+REACTIVATION_LINK_RATE_LIMIT = env_int("REACTIVATION_LINK_RATE_LIMIT", 60)  # GET+POST per IP
+REACTIVATION_LINK_RATE_WINDOW_SECONDS = env_int("REACTIVATION_LINK_RATE_WINDOW_SECONDS", 60)
+TENANT_SCOPE_ENFORCE = env_bool("TENANT_SCOPE_ENFORCE", DEBUG or TESTING)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

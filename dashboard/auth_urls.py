@@ -1,14 +1,28 @@
 """Django's auth views with our templates. Names stay un-namespaced ("login",
 "password_reset_confirm", …) because LOGIN_URL and Django's own views expect them."""
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
+
+from accounts.ratelimit import rate_limit
+
+# Per client IP, on top of django-axes' lockout (which counts failures only): bounds
+# password guessing spread over many accounts from one address.
+login_rate_limit = rate_limit(
+    "login",
+    limit=lambda: settings.LOGIN_RATE_LIMIT,
+    window_seconds=lambda: settings.LOGIN_RATE_WINDOW_SECONDS,
+    methods=("POST",),
+)
 
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="registration/login.html", redirect_authenticated_user=True
+        login_rate_limit(
+            auth_views.LoginView.as_view(  # type: ignore[type-var]
+                template_name="registration/login.html", redirect_authenticated_user=True
+            )
         ),
         name="login",
     ),

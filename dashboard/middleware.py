@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from accounts.api.auth import membership_for_session
+from accounts.tenancy import enter_tenant_context, leave_tenant_context
 
 
 class CreatorMiddleware:
@@ -18,10 +19,13 @@ class CreatorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = None  # type: ignore[attr-defined]
+        request._tenant_token = None  # type: ignore[attr-defined]
         try:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+            if request._tenant_token is not None:  # type: ignore[attr-defined]
+                leave_tenant_context(request._tenant_token)  # type: ignore[attr-defined]
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
@@ -34,3 +38,5 @@ class CreatorMiddleware:
         request.membership = current  # type: ignore[attr-defined]
         if current is not None:
             timezone.activate(current.creator.tz)
+            # Queries on tenant-owned models must now be scoped (accounts.tenancy).
+            request._tenant_token = enter_tenant_context(current.creator)  # type: ignore[attr-defined]

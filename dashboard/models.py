@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from accounts.tenancy import TenantManager
+
 
 class SubscriberSignInToken(models.Model):
     """A one-hour link that signs a subscriber in to the manage page (SPEC §7.2).
@@ -23,6 +25,8 @@ class SubscriberSignInToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
 
     class Meta:
         indexes = [models.Index(fields=["creator", "expires_at"], name="signin_creator_expires")]

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto import EncryptedJSONField
+from accounts.tenancy import TenantManager
 
 
 class OutboxEmail(models.Model):
@@ -50,6 +51,8 @@ class Integration(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["name", "id"]
 
@@ -81,6 +84,8 @@ class WebhookEndpoint(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -132,6 +137,8 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True)
     response_excerpt = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -124,7 +124,9 @@ def integration_in_use(*, integration: Integration) -> list[str]:
 def integration_delete(*, integration: Integration) -> None:
     """Delete an integration nobody uses; 409 naming the users otherwise."""
     with transaction.atomic():
-        locked = Integration.objects.select_for_update().get(pk=integration.pk)
+        locked = Integration.objects.select_for_update().get(
+            pk=integration.pk, creator_id=integration.creator_id
+        )
         reasons = integration_in_use(integration=locked)
         if reasons:
             raise Conflict(
@@ -164,7 +166,7 @@ def integration_mark_error(*, integration: Integration, message: str) -> Integra
 def _record_check(integration: Integration, *, status: str, error: str) -> Integration:
     now = timezone.now()
     with transaction.atomic():
-        Integration.objects.filter(pk=integration.pk).update(
+        Integration.objects.filter(pk=integration.pk, creator_id=integration.creator_id).update(
             status=status, last_error=error[:2000], last_checked_at=now
         )
     integration.status = status

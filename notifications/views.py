@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from config.security import csp_policy
 from notifications.models import OutboxEmail
 
 LIST_LIMIT = 200
@@ -29,4 +30,13 @@ def outbox_detail(request: HttpRequest, email_id: int) -> HttpResponse:
     _debug_only()
     email = get_object_or_404(OutboxEmail, pk=email_id)
     srcdoc = BASE_TARGET + email.body_html if email.body_html else ""
-    return render(request, "notifications/outbox_detail.html", {"email": email, "srcdoc": srcdoc})
+    response = render(
+        request, "notifications/outbox_detail.html", {"email": email, "srcdoc": srcdoc}
+    )
+    # The srcdoc iframe inherits this page's policy, and emails are styled inline (mail
+    # clients need that): allow inline styles here only (DEBUG-only page; the iframe is
+    # sandboxed, so no script runs either way).
+    response["Content-Security-Policy"] = csp_policy().replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+    )
+    return response

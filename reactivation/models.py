@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
+from accounts.tenancy import TenantManager
 from subscriptions.models import Charge, Subscription
 
 # The link lives exactly this long after the request is created (SPEC §6.2).
@@ -44,6 +45,8 @@ class ReactivationBatch(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -95,6 +98,8 @@ class ReactivationRequest(models.Model):
     charge = models.ForeignKey(
         Charge, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -93,10 +93,12 @@ def reactivation_request_create(
         locked = (
             Subscription.objects.select_for_update(of=("self",))
             .select_related("plan__product", "creator")
-            .get(pk=subscription.pk)
+            .get(pk=subscription.pk, creator_id=subscription.creator_id)
         )
         refusal = eligibility.reactivation_refusal(locked, as_support=as_support)
-        if refusal is None and _subscriptions_accepting_now([locked.pk]):
+        if refusal is None and _subscriptions_accepting_now(
+            [locked.pk], creator_id=locked.creator_id
+        ):
             refusal = IN_PROGRESS
         if refusal is not None:
             raise Conflict(refusal.message, code=refusal.code)
@@ -106,7 +108,7 @@ def reactivation_request_create(
             .values_list("uuid", flat=True)
             .first()
         )
-        _supersede_pending(subscription_ids=[locked.pk], now=now)
+        _supersede_pending(subscription_ids=[locked.pk], now=now, creator_id=locked.creator_id)
         request = ReactivationRequest.objects.create(
             creator_id=locked.creator_id,
             subscription=locked,
@@ -131,11 +133,12 @@ IN_PROGRESS = eligibility.Refusal(
 )
 
 
-def _subscriptions_accepting_now(subscription_ids: Sequence[int]) -> set[int]:
+def _subscriptions_accepting_now(subscription_ids: Sequence[int], *, creator_id: int) -> set[int]:
     """Subscriptions whose pending request has a charge in flight: never superseded,
     revoked or expired under it, or the subscriber could pay without being reactivated."""
     return set(
         ReactivationRequest.objects.filter(
+            creator_id=creator_id,
             subscription_id__in=subscription_ids,
             status=PENDING,
             charge__status=Charge.Status.PENDING,
@@ -143,10 +146,10 @@ def _subscriptions_accepting_now(subscription_ids: Sequence[int]) -> set[int]:
     )
 
 
-def _supersede_pending(*, subscription_ids: Sequence[int], now: datetime) -> int:
+def _supersede_pending(*, subscription_ids: Sequence[int], now: datetime, creator_id: int) -> int:
     """One UPDATE: the pending requests of these subscriptions stop working (410)."""
     return ReactivationRequest.objects.filter(
-        subscription_id__in=subscription_ids, status=PENDING
+        creator_id=creator_id, subscription_id__in=subscription_ids, status=PENDING
     ).update(status=ReactivationRequest.Status.SUPERSEDED, decided_at=now)
 
 
@@ -222,15 +225,15 @@ def reactivation_requests_create_bulk(
         )
         plans = {
             plan.pk: plan
-            for plan in Plan.objects.filter(pk__in={row[3] for row in rows}).select_related(
-                "product"
-            )
+            for plan in Plan.objects.filter(
+                creator=creator, pk__in={row[3] for row in rows}
+            ).select_related("product")
         }
         by_uuid = {row[1]: row for row in rows}
         if subscriptions is not None:
             wanted = [row[1] for row in rows]
         eligible: list[tuple[int, uuid.UUID]] = []
-        busy = _subscriptions_accepting_now([row[0] for row in rows])
+        busy = _subscriptions_accepting_now([row[0] for row in rows], creator_id=creator.pk)
         for wanted_uuid in wanted:
             found = by_uuid.get(wanted_uuid)
             if found is None:
@@ -258,7 +261,9 @@ def reactivation_requests_create_bulk(
             status=ReactivationBatch.Status.SENDING if eligible else ReactivationBatch.Status.DONE,
             finished_at=None if eligible else now,
         )
-        _supersede_pending(subscription_ids=[pk for pk, _ in eligible], now=now)
+        _supersede_pending(
+            subscription_ids=[pk for pk, _ in eligible], now=now, creator_id=creator.pk
+        )
         created = ReactivationRequest.objects.bulk_create(
             [
                 ReactivationRequest(

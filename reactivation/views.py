@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.ratelimit import rate_limit
 from config.private_pages import private_page
 from notifications.email import language_for
 from reactivation import acceptance, selectors, services
@@ -137,6 +139,11 @@ def _page(
 
 
 @private_page
+@rate_limit(
+    "reactivation-link",
+    limit=lambda: settings.REACTIVATION_LINK_RATE_LIMIT,
+    window_seconds=lambda: settings.REACTIVATION_LINK_RATE_WINDOW_SECONDS,
+)
 @require_http_methods(["GET", "HEAD", "POST"])
 def reactivation_page(request: HttpRequest, token: str) -> HttpResponse:
     req = selectors.request_for_token(token)

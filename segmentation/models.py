@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.tenancy import TenantManager
+
 if TYPE_CHECKING:
     from segmentation.compiler import RuleSpec
 
@@ -69,6 +71,8 @@ class SegmentationRule(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -144,6 +148,8 @@ class SegmentationDelivery(models.Model):
     is_test = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

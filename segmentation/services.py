@@ -281,7 +281,7 @@ def delivery_record_outcome(
         else:
             fields.update(status=S.RETRYING, next_attempt_at=due)
     written = SegmentationDelivery.objects.filter(
-        pk=delivery.pk, status=S.SENDING, attempts=delivery.attempts
+        pk=delivery.pk, creator_id=delivery.creator_id, status=S.SENDING, attempts=delivery.attempts
     ).update(**fields)
     if not written:
         return "superseded"

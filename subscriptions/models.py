@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
+from accounts.tenancy import TenantManager
 
 
 class Period(models.TextChoices):
@@ -58,6 +59,8 @@ class Product(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["creator", "name"])]
@@ -77,6 +80,8 @@ class Plan(models.Model):
     max_cycles = models.PositiveIntegerField(_("maximum cycles"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["product__name", "name", "id"]
@@ -101,6 +106,8 @@ class Subscriber(models.Model):
     # The gateway's customer id (Stripe `cus_…`); empty for the sandbox.
     gateway_customer_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["email"]
@@ -142,6 +149,8 @@ class Subscription(models.Model):
     cancellation_reason = models.TextField(_("cancellation reason"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -210,6 +219,8 @@ class Charge(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["subscription", "created_at"], name="charge_sub_created")]
@@ -236,6 +247,8 @@ class SubscriptionEvent(models.Model):
     # Set when processing kept failing OUTBOX_MAX_ATTEMPTS times; the sweeper stops then.
     failed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["occurred_at", "id"]
@@ -266,6 +279,8 @@ class StripeWebhookEvent(models.Model):
     # What we did with it: "applied", "ignored", "unknown_charge", "already_applied", …
     outcome = models.CharField(max_length=40, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -167,7 +167,9 @@ def charge_open(
         attempt=attempt,
         amount=amount,
     )
-    existing = Charge.objects.filter(idempotency_key=charge.idempotency_key).first()
+    existing = Charge.objects.filter(
+        creator_id=subscription.creator_id, idempotency_key=charge.idempotency_key
+    ).first()
     if existing is not None:
         return existing
     try:
@@ -386,9 +388,12 @@ def first_charge_settle(*, subscription_id: int, charge_id: int, result: ChargeR
         subscription = (
             Subscription.objects.select_for_update(of=("self",))
             .select_related("plan", "creator", "subscriber")
+            .unscoped("by id: the subscription this call (or a worker) just charged")
             .get(pk=subscription_id)
         )
-        charge = Charge.objects.select_related("subscription").get(pk=charge_id)
+        charge = Charge.objects.select_related("subscription").get(
+            pk=charge_id, subscription=subscription
+        )
         charge.subscription = subscription
         if not charge_settle(charge=charge, result=result):
             return
@@ -431,7 +436,7 @@ def subscription_cancel(
         locked = (
             Subscription.objects.select_for_update(of=("self",))
             .select_related("plan", "creator", "subscriber")
-            .get(pk=subscription.pk)
+            .get(pk=subscription.pk, creator_id=subscription.creator_id)
         )
         subscription_cancel_apply(subscription=locked, source=source, reason=reason, actor=actor)
         locked.save()

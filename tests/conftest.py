@@ -74,3 +74,10 @@ def user(db):  # type: ignore[no-untyped-def]
 def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
     # Factories set real passwords; PBKDF2 at production strength would dominate the run.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _tenant_scope_enforced(settings):  # type: ignore[no-untyped-def]
+    """Tests always run with the tenant-scope check raising (accounts.tenancy), whatever
+    DEBUG the environment sets: a forgotten tenant filter fails the suite."""
+    settings.TENANT_SCOPE_ENFORCE = True

@@ -23,6 +23,7 @@ from accounts.api.parsers import JSONParser
 from accounts.api.schema import ApiAutoSchema
 from accounts.api.throttling import ApiKeyRateThrottle
 from accounts.models import Creator
+from accounts.tenancy import enter_tenant_context, leave_tenant_context
 
 
 class IsTenantMember(permissions.BasePermission):
@@ -51,6 +52,24 @@ class TenantGenericAPIView(generics.GenericAPIView):  # type: ignore[type-arg]
     @property
     def tenant(self) -> Creator:
         return self.request._request.tenant  # type: ignore[attr-defined, no-any-return]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Authenticated and permitted: from here on every query on a tenant-owned model
+        # must be scoped (accounts.tenancy); dispatch() leaves the context.
+        tenant = getattr(request._request, "tenant", None)
+        if tenant is not None:
+            self._tenant_token = enter_tenant_context(tenant)
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # finally, not finalize_response: an unexpected exception skips that, and the
+        # context would stay on this thread for its next request.
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            token = self.__dict__.pop("_tenant_token", None)
+            if token is not None:
+                leave_tenant_context(token)
 
     def get_scoped_queryset(self) -> QuerySet[Any]:
         raise NotImplementedError

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -83,9 +84,12 @@ def is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """The last route under /api/: an unknown API URL answers the error shape, not HTML
-    (whatever DEBUG says), and before authentication, so it reveals nothing."""
+    (whatever DEBUG says), and before authentication, so it reveals nothing. CSRF-exempt:
+    it changes nothing, and a POST to an unknown URL must be a JSON 404, not the CSRF
+    middleware's HTML 403."""
     return JsonResponse(error_body("not_found", "Not found."), status=status.HTTP_404_NOT_FOUND)
 
 

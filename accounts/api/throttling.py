@@ -1,31 +1,21 @@
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from accounts.ratelimit import CACHE_ERRORS
-
-logger = logging.getLogger(__name__)
+from accounts.ratelimit import hit
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
-    """Requests per minute per API key (or per member session), counted in the shared cache
-    (Redis in production) so every web process sees the same count."""
+    """Requests per minute per API key (or per member session), counted by
+    accounts.ratelimit in the shared cache (Redis in production): an atomic INCR, so every
+    web process adds to one count. (DRF's own history list is read-modify-write and lets
+    concurrent processes overshoot the limit.)"""
 
     scope = "api"
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        """Fail open when the cache is unreachable (logged): a Redis outage must not
-        turn every API call into a 500."""
-        try:
-            return super().allow_request(request, view)
-        except CACHE_ERRORS as exc:
-            logger.warning("API throttle not counted, cache unreachable: %r", exc)
-            return True
+    WINDOW_SECONDS = 60
 
     def get_rate(self) -> str:
         return f"{settings.API_RATE_LIMIT_PER_MINUTE}/min"
@@ -40,3 +30,17 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
             ident = f"ip:{self.get_ident(request)}"
         # UUIDs, not pks: ids of a recreated (test) database never inherit old counters.
         return f"throttle:{self.scope}:{ident}"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        # `hit` fails open (logged) when the cache is unreachable: a Redis outage must not
+        # turn every API call into an error.
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        allowed, self._retry_after = hit(
+            key, settings.API_RATE_LIMIT_PER_MINUTE, self.WINDOW_SECONDS
+        )
+        return allowed
+
+    def wait(self) -> float | None:
+        return float(getattr(self, "_retry_after", 0)) or None

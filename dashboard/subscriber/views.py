@@ -21,11 +21,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.errors import Conflict
 from accounts.models import Creator
+from accounts.ratelimit import client_ip
 from config.private_pages import private_page
 from dashboard.subscriber.forms import CustomerCancelForm, SignInRequestForm
 from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link
-from dashboard.subscriber.throttle import sign_in_request_allowed
+from dashboard.subscriber.throttle import sign_in_request_retry_after
 from notifications.email import language_for
 from subscriptions.models import CancellationSource, Subscriber, Subscription
 from subscriptions.services import subscription_cancel
@@ -61,9 +62,15 @@ def sign_in_request(request: HttpRequest, slug: str) -> HttpResponse:
     form = SignInRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        ip = request.META.get("REMOTE_ADDR", "")
-        if not sign_in_request_allowed(creator_slug=creator.slug, ip=ip, email=email):
-            return render(request, "subscriber/throttled.html", {"creator": creator}, status=429)
+        retry_after = sign_in_request_retry_after(
+            creator_slug=creator.slug, ip=client_ip(request), email=email
+        )
+        if retry_after:
+            response = render(
+                request, "subscriber/throttled.html", {"creator": creator}, status=429
+            )
+            response["Retry-After"] = str(retry_after)
+            return response
         creator_id = creator.pk
         transaction.on_commit(lambda: send_sign_in_link.delay(creator_id, email))
         return render(request, "subscriber/check_email.html", {"creator": creator})

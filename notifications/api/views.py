@@ -159,6 +159,6 @@ class WebhookDeliveryViewSet(UUIDLookupMixin, mixins.RetrieveModelMixin, TenantV
     def replay(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         delivery = webhooks.webhook_delivery_replay(delivery=self.get_object())
         fresh: Model = WebhookDelivery.objects.select_related("endpoint", "event").get(
-            pk=delivery.pk
+            pk=delivery.pk, creator=self.tenant
         )
         return Response(self.get_serializer(fresh).data, status=status.HTTP_202_ACCEPTED)

@@ -239,7 +239,7 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
         locked = (
             WebhookDelivery.objects.select_for_update()
             .select_related("endpoint")
-            .get(pk=delivery.pk)
+            .get(pk=delivery.pk, creator_id=delivery.creator_id)
         )
         if not locked.endpoint.is_active:
             raise Conflict("The endpoint is disabled; enable it before replaying.")

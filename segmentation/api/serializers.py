@@ -31,7 +31,7 @@ class RuleInputSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     product = serializers.UUIDField(allow_null=True, required=False)
     triggers = serializers.ListField(child=serializers.CharField(), allow_empty=False)
-    match = serializers.ChoiceField(choices=["all", "any"], required=False)
+    match = serializers.ChoiceField(choices=SegmentationRule.Match.choices, required=False)
     conditions = serializers.ListField(child=serializers.DictField(), required=False)
     actions = serializers.ListField(child=serializers.DictField(), allow_empty=False)
     is_active = serializers.BooleanField(required=False)
