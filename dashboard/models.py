@@ -64,6 +64,8 @@ class BulkJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [

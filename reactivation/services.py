@@ -329,7 +329,9 @@ def reactivation_request_revoke(*, request: ReactivationRequest, actor: str = ""
     """Withdraw a pending request: its link answers 410. False when it was not pending."""
     with transaction.atomic():
         revoked = (
-            ReactivationRequest.objects.filter(pk=request.pk, status=PENDING)
+            ReactivationRequest.objects.filter(
+                pk=request.pk, creator_id=request.creator_id, status=PENDING
+            )
             .filter(_EXPIRABLE)
             .update(
                 status=ReactivationRequest.Status.SUPERSEDED,

@@ -73,7 +73,9 @@ def test_inactive_plan_is_refused(creator):
     assert response.json()["error"]["code"] == "plan_inactive"
 
 
-@pytest.mark.parametrize("subscription_id", ["other-tenant", "00000000-0000-4000-8000-000000000000", "not-a-uuid"])
+@pytest.mark.parametrize(
+    "subscription_id", ["other-tenant", "00000000-0000-4000-8000-000000000000", "not-a-uuid"]
+)
 def test_unknown_or_other_tenants_subscription_is_404(creator, subscription_id):
     if subscription_id == "other-tenant":
         subscription_id = str(cancelled_subscription(CreatorFactory()).uuid)
