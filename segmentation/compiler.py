@@ -9,7 +9,7 @@ is one `SELECT COUNT(*)` over the subscription (or event) table joined to plan/s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -35,6 +35,7 @@ from segmentation.conditions import (
     ASCII_UPPER_LETTERS,
     FIELDS,
     condition_holds,
+    conditions_predicate,
     typed,
 )
 from segmentation.facts import (
@@ -56,6 +57,10 @@ class RuleSpec:
     product_id: int | None = None
     status_triggers: tuple[str, ...] = field(init=False)
     event_triggers: tuple[str, ...] = field(init=False)
+    # The conditions compiled once per spec for the Python evaluator.
+    predicate: Callable[[Mapping[str, Any]], bool] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -64,6 +69,7 @@ class RuleSpec:
         object.__setattr__(
             self, "event_triggers", tuple(t for t in self.triggers if t in EVENT_TRIGGERS)
         )
+        object.__setattr__(self, "predicate", conditions_predicate(self.conditions, self.match))
 
 
 class AsciiFold(Func):

@@ -10,11 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from bench.harness import Result, Scenario
-from segmentation.conditions import FIELDS, TEXT, conditions_hold, fold
+from segmentation.compiler import RuleSpec
+from segmentation.conditions import FIELDS, TEXT, fold
 
 # Distinct payloads; the million evaluations cycle through them (a million distinct dicts
 # would take a gigabyte of memory and measure the allocator, not the evaluators).
 POOL = 20_000
+BASELINE_SHARE = 20
 PLANS = [
     "0b9f7a52-6c64-4a57-9b0e-2f4a6a3f8d11",
     "7d3c7c2e-1f9d-4f21-8c55-0d6c5b7e9a42",
@@ -173,19 +175,24 @@ def run(scale: float) -> Result:
     rng = random.Random(7)
     pool = [_payload(rng, n) for n in range(min(POOL, total))]
     theirs_pool = [_rule_engine_payload(p) for p in pool]
-    rules = [(match, tuple(conditions)) for match, conditions in RULES]
+    # As the outbox consumer does: one RuleSpec per rule, its conditions compiled once.
+    specs = [
+        RuleSpec(triggers=("ACTIVE",), match=match, conditions=tuple(conditions))
+        for match, conditions in RULES
+    ]
+    predicates = [spec.predicate for spec in specs]
     context = rule_engine.Context(default_value=None)
     compiled = [
-        rule_engine.Rule(rule_engine_expression(match, list(conds)), context=context)
-        for match, conds in rules
+        rule_engine.Rule(rule_engine_expression(match, conditions), context=context)
+        for match, conditions in RULES
     ]
 
     # Agreement on the whole pool first: a faster evaluator that answers differently
     # would be measuring something else.
     disagreements = 0
     for facts, flat in zip(pool, theirs_pool, strict=True):
-        for (match, conds), rule in zip(rules, compiled, strict=True):
-            if conditions_hold(conds, match, facts) != rule.matches(flat):
+        for predicate, rule in zip(predicates, compiled, strict=True):
+            if predicate(facts) != rule.matches(flat):
                 disagreements += 1
 
     size = len(pool)
@@ -193,26 +200,31 @@ def run(scale: float) -> Result:
     start = time.perf_counter()
     for i in range(total):
         facts = pool[i % size]
-        for match, conds in rules:
-            if conditions_hold(conds, match, facts):
+        for predicate in predicates:
+            if predicate(facts):
                 matches += 1
     ours = time.perf_counter() - start
 
+    # rule-engine is an order of magnitude slower: its rate is measured over a twentieth
+    # of the payloads (still 50,000 × 20 evaluations at full size) to keep the run short.
+    their_total = max(1, total // BASELINE_SHARE)
     their_matches = 0
     start = time.perf_counter()
-    for i in range(total):
+    for i in range(their_total):
         flat = theirs_pool[i % size]
         for rule in compiled:
             if rule.matches(flat):
                 their_matches += 1
     theirs = time.perf_counter() - start
 
-    evaluations = total * len(rules)
-    ours_rate = evaluations / ours
-    theirs_rate = evaluations / theirs
+    ours_rate = total * len(RULES) / ours
+    theirs_rate = their_total * len(RULES) / theirs
+    ours_share = sum(
+        1 for i in range(their_total) for p in predicates if p(pool[i % size])
+    )
     return Result(
         id="B7",
-        title=f"{total:,} payloads × {len(rules)} rules, Python condition evaluator",
+        title=f"{total:,} payloads × {len(RULES)} rules, Python condition evaluator",
         metric="evaluations/s",
         value=round(ours_rate),
         baseline_value=round(theirs_rate),
@@ -222,7 +234,8 @@ def run(scale: float) -> Result:
         details={
             "payloads": total,
             "distinct_payloads": size,
-            "rules": len(rules),
+            "rules": len(RULES),
+            "baseline_payloads": their_total,
             "seconds": round(ours, 2),
             "baseline_seconds": round(theirs, 2),
             "matches": matches,
@@ -230,7 +243,7 @@ def run(scale: float) -> Result:
             "disagreements_on_pool": disagreements,
             "baseline": f"rule-engine {rule_engine.__version__} Rule.matches()",
         },
-        extra_checks={"same_answers": disagreements == 0 and matches == their_matches},
+        extra_checks={"same_answers": disagreements == 0 and ours_share == their_matches},
     )
 
 
