@@ -100,7 +100,7 @@ def subscriptions_generate(
             INSERT INTO subscriptions_subscriber
                 (creator_id, uuid, email, name, locale, gateway_customer_id, created_at)
             SELECT %s, gen_random_uuid(), 'user' || n || '@c' || %s || '.example',
-                   'User ' || n, CASE WHEN n % 4 = 0 THEN 'pt-BR' ELSE 'en' END, '', now()
+                   'User ' || n, CASE WHEN n %% 4 = 0 THEN 'pt-BR' ELSE 'en' END, '', now()
             FROM generate_series(1, %s) AS n
             """,
             [creator.pk, creator.pk, count],
@@ -114,24 +114,30 @@ def subscriptions_generate(
                  cancellation_source, cancellation_reason, created_at, updated_at)
             SELECT %(creator)s, gen_random_uuid(), s.id,
                    (ARRAY[{plan_ids}])[1 + s.n % 3], x.status, %(pm)s,
-                   now() - (s.n % 700) * interval '1 day',
-                   (now() - (s.n % 700) * interval '1 day')::date,
-                   CASE WHEN x.status IN ('ACTIVE', 'DELAYED') THEN {due_sql} END,
-                   CASE WHEN x.status IN ('ACTIVE', 'DELAYED') THEN {due_sql} END,
+                   a.anchor + time '12:00', a.anchor,
+                   CASE WHEN x.status IN ('ACTIVE', 'DELAYED') THEN x.due END,
+                   CASE WHEN x.status IN ('ACTIVE', 'DELAYED') THEN x.due END,
                    s.n % 24, 0, 0, NULL,
                    CASE WHEN x.status LIKE 'CANCELLED%%' THEN now() END,
                    CASE WHEN x.status LIKE 'CANCELLED%%' THEN 'customer' ELSE '' END,
                    CASE WHEN x.status LIKE 'CANCELLED%%'
                         THEN (ARRAY[{reasons}])[1 + s.n % 4] ELSE '' END,
-                   now() - (s.n % 700) * interval '1 day' - s.n * interval '1 millisecond',
+                   a.anchor + time '12:00' + s.n * interval '1 millisecond',
                    now()
-            FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
+            FROM (SELECT id, (row_number() OVER (ORDER BY id))::int AS n
                   FROM subscriptions_subscriber
                   WHERE creator_id = %(creator)s
                     AND NOT EXISTS (SELECT 1 FROM subscriptions_subscription t
                                     WHERE t.subscriber_id = subscriptions_subscriber.id)) s
-            CROSS JOIN LATERAL (SELECT {status_sql} AS status) x
-            """,
+            CROSS JOIN LATERAL (SELECT {status_sql} AS status, {due_sql} AS due) x
+            -- The anchor is whole periods before the due date (monthly and yearly plans:
+            -- whole years; weekly: whole weeks), so the due date is one of its due dates.
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN s.n % 3 = 2 THEN x.due - (7 * (1 + s.n % 50))::int
+                            ELSE (x.due - (1 + s.n % 2) * interval '1 year')::date
+                       END AS anchor
+            ) a
+            """.replace(" % ", " %% "),
             {"creator": creator.pk, "pm": payment_method},
         )
 
