@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("subscriptions.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("segmentation.api.urls")),
+    path("", include("reactivation.api.urls")),
 ]

@@ -15,6 +15,7 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
     path("webhooks/stripe/<uuid:creator_uuid>/", stripe_webhook_view, name="stripe-webhook"),
     path("dev/", include("notifications.urls")),
+    path("", include("reactivation.urls")),
     path("s/", include("dashboard.subscriber.urls")),
     path("", include("dashboard.auth_urls")),
     path("", include("dashboard.urls")),

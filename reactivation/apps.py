@@ -3,3 +3,9 @@ from django.apps import AppConfig
 
 class ReactivationConfig(AppConfig):
     name = "reactivation"
+
+    def ready(self) -> None:
+        from reactivation import jobs  # noqa: F401  (registers the periodic jobs)
+        from reactivation.log_filters import install_token_filter
+
+        install_token_filter()

@@ -73,3 +73,63 @@ def local_date(moment: datetime, tz: ZoneInfo | str) -> date:
 def retry_dates(due: date, schedule: list[int]) -> list[date]:
     """The days a declined charge due on `due` is retried (default 1, 3 and 5 days later)."""
     return [due + timedelta(days=d) for d in schedule]
+
+
+# --- reactivation (SPEC §6.1) ------------------------------------------------------
+
+# Imported here so this section stays a pure append to the calendar module.
+from dataclasses import dataclass  # noqa: E402
+
+REACTIVATION_MODES: tuple[str, ...] = ("reactivate", "reactivate_and_charge")
+
+
+@dataclass(frozen=True)
+class ReactivationOutcome:
+    """What accepting a reactivation request on `accepted_on` does to the billing dates."""
+
+    same_cycle: bool
+    billing_anchor: date
+    next_charge_date: date
+    paid_through: date
+    charge_today: bool
+    # The period the charge of `reactivate_and_charge` pays for (None when nothing is charged).
+    charge_period_start: date | None
+    charge_period_end: date | None
+
+
+def reactivation_outcome(
+    *, mode: str, paid_through: date | None, anchor: date, period: str, accepted_on: date
+) -> ReactivationOutcome:
+    """The billing outcome of a reactivation accepted on the local date R = `accepted_on`.
+
+    Same cycle (R < paid_through): both modes keep the anchor, charge nothing, and the
+    next charge is paid_through. *Billing day 10; cancelled April 15; accepted April 20 →
+    next charge still May 10.*
+    Outside the cycle (R ≥ paid_through, or nothing was ever paid): the anchor becomes R
+    and next_charge_date = paid_through = R + 1 period. `reactivate` charges nothing today
+    (*accepted May 20 → next charge June 20*); `reactivate_and_charge` charges once, on R,
+    for the period starting R (*charged May 20 → next charge June 20*).
+    """
+    if mode not in REACTIVATION_MODES:
+        raise ValueError(f"unknown reactivation mode: {mode!r}")
+    if paid_through is not None and accepted_on < paid_through:
+        return ReactivationOutcome(
+            same_cycle=True,
+            billing_anchor=anchor,
+            next_charge_date=paid_through,
+            paid_through=paid_through,
+            charge_today=False,
+            charge_period_start=None,
+            charge_period_end=None,
+        )
+    period_end = due_date(accepted_on, period, 1)
+    charge = mode == "reactivate_and_charge"
+    return ReactivationOutcome(
+        same_cycle=False,
+        billing_anchor=accepted_on,
+        next_charge_date=period_end,
+        paid_through=period_end,
+        charge_today=charge,
+        charge_period_start=accepted_on if charge else None,
+        charge_period_end=period_end if charge else None,
+    )

@@ -132,7 +132,8 @@ def event_process(*, event_id: int) -> bool:
         try:
             consumer(event)
         except Exception as exc:
-            # The attempt was already counted by the task that claimed the event.
+            # The attempt itself was counted by the task before it ran (so that a crash
+            # that never reaches this clause counts too); only the error is recorded here.
             SubscriptionEvent.objects.filter(pk=event.pk).update(
                 last_error=f"{name}: {exc!r}"[:2000]
             )

@@ -39,11 +39,15 @@ def event_process_counted(event_id: int) -> None:
     ).update(publish_attempts=F("publish_attempts") + 1)
     if not claimed:
         return
-    attempts = SubscriptionEvent.objects.values_list("publish_attempts", flat=True).get(pk=event_id)
+    attempts, previous_error = SubscriptionEvent.objects.values_list(
+        "publish_attempts", "last_error"
+    ).get(pk=event_id)
     if attempts > settings.OUTBOX_MAX_ATTEMPTS:
+        # No exception was recorded when the worker itself died under the event.
+        cause = previous_error or "the worker processing it died (killed or crashed)"
         SubscriptionEvent.objects.filter(pk=event_id).update(
             failed_at=timezone.now(),
-            last_error=f"gave up after {attempts - 1} attempts",
+            last_error=f"gave up after {attempts - 1} attempts; last error: {cause}"[:2000],
         )
         logger.error(
             "event %s failed after %s attempts; recorded as failed", event_id, attempts - 1

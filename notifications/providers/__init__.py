@@ -46,7 +46,7 @@ def provider_for(integration: Integration) -> EmailMarketingProvider:
 
 def _load() -> None:
     # Importing each provider package registers it.
-    from notifications.providers import activecampaign, brevo, mailchimp  # noqa: F401
+    from notifications.providers import activecampaign, brevo, mailchimp, sandbox  # noqa: F401
 
 
 __all__ = [

@@ -45,6 +45,9 @@ class Call:
 class RouteCase:
     build: Callable[[Creator], Built]
     calls: dict[str, Call]
+    # Settings the route needs for the duration of one case (applied through pytest-django's
+    # `settings` fixture), e.g. PROVIDER_BASE_URLS pointing at a local fake provider.
+    settings: Callable[[], dict[str, Any]] | None = None
 
 
 API_PREFIX = "api/v1/"

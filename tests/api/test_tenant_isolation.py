@@ -8,6 +8,7 @@ dashboard's session.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -51,7 +52,7 @@ def _matrix() -> list[Any]:
 def _url(route: ApiRoute, built: Built) -> str:
     path = route.pattern
     for key, value in built.kwargs.items():
-        path = path.replace(f"(?P<{key}>[^/.]+)", value)
+        path = re.sub(rf"\(\?P<{key}>[^)]*\)", value, path)
     path = path.replace("/?$", "").replace("$", "")
     assert "(?P<" not in path, f"{route.name}: build() did not give every URL kwarg: {path}"
     return "/" + path
@@ -70,9 +71,11 @@ def _client(creator: Creator, role: str, auth: str) -> APIClient:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "method", "role", "auth"), _matrix())
-def test_tenant_isolation(name: str, method: str, role: str, auth: str) -> None:
+def test_tenant_isolation(name: str, method: str, role: str, auth: str, settings: Any) -> None:
     case: RouteCase | None = CASES.get(name)
     assert case is not None, f"no case for {name}"
+    for key, value in (case.settings() if case.settings else {}).items():
+        setattr(settings, key, value)
     route = ROUTES[name]
     call = case.calls[method]
     creator = CreatorFactory()

@@ -5,6 +5,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import Creator, Membership
+from notifications.models import Integration
+from segmentation.models import SegmentationRule
 from subscriptions.management.commands.seed_demo import demo_seeders
 from subscriptions.models import Charge, Status, Subscription, SubscriptionEvent
 
@@ -40,6 +42,11 @@ def test_seed_demo_covers_every_status_and_running_it_twice_duplicates_nothing(c
     assert membership.role == "owner" and membership.user.is_superuser
     assert "login: demo@example.com / demo-password" in capsys.readouterr().out
 
+    # The demo's rule runs on a sandbox integration, once, however often seed_demo runs.
+    rule = SegmentationRule.objects.get(creator=creator)
+    assert rule.is_active and rule.status == "ok"
+    assert Integration.objects.get(creator=creator).status == "connected"
+
     assert membership.user.check_password("demo-password")
     client = Client()
     client.force_login(membership.user)
@@ -48,5 +55,6 @@ def test_seed_demo_covers_every_status_and_running_it_twice_duplicates_nothing(c
 
 def test_apps_contribute_demo_data_through_a_demo_module():
     labels = [label for label, _ in demo_seeders()]
-    assert "subscriptions" in labels
+    assert {"subscriptions", "notifications", "segmentation"} <= set(labels)
+    assert labels.index("notifications") < labels.index("segmentation")
     assert labels.index("subscriptions") == min(labels.index(label) for label in labels)

@@ -1,0 +1,178 @@
+"""The reactivation email (SPEC §6.2): what is asked, what will be charged and when,
+when the link expires, and the link — in the subscriber's language, text and HTML.
+
+The link's token is drawn here, when the email is built, and only its hash is stored:
+the token exists nowhere but in the email.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.translation import gettext_lazy as _
+
+from notifications.email import RenderedEmail, email_message, email_render, email_send_many
+from reactivation import selectors
+from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE = "reactivation_request"
+
+
+def token_new() -> str:
+    """256 random bits, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def reactivation_link(token: str) -> str:
+    return f"{settings.BASE_URL}/reactivate/{token}/"
+
+
+def request_context(request: ReactivationRequest, *, link: str) -> dict[str, Any]:
+    """Needs `creator`, `subscription__subscriber` and `subscription__plan__product`."""
+    subscription = request.subscription
+    preview = selectors.request_preview(request)
+    return {
+        "creator_name": request.creator.name,
+        "subscriber_name": subscription.subscriber.name,
+        "product_name": subscription.plan.product.name,
+        "plan_name": subscription.plan.name,
+        "mode": request.mode,
+        "mode_label": _("Reactivate and charge")
+        if request.mode == Mode.REACTIVATE_AND_CHARGE
+        else _("Reactivate"),
+        "preview": preview,
+        "expires_at": request.expires_at,
+        "time_zone": request.creator.time_zone,
+        "link": link,
+    }
+
+
+# Per-recipient values are merged into one rendering shared by every recipient with the
+# same terms (the ESP-style "merge data"), so a batch renders a handful of templates, not
+# three per recipient. Private-use characters cannot come from a template or a translation.
+NAME_MARK = "\ue000name\ue000"
+LINK_MARK = "\ue000link\ue000"
+
+
+def _rendered_for(
+    request: ReactivationRequest, *, token: str, shared: dict[tuple[Any, ...], RenderedEmail]
+) -> RenderedEmail:
+    subscriber = request.subscription.subscriber
+    context = request_context(request, link=LINK_MARK)
+    context["subscriber_name"] = NAME_MARK if subscriber.name else ""
+    key = (
+        subscriber.locale,
+        request.creator_id,
+        request.subscription.plan_id,
+        request.mode,
+        request.expires_at,
+        context["preview"],
+        bool(subscriber.name),
+    )
+    if key not in shared:
+        with timezone.override(request.creator.tz):
+            shared[key] = email_render(template=TEMPLATE, context=context, locale=subscriber.locale)
+    template = shared[key]
+    link = reactivation_link(token)
+    return RenderedEmail(
+        subject=template.subject.replace(NAME_MARK, subscriber.name),
+        text=template.text.replace(NAME_MARK, subscriber.name).replace(LINK_MARK, link),
+        html=template.html.replace(NAME_MARK, escape(subscriber.name)).replace(
+            LINK_MARK, escape(link)
+        ),
+    )
+
+
+def reactivation_emails_send(*, request_ids: list[int]) -> int:
+    """Email the pending, not yet emailed requests among `request_ids`; how many were sent.
+
+    Rows are claimed under `select_for_update(skip_locked=True)` by setting `emailed_at`
+    together with the new token's hash, so two workers never email the same request. If
+    sending fails the claim is released (and the task retries with fresh tokens).
+    """
+    now = timezone.now()
+    tokens: dict[int, str] = {}
+    with transaction.atomic():
+        rows = list(
+            ReactivationRequest.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("creator", "subscription__subscriber", "subscription__plan__product")
+            .filter(
+                pk__in=request_ids,
+                status=ReactivationRequest.Status.PENDING,
+                emailed_at__isnull=True,
+            )
+            .order_by("pk")
+        )
+        for row in rows:
+            tokens[row.pk] = token_new()
+            row.token_hash = selectors.token_hash(tokens[row.pk])
+            row.emailed_at = now
+        _claim(rows, now)
+    if not rows:
+        return 0
+    shared: dict[tuple[Any, ...], RenderedEmail] = {}
+    messages = [
+        email_message(
+            to=row.subscription.subscriber.email,
+            rendered=_rendered_for(row, token=tokens[row.pk], shared=shared),
+            headers={"X-Reactivation-Request": str(row.uuid)},
+        )
+        for row in rows
+    ]
+    try:
+        sent = email_send_many(messages)
+    except Exception:
+        ReactivationRequest.objects.filter(pk__in=[r.pk for r in rows], emailed_at=now).update(
+            emailed_at=None
+        )
+        raise
+    batch_ids = {r.batch_id for r in rows if r.batch_id is not None}
+    for batch_id in batch_ids:
+        batch_finish_if_done(batch_id=batch_id)
+    return sent
+
+
+def _claim(rows: list[ReactivationRequest], now: Any) -> None:
+    """Store each row's token hash and `emailed_at` in one statement per 500 rows.
+
+    `bulk_update` builds a CASE expression per row and costs seconds at this size;
+    UPDATE … FROM (VALUES …) is standard SQL that PostgreSQL and SQLite (3.33+) both run.
+    """
+    table = connection.ops.quote_name(ReactivationRequest._meta.db_table)
+    for start in range(0, len(rows), 500):
+        chunk = rows[start : start + 500]
+        values = ", ".join(["(%s, %s)"] * len(chunk))
+        # Through the field, so the stored value compares equal to the ORM's own writes.
+        params: list[Any] = [
+            ReactivationRequest._meta.get_field("emailed_at").get_db_prep_value(now, connection)
+        ]
+        for row in chunk:
+            params += [row.pk, row.token_hash]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET emailed_at = %s, token_hash = v.column2 "  # noqa: S608
+                f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
+                params,
+            )
+
+
+def batch_finish_if_done(*, batch_id: int) -> bool:
+    """Mark a bulk action done once none of its pending requests waits for its email."""
+    waiting = ReactivationRequest.objects.filter(
+        batch_id=batch_id, status=ReactivationRequest.Status.PENDING, emailed_at__isnull=True
+    ).exists()
+    if waiting:
+        return False
+    return bool(
+        ReactivationBatch.objects.filter(
+            pk=batch_id, status=ReactivationBatch.Status.SENDING
+        ).update(status=ReactivationBatch.Status.DONE, finished_at=timezone.now())
+    )
