@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -55,8 +56,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="every size at a tenth")
     parser.add_argument("--only", default="", help="comma-separated scenario ids, e.g. B1,B5")
+    parser.add_argument("--output", default="", help="results file (default bench/results/…)")
     args = parser.parse_args()
 
+    # Stopped from outside: unwind, so every scenario's `finally` stops its processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     _prepare_environment()
     _recreate_database()
 
@@ -77,10 +81,10 @@ def main() -> int:
         result = scenario.run(scale)
         print(f"[bench] {scenario.id} done in {time.perf_counter() - t0:.1f}s", flush=True)
         results.append(result)
-    path = write_results(results, quick=args.quick)
+    path = write_results(results, quick=args.quick, path=args.output or None)
     print()
     print(table(results))
-    print(f"\nwritten to {path.relative_to(ROOT)} in {time.perf_counter() - started:.0f}s")
+    print(f"\nwritten to {path} in {time.perf_counter() - started:.0f}s")
     return 0
 
 

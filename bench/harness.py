@@ -117,7 +117,7 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def write_results(results: list[Result], *, quick: bool) -> Path:
+def write_results(results: list[Result], *, quick: bool, path: str | None = None) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     payload = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -125,9 +125,11 @@ def write_results(results: list[Result], *, quick: bool) -> Path:
         "machine": machine(),
         "scenarios": [r.as_json() for r in results],
     }
-    path = RESULTS_DIR / ("latest-quick.json" if quick else "latest.json")
-    path.write_text(json.dumps(payload, indent=2) + "\n")
-    return path
+    # A quick run never overwrites the committed full results.
+    target = Path(path) if path else RESULTS_DIR / ("latest-quick.json" if quick else "latest.json")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(payload, indent=2) + "\n")
+    return target
 
 
 def table(results: list[Result]) -> str:
