@@ -24,9 +24,7 @@ def _prepare_environment() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789")
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
     os.environ["SECURE_SSL_REDIRECT"] = "false"
-    os.environ.setdefault(
-        "FIELD_ENCRYPTION_KEYS", "YmVuY2gtb25seS1rZXktbm90LWZvci1wcm9kLXVzZSE="
-    )
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtb25seS1rZXktbm90LWZvci1wcm9kLXVzZSE=")
     os.environ["EMAIL_BACKEND"] = "notifications.outbox.OutboxEmailBackend"
     os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
     os.environ["LOG_LEVEL"] = "WARNING"

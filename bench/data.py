@@ -19,10 +19,13 @@ from subscriptions.models import Plan, Product
 PERIODS = ("monthly", "yearly", "weekly")
 PRICES = (Decimal("49.90"), Decimal("479.00"), Decimal("14.90"))
 # The status mix of the large data set (per 100 rows); the cancellation reasons repeat.
-STATUS_MIX = (
-    [("ACTIVE", 60), ("DELAYED", 10), ("CANCELLED_BY_CUSTOMER", 20)]
-    + [("INACTIVE", 5), ("OVERDUE", 5)]
-)
+STATUS_MIX = [
+    ("ACTIVE", 60),
+    ("DELAYED", 10),
+    ("CANCELLED_BY_CUSTOMER", 20),
+    ("INACTIVE", 5),
+    ("OVERDUE", 5),
+]
 REASONS = ("Too expensive", "Not using it enough", "Found another course", "")
 
 

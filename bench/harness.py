@@ -160,9 +160,7 @@ def events_mark_processed() -> None:
 
     from subscriptions.models import SubscriptionEvent
 
-    SubscriptionEvent.objects.filter(processed_at__isnull=True).update(
-        processed_at=timezone.now()
-    )
+    SubscriptionEvent.objects.filter(processed_at__isnull=True).update(processed_at=timezone.now())
 
 
 # --- processes ---------------------------------------------------------------------------

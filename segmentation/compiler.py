@@ -58,9 +58,7 @@ class RuleSpec:
     status_triggers: tuple[str, ...] = field(init=False)
     event_triggers: tuple[str, ...] = field(init=False)
     # The conditions compiled once per spec for the Python evaluator.
-    predicate: Callable[[Mapping[str, Any]], bool] = field(
-        init=False, repr=False, compare=False
-    )
+    predicate: Callable[[Mapping[str, Any]], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(

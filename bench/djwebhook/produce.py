@@ -17,12 +17,12 @@ def main() -> None:
     django.setup()
     from django.db import transaction
     from django.utils import timezone
-
-    # Importing the Celery app binds django-webhook's tasks to the product's broker.
-    from config.celery import app  # noqa: F401
     from django_webhook.models import Webhook, WebhookTopic
 
     from bench.data import subscriptions_generate, tenant_create
+
+    # Importing the Celery app binds django-webhook's tasks to the product's broker.
+    from config.celery import app  # noqa: F401
     from subscriptions.models import Subscription, SubscriptionEvent
 
     count, urls = int(sys.argv[1]), sys.argv[2:]

@@ -197,7 +197,9 @@ def run(scale: float) -> Result:
         # (a lower bound), so a missed deadline cannot flatter the percentiles.
         missing = paced_events * MATCHING - len(paced)
         cutoff = time.time()
-        paced += [cutoff - t for t in sorted(paced_commits.values())[-missing:]] if missing > 0 else []
+        paced += (
+            [cutoff - t for t in sorted(paced_commits.values())[-missing:]] if missing > 0 else []
+        )
         worker_rss = worker.peak_rss_mb()
     finally:
         worker.stop()

@@ -45,9 +45,7 @@ def run(scale: float) -> Result:
         if answer.status_code != 200:
             raise RuntimeError(f"B2: bulk reactivation answered {answer.status_code}")
         created = len(answer.json()["created"])
-        all_sent = wait_until(
-            lambda: OutboxEmail.objects.count() >= count, timeout=900, every=0.25
-        )
+        all_sent = wait_until(lambda: OutboxEmail.objects.count() >= count, timeout=900, every=0.25)
         product = time.perf_counter() - start
         sent = OutboxEmail.objects.count()
         worker_rss = worker.peak_rss_mb()
@@ -58,9 +56,7 @@ def run(scale: float) -> Result:
     # Baseline: the same rows and the same number of emails, with Django's bulk tools.
     theirs = tenant_create(1, prefix="reactivation")
     subscriptions_generate(theirs, count, status="CANCELLED_BY_CUSTOMER")
-    targets = list(
-        Subscription.objects.filter(creator=theirs.creator).select_related("subscriber")
-    )
+    targets = list(Subscription.objects.filter(creator=theirs.creator).select_related("subscriber"))
     OutboxEmail.objects.all().delete()
     start = time.perf_counter()
     now = timezone.now()

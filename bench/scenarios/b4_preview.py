@@ -21,13 +21,18 @@ REPEATS = 3
 # (rule, hand-written WHERE on s = subscription, p = plan, u = subscriber)
 RULES: list[tuple[dict[str, Any], str]] = [
     (
-        {"triggers": ["ACTIVE"], "conditions": [{"field": "period", "op": "eq", "value": "monthly"}]},
+        {
+            "triggers": ["ACTIVE"],
+            "conditions": [{"field": "period", "op": "eq", "value": "monthly"}],
+        },
         "s.status = 'ACTIVE' AND p.period = 'monthly'",
     ),
     (
         {
             "triggers": ["CANCELLED_BY_CUSTOMER"],
-            "conditions": [{"field": "cancellation_reason", "op": "contains", "value": "expensive"}],
+            "conditions": [
+                {"field": "cancellation_reason", "op": "contains", "value": "expensive"}
+            ],
         },
         "s.status = 'CANCELLED_BY_CUSTOMER' AND lower(s.cancellation_reason) LIKE '%%expensive%%'",
     ),
@@ -95,7 +100,7 @@ def run(scale: float) -> Result:
         def theirs(where: str = where) -> int:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT COUNT(*) FROM subscriptions_subscription s "  # noqa: S608
+                    "SELECT COUNT(*) FROM subscriptions_subscription s "
                     "JOIN subscriptions_plan p ON p.id = s.plan_id "
                     "JOIN subscriptions_subscriber u ON u.id = s.subscriber_id "
                     f"WHERE s.creator_id = %(creator)s AND {where}",

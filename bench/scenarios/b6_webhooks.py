@@ -129,7 +129,9 @@ def _theirs(events: int) -> dict[str, Any]:
     )
     server, port = _receiver("b6-receiver-djwebhook")
     broker_purge()
-    worker = celery_worker("b6-djwebhook-worker", queues="djwebhook", concurrency=CONCURRENCY, env=env)
+    worker = celery_worker(
+        "b6-djwebhook-worker", queues="djwebhook", concurrency=CONCURRENCY, env=env
+    )
     try:
         time.sleep(3)
         producer = subprocess.run(

@@ -17,6 +17,8 @@ from segmentation.conditions import FIELDS, TEXT, fold
 # would take a gigabyte of memory and measure the allocator, not the evaluators).
 POOL = 20_000
 BASELINE_SHARE = 20
+# Payloads whose every (payload, rule) answer is compared one by one before timing.
+AGREEMENT = 2_000
 PLANS = [
     "0b9f7a52-6c64-4a57-9b0e-2f4a6a3f8d11",
     "7d3c7c2e-1f9d-4f21-8c55-0d6c5b7e9a42",
@@ -187,10 +189,10 @@ def run(scale: float) -> Result:
         for match, conditions in RULES
     ]
 
-    # Agreement on the whole pool first: a faster evaluator that answers differently
+    # Agreement first: a faster evaluator that answers differently
     # would be measuring something else.
     disagreements = 0
-    for facts, flat in zip(pool, theirs_pool, strict=True):
+    for facts, flat in zip(pool[:AGREEMENT], theirs_pool[:AGREEMENT], strict=True):
         for predicate, rule in zip(predicates, compiled, strict=True):
             if predicate(facts) != rule.matches(flat):
                 disagreements += 1
@@ -219,9 +221,7 @@ def run(scale: float) -> Result:
 
     ours_rate = total * len(RULES) / ours
     theirs_rate = their_total * len(RULES) / theirs
-    ours_share = sum(
-        1 for i in range(their_total) for p in predicates if p(pool[i % size])
-    )
+    ours_share = sum(1 for i in range(their_total) for p in predicates if p(pool[i % size]))
     return Result(
         id="B7",
         title=f"{total:,} payloads × {len(RULES)} rules, Python condition evaluator",
@@ -240,7 +240,8 @@ def run(scale: float) -> Result:
             "baseline_seconds": round(theirs, 2),
             "matches": matches,
             "baseline_matches": their_matches,
-            "disagreements_on_pool": disagreements,
+            "disagreements": disagreements,
+            "payloads_compared_one_by_one": min(AGREEMENT, size),
             "baseline": f"rule-engine {rule_engine.__version__} Rule.matches()",
         },
         extra_checks={"same_answers": disagreements == 0 and ours_share == their_matches},
