@@ -1,6 +1,6 @@
-"""`python -m bench.djwebhook.produce COUNT URL1 URL2`: create two django-webhook
-endpoints and COUNT subscription events, one transaction each (as the product's
-producer does); prints the start time as JSON."""
+"""`python -m bench.djwebhook.produce COUNT SECONDS URL1 URL2`: create two
+django-webhook endpoints and COUNT subscription events (for at most SECONDS), one
+transaction each (as the product's producer does); prints the start time as JSON."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def main() -> None:
     from config.celery import app  # noqa: F401
     from subscriptions.models import Subscription, SubscriptionEvent
 
-    count, urls = int(sys.argv[1]), sys.argv[2:]
+    count, limit, urls = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
     topic, _ = WebhookTopic.objects.get_or_create(name="subscriptions.SubscriptionEvent/create")
     for url in urls:
         webhook = Webhook.objects.create(url=url, active=True)
@@ -35,6 +35,8 @@ def main() -> None:
     subscription = Subscription.objects.get(creator=tenant.creator)
     started = time.time()
     for n in range(count):
+        if time.time() - started > limit:
+            break
         with transaction.atomic():
             SubscriptionEvent.objects.create(
                 creator_id=subscription.creator_id,
