@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,9 +24,7 @@ def _prepare_environment() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789")
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
     os.environ["SECURE_SSL_REDIRECT"] = "false"
-    os.environ.setdefault(
-        "FIELD_ENCRYPTION_KEYS", "YmVuY2gtb25seS1rZXktbm90LWZvci1wcm9kdWN0aW9uIQ=="
-    )
+    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "YmVuY2gtb25seS1rZXktbm90LWZvci1wcm9kLXVzZSE=")
     os.environ["EMAIL_BACKEND"] = "notifications.outbox.OutboxEmailBackend"
     os.environ["WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
     os.environ["LOG_LEVEL"] = "WARNING"
@@ -55,8 +54,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="every size at a tenth")
     parser.add_argument("--only", default="", help="comma-separated scenario ids, e.g. B1,B5")
+    parser.add_argument("--output", default="", help="results file (default bench/results/…)")
     args = parser.parse_args()
 
+    # Stopped from outside: unwind, so every scenario's `finally` stops its processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     _prepare_environment()
     _recreate_database()
 
@@ -77,10 +79,10 @@ def main() -> int:
         result = scenario.run(scale)
         print(f"[bench] {scenario.id} done in {time.perf_counter() - t0:.1f}s", flush=True)
         results.append(result)
-    path = write_results(results, quick=args.quick)
+    path = write_results(results, quick=args.quick, path=args.output or None)
     print()
     print(table(results))
-    print(f"\nwritten to {path.relative_to(ROOT)} in {time.perf_counter() - started:.0f}s")
+    print(f"\nwritten to {path} in {time.perf_counter() - started:.0f}s")
     return 0
 
 

@@ -22,17 +22,27 @@ from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import Subscription, SubscriptionEvent
 
 logger = logging.getLogger(__name__)
+# Deliveries per broker message. Small, so one slow provider call holds back few others
+# and several workers still share a big requeue.
+ENQUEUE_CHUNK = 10
 
 
 def deliveries_enqueue(delivery_ids: list[int]) -> None:
     """Hand deliveries to the `deliveries` queue; a broker outage is left to the job."""
-    from segmentation.tasks import delivery_run
+    from segmentation.tasks import deliveries_run, delivery_run
 
-    for delivery_id in delivery_ids:
+    for start in range(0, len(delivery_ids), ENQUEUE_CHUNK):
+        chunk = delivery_ids[start : start + ENQUEUE_CHUNK]
         try:
-            delivery_run.apply_async(args=(delivery_id,), queue="deliveries", retry=False)
+            if len(chunk) == 1:
+                delivery_run.apply_async(args=(chunk[0],), queue="deliveries", retry=False)
+            else:
+                deliveries_run.apply_async(args=(chunk,), queue="deliveries", retry=False)
         except Exception:
-            logger.warning("delivery %s not queued now; the retry job will queue it", delivery_id)
+            logger.warning(
+                "%s deliveries not queued now; the retry job will queue them",
+                len(delivery_ids) - start,
+            )
             return
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 from segmentation.compiler import RuleSpec
-from segmentation.conditions import conditions_hold
 from segmentation.facts import event_facts, subscription_facts, trigger_for_event
 from subscriptions.models import Subscription, SubscriptionEvent
 
@@ -19,7 +18,7 @@ def event_triggers_rule(
         return False
     if spec.product_id is not None and subscription.plan.product_id != spec.product_id:
         return False
-    return conditions_hold(spec.conditions, spec.match, event_facts(event, subscription))
+    return spec.predicate(event_facts(event, subscription))
 
 
 def subscription_in_segment(spec: RuleSpec, subscription: Subscription, *, today: date) -> bool:
@@ -27,6 +26,4 @@ def subscription_in_segment(spec: RuleSpec, subscription: Subscription, *, today
         return False
     if spec.status_triggers and subscription.status not in spec.status_triggers:
         return False
-    return conditions_hold(
-        spec.conditions, spec.match, subscription_facts(subscription, today=today)
-    )
+    return spec.predicate(subscription_facts(subscription, today=today))
