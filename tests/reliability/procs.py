@@ -269,6 +269,18 @@ def send_sweep(broker_url: str) -> None:
         app.close()
 
 
+def send_events(broker_url: str, event_ids: list[int]) -> None:
+    """Publish one `process_event` task per event, as the web does after each COMMIT."""
+    from celery import Celery
+
+    app = Celery(broker=broker_url)
+    try:
+        for event_id in event_ids:
+            app.send_task("subscriptions.tasks.process_event", args=(event_id,), queue="events")
+    finally:
+        app.close()
+
+
 def sweep_until(
     broker_url: str, predicate: Callable[[], Any], *, timeout: float, every: float = 2.0
 ) -> Any:

@@ -15,6 +15,7 @@ from subscriptions.models import SubscriptionEvent
 from tests.reliability.factories import active_subscriptions, pending_events
 from tests.reliability.procs import (
     child_env,
+    send_events,
     send_sweep,
     start_redis,
     start_worker,
@@ -40,7 +41,9 @@ def test_worker_sigkilled_with_100_tasks_in_flight_completes_all_after_restart(l
         CELERY_PREFETCH_MULTIPLIER="50",
     )
     worker = start_worker(procs, env, name="r3a")
-    send_sweep(broker)  # publishes the 100 events from inside the worker
+    # One task per event, as the web publishes them after each commit (the sweeper would
+    # batch them into a single message).
+    send_events(broker, ids)
     wait_until(
         lambda: events.filter(processed_at__isnull=False).count() >= 5,
         timeout=90,
