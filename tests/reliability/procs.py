@@ -256,11 +256,17 @@ def run_django(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     return result.stdout
 
 
-def send_sweep(broker_url: str) -> None:
-    """Ask the workers to run the outbox sweeper now, as Celery beat does on schedule."""
+def _private_app(broker_url: str) -> Any:
+    """A Celery client for a test's private broker. Not the current app: the shared tasks
+    of this process must keep publishing to the project's broker, not to this one."""
     from celery import Celery
 
-    app = Celery(broker=broker_url)
+    return Celery(broker=broker_url, set_as_current=False)
+
+
+def send_sweep(broker_url: str) -> None:
+    """Ask the workers to run the outbox sweeper now, as Celery beat does on schedule."""
+    app = _private_app(broker_url)
     try:
         app.send_task(
             "subscriptions.tasks.run_scheduled_job", args=("outbox_sweep",), queue="events"
@@ -271,9 +277,7 @@ def send_sweep(broker_url: str) -> None:
 
 def send_events(broker_url: str, event_ids: list[int]) -> None:
     """Publish one `process_event` task per event, as the web does after each COMMIT."""
-    from celery import Celery
-
-    app = Celery(broker=broker_url)
+    app = _private_app(broker_url)
     try:
         for event_id in event_ids:
             app.send_task("subscriptions.tasks.process_event", args=(event_id,), queue="events")

@@ -135,7 +135,7 @@ class Beat:
     def __init__(self, broker_url: str) -> None:
         from celery import Celery
 
-        self.app = Celery(broker=broker_url)
+        self.app = Celery(broker=broker_url, set_as_current=False)
         self.app.conf.broker_transport_options = {"socket_connect_timeout": 1, "socket_timeout": 2}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
