@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.models import Creator
 from subscriptions.models import SubscriptionEvent
-from tests.api.route_cases import Built, Call, RouteCase
+from tests.api.route_cases import Built, Call, RouteCase, as_list
 from tests.factories import ChargeFactory, PlanFactory, ProductFactory, SubscriptionFactory
 
 
@@ -36,16 +36,9 @@ def _subscription(creator: Creator) -> Built:
     )
 
 
-def _as_list(build):  # type: ignore[no-untyped-def]
-    def built(creator: Creator) -> Built:
-        return Built(refs=build(creator).refs)
-
-    return built
-
-
 CASES: dict[str, RouteCase] = {
     "product-list": RouteCase(
-        build=_as_list(_product),
+        build=as_list(_product),
         calls={
             "get": Call(),
             # A product refers to nothing: an outsider simply creates one of their own.
@@ -54,7 +47,7 @@ CASES: dict[str, RouteCase] = {
     ),
     "product-detail": RouteCase(build=_product, calls={"get": Call()}),
     "plan-list": RouteCase(
-        build=_as_list(_plan),
+        build=as_list(_plan),
         calls={
             "get": Call(),
             "post": Call(
@@ -71,7 +64,7 @@ CASES: dict[str, RouteCase] = {
     ),
     "plan-detail": RouteCase(build=_plan, calls={"get": Call()}),
     "subscription-list": RouteCase(
-        build=_as_list(_subscription),
+        build=as_list(_subscription),
         calls={
             "get": Call(),
             "post": Call(

@@ -41,6 +41,15 @@ class Call:
     outsider: int = 400
 
 
+def as_list(build: Callable[[Creator], Built]) -> Callable[[Creator], Built]:
+    """The same objects for a list route: no URL kwargs, only the references."""
+
+    def built(creator: Creator) -> Built:
+        return Built(refs=build(creator).refs)
+
+    return built
+
+
 @dataclass(frozen=True)
 class RouteCase:
     build: Callable[[Creator], Built]

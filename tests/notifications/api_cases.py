@@ -8,7 +8,7 @@ from typing import Any
 
 from accounts.models import Creator
 from notifications.models import WebhookDelivery
-from tests.api.route_cases import Built, Call, RouteCase
+from tests.api.route_cases import Built, Call, RouteCase, as_list
 from tests.notifications.factories import IntegrationFactory, WebhookEndpointFactory
 from tests.notifications.http_server import FakeServer, json_answer
 
@@ -49,18 +49,11 @@ def _delivery(creator: Creator) -> Built:
     return Built(kwargs={"id": str(delivery.uuid)}, refs={"delivery": delivery})
 
 
-def _as_list(build):  # type: ignore[no-untyped-def]
-    def built(creator: Creator) -> Built:
-        return Built(refs=build(creator).refs)
-
-    return built
-
-
 _BREVO_BODY = {"provider": "brevo", "name": "Brevo", "credentials": {"api_key": "xkeysib-test"}}
 
 CASES: dict[str, RouteCase] = {
     "integration-list": RouteCase(
-        build=_as_list(_integration),
+        build=as_list(_integration),
         settings=_provider_settings,
         calls={"get": Call(), "post": Call(ok=201, body=lambda b: _BREVO_BODY, outsider=201)},
     ),
@@ -82,7 +75,7 @@ CASES: dict[str, RouteCase] = {
         build=_integration, settings=_provider_settings, calls={"get": Call()}
     ),
     "webhook-endpoint-list": RouteCase(
-        build=_as_list(_endpoint),
+        build=as_list(_endpoint),
         calls={
             "get": Call(),
             "post": Call(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from accounts.models import Creator
 from reactivation.services import reactivation_request_create
-from tests.api.route_cases import Built, Call, RouteCase
+from tests.api.route_cases import Built, Call, RouteCase, as_list
 from tests.reactivation.factories import cancelled_subscription
 
 
@@ -22,23 +22,16 @@ def _request(creator: Creator) -> Built:
     return Built(kwargs={"id": str(request.uuid)}, refs={"request": request})
 
 
-def _as_list(build):  # type: ignore[no-untyped-def]
-    def built(creator: Creator) -> Built:
-        return Built(refs=build(creator).refs)
-
-    return built
-
-
 CASES: dict[str, RouteCase] = {
     "subscription-reactivation-requests": RouteCase(
         build=_cancelled, calls={"post": Call(ok=201, body=lambda b: {"mode": "reactivate"})}
     ),
-    "reactivation-request-list": RouteCase(build=_as_list(_request), calls={"get": Call()}),
+    "reactivation-request-list": RouteCase(build=as_list(_request), calls={"get": Call()}),
     "reactivation-request-detail": RouteCase(build=_request, calls={"get": Call()}),
     # The bulk answer is 200 for anyone allowed to write; an outsider naming this creator's
     # subscriptions gets them back as `failed` (not_found), never created.
     "reactivation-request-bulk": RouteCase(
-        build=_as_list(_cancelled),
+        build=as_list(_cancelled),
         calls={
             "post": Call(
                 body=lambda b: {

@@ -8,7 +8,7 @@ from typing import Any
 
 from accounts.models import Creator
 from segmentation import services
-from tests.api.route_cases import Built, Call, RouteCase
+from tests.api.route_cases import Built, Call, RouteCase, as_list
 from tests.segmentation.factories import IntegrationFactory
 from tests.segmentation.provider import FakeProviderServer
 
@@ -51,16 +51,9 @@ def _rule(creator: Creator) -> Built:
     return Built(kwargs={"id": str(rule.uuid)}, refs={**built.refs, "rule": rule})
 
 
-def _as_list(build):  # type: ignore[no-untyped-def]
-    def built(creator: Creator) -> Built:
-        return Built(refs=build(creator).refs)
-
-    return built
-
-
 CASES: dict[str, RouteCase] = {
     "segmentation-list": RouteCase(
-        build=_as_list(_rule), calls={"get": Call(), "post": Call(ok=201, body=_rule_body)}
+        build=as_list(_rule), calls={"get": Call(), "post": Call(ok=201, body=_rule_body)}
     ),
     "segmentation-detail": RouteCase(
         build=_rule,
