@@ -146,6 +146,8 @@ class Outcome:
     permanent: bool = False
     auth: bool = False
     retry_after: float | None = None
+    # The provider already showed the action's effect: nothing was sent this attempt.
+    already_applied: bool = False
 
 
 def _placeholder_values(delivery: SegmentationDelivery) -> dict[str, str]:
@@ -196,6 +198,16 @@ def action_perform(delivery: SegmentationDelivery) -> Outcome:
     list_id = action.get("list")
     try:
         provider = provider_for(integration)
+        # An earlier attempt may have reached the provider without us learning it (its
+        # worker died mid-call, or the answer timed out): ask before acting again.
+        if delivery.attempts > 1 and provider.action_applied(
+            action["type"], contact, list_id=list_id, tag=action.get("tag", "")
+        ):
+            logger.info(
+                "segmentation delivery %s: already applied at the provider, not sent again",
+                delivery.pk,
+            )
+            return Outcome(ok=True, already_applied=True)
         provider.upsert_contact(contact, list_id)
         if action["type"] == "add_to_list":
             provider.add_to_list(contact, list_id)
@@ -320,8 +332,11 @@ def delivery_claim(*, delivery_id: int) -> SegmentationDelivery | None:
 
 def delivery_attempt(*, delivery_id: int) -> str | None:
     """One attempt of a queued delivery: claim, call the provider, record the outcome.
-    The only possible duplicate call is an attempt whose worker died after the provider
-    received the call and before the outcome was written (recovered after 5 minutes)."""
+
+    An attempt whose worker died after the provider received the call but before the
+    outcome was written is recovered after 5 minutes; the next attempt (like every retry)
+    first asks the provider whether the action already took effect
+    (`EmailMarketingProvider.action_applied`), so the contact is not acted on twice."""
     delivery = delivery_claim(delivery_id=delivery_id)
     if delivery is None:
         return None
