@@ -16,15 +16,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import Integration
+from segmentation.compiler import RuleSpec
 from segmentation.evaluate import event_triggers_rule
 from segmentation.facts import trigger_for_event
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import Subscription, SubscriptionEvent
 
 logger = logging.getLogger(__name__)
-# Deliveries per broker message. Small, so one slow provider call holds back few others
-# and several workers still share a big requeue.
-ENQUEUE_CHUNK = 10
+# Deliveries per broker message, claimed and recorded together. Small enough that one
+# slow provider holds back few others and several workers share a big requeue.
+ENQUEUE_CHUNK = 20
+# Compiled rule specs by (rule id, updated_at): every save bumps updated_at, so an edited
+# rule is compiled again; compiling 20 rules per event was a third of its cost.
+_SPECS: dict[tuple[int, object], RuleSpec] = {}
+_SPECS_MAX = 2000
 
 
 def deliveries_enqueue(delivery_ids: list[int]) -> None:
@@ -55,6 +60,17 @@ def rules_for_trigger(*, creator_id: int, trigger: str) -> list[SegmentationRule
     )
 
 
+def rule_spec(rule: SegmentationRule) -> RuleSpec:
+    """The rule's compiled spec, from this process's cache when the rule is unchanged."""
+    key = (rule.pk, rule.updated_at)
+    spec = _SPECS.get(key)
+    if spec is None:
+        if len(_SPECS) >= _SPECS_MAX:
+            _SPECS.clear()
+        spec = _SPECS[key] = rule.spec
+    return spec
+
+
 def segmentation_consume(event: SubscriptionEvent) -> None:
     """The outbox consumer (registered in SegmentationConfig.ready)."""
     deliveries_create_for_event(event)
@@ -68,10 +84,8 @@ def deliveries_create_for_event(event: SubscriptionEvent) -> int:
     rules = rules_for_trigger(creator_id=event.creator_id, trigger=trigger)
     if not rules:
         return 0
-    subscription = Subscription.objects.select_related("plan", "subscriber", "creator").get(
-        pk=event.subscription_id
-    )
-    matching = [r for r in rules if event_triggers_rule(r.spec, event, subscription)]
+    subscription = _subscription_of(event)
+    matching = [r for r in rules if event_triggers_rule(rule_spec(r), event, subscription)]
     if not matching:
         return 0
     wanted = {a["integration"] for r in matching for a in r.actions if a.get("integration")}
@@ -108,6 +122,20 @@ def deliveries_create_for_event(event: SubscriptionEvent) -> int:
         )
         transaction.on_commit(lambda: deliveries_enqueue(pending))
     return len(pending)
+
+
+def _subscription_of(event: SubscriptionEvent) -> Subscription:
+    """The event's subscription with its plan, subscriber and creator: as loaded with the
+    event by the outbox (one query), or read now."""
+    cache = event._state.fields_cache
+    subscription = cache.get("subscription")
+    if subscription is not None and {"plan", "subscriber"} <= set(subscription._state.fields_cache):
+        if "creator" in cache and "creator" not in subscription._state.fields_cache:
+            subscription.creator = cache["creator"]
+        return subscription
+    return Subscription.objects.select_related("plan", "subscriber", "creator").get(
+        pk=event.subscription_id
+    )
 
 
 def _uuid_key(value: object) -> UUID | None:

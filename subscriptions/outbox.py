@@ -122,7 +122,12 @@ def publish_many(event_ids: list[int]) -> None:
 def event_process(*, event_id: int) -> bool:
     """Run every consumer on an event once; mark it processed. False if nothing was done."""
     event = (
-        SubscriptionEvent.objects.select_related("subscription", "creator")
+        # What the consumers read, in one query (not the creator's gateway credentials,
+        # which no consumer needs and which cost a decryption per event).
+        SubscriptionEvent.objects.select_related(
+            "subscription__plan", "subscription__subscriber", "creator"
+        )
+        .defer("creator__gateway_credentials")
         .filter(pk=event_id, processed_at__isnull=True)
         .first()
     )
