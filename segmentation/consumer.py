@@ -30,6 +30,7 @@ ENQUEUE_CHUNK = 20
 # rule is compiled again; compiling 20 rules per event was a third of its cost.
 _SPECS: dict[tuple[int, object], RuleSpec] = {}
 _SPECS_MAX = 2000
+_INTEGRATION_IDS: dict[tuple[int, UUID], int] = {}
 
 
 def deliveries_enqueue(delivery_ids: list[int]) -> None:
@@ -88,11 +89,9 @@ def deliveries_create_for_event(event: SubscriptionEvent) -> int:
     matching = [r for r in rules if event_triggers_rule(rule_spec(r), event, subscription)]
     if not matching:
         return 0
-    wanted = {a["integration"] for r in matching for a in r.actions if a.get("integration")}
-    integration_ids: dict[UUID | None, int] = dict(
-        Integration.objects.filter(creator_id=event.creator_id, uuid__in=wanted).values_list(
-            "uuid", "pk"
-        )
+    integration_ids = _integration_ids(
+        event.creator_id,
+        {_uuid_key(a.get("integration")) for r in matching for a in r.actions},
     )
     now = timezone.now()
     subscriber = subscription.subscriber
@@ -122,6 +121,23 @@ def deliveries_create_for_event(event: SubscriptionEvent) -> int:
         )
         transaction.on_commit(lambda: deliveries_enqueue(pending))
     return len(pending)
+
+
+def _integration_ids(creator_id: int, uuids: set[UUID | None]) -> dict[UUID | None, int]:
+    """Primary keys of the creator's integrations by uuid. A uuid never changes owner or
+    key, and an integration a rule uses cannot be deleted, so known pairs are cached."""
+    wanted = {u for u in uuids if u is not None}
+    missing = {u for u in wanted if (creator_id, u) not in _INTEGRATION_IDS}
+    if missing:
+        if len(_INTEGRATION_IDS) >= _SPECS_MAX:
+            _INTEGRATION_IDS.clear()
+        for uuid, pk in Integration.objects.filter(
+            creator_id=creator_id, uuid__in=missing
+        ).values_list("uuid", "pk"):
+            _INTEGRATION_IDS[(creator_id, uuid)] = pk
+    return {
+        u: _INTEGRATION_IDS[(creator_id, u)] for u in wanted if (creator_id, u) in _INTEGRATION_IDS
+    }
 
 
 def _subscription_of(event: SubscriptionEvent) -> Subscription:

@@ -344,7 +344,11 @@ def deliveries_claim(*, delivery_ids: list[int]) -> list[SegmentationDelivery]:
         f"RETURNING {qn('id')}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [S.SENDING, timezone.now(), *delivery_ids, S.PENDING])
+        # Written as the ORM writes it, so that `started_at=` filters match it later.
+        started = SegmentationDelivery._meta.get_field("started_at").get_db_prep_value(
+            timezone.now(), connection
+        )
+        cursor.execute(sql, [S.SENDING, started, *delivery_ids, S.PENDING])
         ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return []
