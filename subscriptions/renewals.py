@@ -147,15 +147,32 @@ class Rules(Protocol):
 
 
 def _due_on_local_date(date_field: str, now: datetime) -> Q:
-    """`date_field <= the creator's local today`, for every time zone in use."""
+    """`date_field <= the creator's local today`, for every time zone in use.
+
+    Written without a join on the creator so that PostgreSQL walks the job's partial
+    index in (date, id) order and stops at the batch size: rows up to the earliest local
+    today are due everywhere; the one or two later days only for the creators of the
+    zones already there (a semi-join). Joining the creator instead let the planner scan
+    every billable row of the creator and sort them for each batch (~1 s a batch at
+    100,000 due rows, docs/benchmarks.md B5).
+    """
     zones_by_day: dict[date, list[str]] = defaultdict(list)
     zones = Creator.objects.order_by().values_list("time_zone", flat=True).distinct()
     for tz in zones:
         zones_by_day[billing.local_date(now, tz)].append(tz)
-    condition = Q(pk__in=[])
-    for day, tzs in zones_by_day.items():
-        condition |= Q(creator__time_zone__in=tzs, **{f"{date_field}__lte": day})
-    return condition
+    if not zones_by_day:
+        return Q(pk__in=[])
+    days = sorted(zones_by_day)
+    everywhere = Q(**{f"{date_field}__lte": days[0]})
+    condition = everywhere
+    for day in days[1:]:
+        ahead = [tz for later in days if later >= day for tz in zones_by_day[later]]
+        condition |= Q(
+            creator_id__in=Creator.objects.filter(time_zone__in=ahead).values("pk"),
+            **{f"{date_field}__lte": day},
+        )
+    # The upper bound alone as well, so that it bounds the index scan.
+    return Q(**{f"{date_field}__lte": days[-1]}) & condition
 
 
 def _unpaid_period_start(subscription: Subscription) -> date:
@@ -373,7 +390,8 @@ def _claim(
         # Keyset paging: rows this run skipped (in flight, transient error) stay behind.
         day, pk = cursor
         rows = rows.filter(
-            Q(**{f"{rules.date_field}__gt": day}) | Q(**{rules.date_field: day, "pk__gt": pk})
+            Q(**{f"{rules.date_field}__gt": day}) | Q(**{rules.date_field: day, "pk__gt": pk}),
+            **{f"{rules.date_field}__gte": day},  # the same, as a bound of the index scan
         )
     batch = list(rows[:batch_size])
     ctx.attach(batch)
@@ -466,17 +484,20 @@ def _settle_batch(
     rules: Rules, ctx: _Context, answers: list[tuple[_Claimed, ChargeResult]], stats: RunStats
 ) -> None:
     with transaction.atomic():
-        locked = Subscription.objects.select_for_update().in_bulk(
-            sorted({item.charge.subscription_id for item, _ in answers})
-        )
-        ctx.attach(locked.values())
-        fresh_charges = Charge.objects.in_bulk([item.charge.pk for item, _ in answers])
+        locked = _lock_current(ctx, [item.charge.subscription for item, _ in answers])
+        fresh_charges = {
+            pk: (status, reference)
+            for pk, status, reference in Charge.objects.filter(
+                pk__in=[item.charge.pk for item, _ in answers]
+            ).values_list("pk", "status", "gateway_reference")
+        }
         settled: list[Charge] = []
         changed: list[tuple[Subscription, tuple[Any, ...]]] = []
         with events_batched():
             for item, result in answers:
                 subscription = locked[item.charge.subscription_id]
-                charge = fresh_charges[item.charge.pk]
+                charge = item.charge
+                charge.status, charge.gateway_reference = fresh_charges[charge.pk]
                 charge.subscription = subscription
                 if not charge_result_apply(charge=charge, result=result):
                     continue  # another run settled it (its lease had run out)
@@ -496,6 +517,39 @@ def _settle_batch(
             bulk_update_rows(settled, _CHARGE_SETTLE_FIELDS)
             _save_subscriptions(changed, ctx.now)
         stats.charged += len(settled)
+
+
+_SUBSCRIPTION_COLUMNS = [f.attname for f in Subscription._meta.concrete_fields]
+_SUBSCRIPTION_PK = _SUBSCRIPTION_COLUMNS.index("id")
+
+
+def _lock_current(ctx: _Context, claimed: list[Subscription]) -> dict[int, Subscription]:
+    """Lock the claimed rows again and return each as it is now.
+
+    A row still equal to the claimed instance keeps that instance (its plan, creator and
+    subscriber attached); only a row someone changed meanwhile is rebuilt from the
+    database. Reading tuples rather than instances: at 100,000 rows building the models
+    again cost more than the locking query itself.
+    """
+    by_pk = {subscription.pk: subscription for subscription in claimed}
+    rows = (
+        Subscription.objects.select_for_update()
+        .filter(pk__in=sorted(by_pk))
+        .order_by("pk")
+        .values_list(*_SUBSCRIPTION_COLUMNS)
+    )
+    locked: dict[int, Subscription] = {}
+    rebuilt: list[Subscription] = []
+    for values in rows:
+        subscription = by_pk[values[_SUBSCRIPTION_PK]]
+        if tuple(getattr(subscription, name) for name in _SUBSCRIPTION_COLUMNS) != values:
+            subscription = Subscription.from_db(
+                Subscription.objects.db, _SUBSCRIPTION_COLUMNS, values
+            )
+            rebuilt.append(subscription)
+        locked[subscription.pk] = subscription
+    ctx.attach(rebuilt)
+    return locked
 
 
 def _save_subscriptions(changed: list[tuple[Subscription, tuple[Any, ...]]], now: datetime) -> None:
