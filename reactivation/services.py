@@ -280,6 +280,10 @@ def reactivation_requests_create_bulk(
             ],
             batch_size=2000,
         )
+        if created:
+            # Registered first, so the email tasks are queued before the events are
+            # published (10,000 events are 100 broker messages) once this commits.
+            _emails_after_commit([r.pk for r in created])
         events_record_bulk(
             [
                 SubscriptionEvent(
@@ -292,8 +296,6 @@ def reactivation_requests_create_bulk(
                 for request in created
             ]
         )
-        if created:
-            _emails_after_commit([r.pk for r in created])
     return BulkResult(
         batch=batch, created=created, failed=failed, subscription_uuids=dict(eligible)
     )

@@ -101,6 +101,7 @@ class _Context:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
+        self.due_conditions: dict[str, Q] = {}
         self._plans: dict[int, Plan] = {}
         self._creators: dict[int, Creator] = {}
         self._gateways: dict[int, PaymentGateway] = {}
@@ -135,7 +136,7 @@ class Rules(Protocol):
 
     date_field: str
 
-    def due(self, now: datetime) -> QuerySet[Subscription]: ...
+    def due(self, ctx: _Context) -> QuerySet[Subscription]: ...
 
     def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
         """The charge to make, or None (the row may have been changed in memory)."""
@@ -146,7 +147,7 @@ class Rules(Protocol):
     ) -> None: ...
 
 
-def _due_on_local_date(date_field: str, now: datetime) -> Q:
+def _due_on_local_date(date_field: str, ctx: _Context) -> Q:
     """`date_field <= the creator's local today`, for every time zone in use.
 
     Written without a join on the creator so that PostgreSQL walks the job's partial
@@ -156,10 +157,12 @@ def _due_on_local_date(date_field: str, now: datetime) -> Q:
     every billable row of the creator and sort them for each batch (~1 s a batch at
     100,000 due rows, docs/benchmarks.md B5).
     """
+    if date_field in ctx.due_conditions:  # one run, one clock: built for its first batch
+        return ctx.due_conditions[date_field]
     zones_by_day: dict[date, list[str]] = defaultdict(list)
     zones = Creator.objects.order_by().values_list("time_zone", flat=True).distinct()
     for tz in zones:
-        zones_by_day[billing.local_date(now, tz)].append(tz)
+        zones_by_day[billing.local_date(ctx.now, tz)].append(tz)
     if not zones_by_day:
         return Q(pk__in=[])
     days = sorted(zones_by_day)
@@ -172,7 +175,8 @@ def _due_on_local_date(date_field: str, now: datetime) -> Q:
             **{f"{date_field}__lte": day},
         )
     # The upper bound alone as well, so that it bounds the index scan.
-    return Q(**{f"{date_field}__lte": days[-1]}) & condition
+    ctx.due_conditions[date_field] = Q(**{f"{date_field}__lte": days[-1]}) & condition
+    return ctx.due_conditions[date_field]
 
 
 def _unpaid_period_start(subscription: Subscription) -> date:
@@ -243,9 +247,9 @@ class RenewalRules:
 
     date_field = "next_charge_date"
 
-    def due(self, now: datetime) -> QuerySet[Subscription]:
+    def due(self, ctx: _Context) -> QuerySet[Subscription]:
         return Subscription.objects.filter(status__in=[Status.ACTIVE, Status.DELAYED]).filter(
-            _due_on_local_date("next_charge_date", now)
+            _due_on_local_date("next_charge_date", ctx)
         )
 
     def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
@@ -285,9 +289,9 @@ class RetryRules:
 
     date_field = "next_retry_date"
 
-    def due(self, now: datetime) -> QuerySet[Subscription]:
+    def due(self, ctx: _Context) -> QuerySet[Subscription]:
         return Subscription.objects.filter(status=Status.DELAYED).filter(
-            _due_on_local_date("next_retry_date", now)
+            _due_on_local_date("next_retry_date", ctx)
         )
 
     def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
@@ -320,9 +324,9 @@ class FirstChargeRules:
 
     date_field = "created_at"
 
-    def due(self, now: datetime) -> QuerySet[Subscription]:
+    def due(self, ctx: _Context) -> QuerySet[Subscription]:
         return Subscription.objects.filter(
-            status=Status.STARTED, created_at__lte=now - FIRST_CHARGE_GRACE
+            status=Status.STARTED, created_at__lte=ctx.now - FIRST_CHARGE_GRACE
         )
 
     def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
@@ -381,7 +385,7 @@ def _claim(
     rules: Rules, ctx: _Context, cursor: tuple[Any, int] | None, batch_size: int
 ) -> list[Subscription]:
     rows = (
-        rules.due(ctx.now)
+        rules.due(ctx)
         .select_for_update(of=("self",), skip_locked=True)
         .select_related("subscriber")
         .order_by(rules.date_field, "pk")
