@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from accounts.models import Creator
 from subscriptions import billing
-from subscriptions.bulk import bulk_update_rows
+from subscriptions.bulk import bulk_insert_rows, bulk_update_rows
 from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
 from subscriptions.models import CancellationSource, Charge, Plan, Status, Subscription
 from subscriptions.outbox import event_record, events_batched
@@ -467,7 +467,7 @@ def _open_charges(specs: list[tuple[Subscription, ChargeSpec]], ctx: _Context) -
             )
             continue
         claimed.append(_Claimed(charge, _snapshot(subscription)))
-    Charge.objects.bulk_create(new)
+    bulk_insert_rows(new)
     if taken_over:
         Charge.objects.filter(pk__in=[c.pk for c in taken_over]).update(
             status=Charge.Status.PENDING, updated_at=ctx.now
