@@ -7,6 +7,7 @@ the token exists nowhere but in the email.
 
 from __future__ import annotations
 
+import html
 import logging
 import secrets
 from datetime import datetime
@@ -15,7 +16,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
@@ -102,8 +102,10 @@ def _rendered_for(
     return RenderedEmail(
         subject=template.subject.replace(NAME_MARK, subscriber.name),
         text=template.text.replace(NAME_MARK, subscriber.name).replace(LINK_MARK, link),
-        html=template.html.replace(NAME_MARK, escape(subscriber.name)).replace(
-            LINK_MARK, escape(link)
+        # The standard library's escape: Django's is the same function behind a lazy
+        # wrapper that costs more than the escaping, 10,000 times per bulk action.
+        html=template.html.replace(NAME_MARK, html.escape(subscriber.name)).replace(
+            LINK_MARK, html.escape(link)
         ),
     )
 

@@ -272,10 +272,12 @@ class RenewalRules:
     def apply(
         self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
     ) -> None:
-        give_up_on = _retry_date(subscription, charge.period_start, 0) or period_end_for(
-            subscription=subscription, period_start=charge.period_start
-        )
-        outcome = _outcome(result, ctx.today(subscription), give_up_on)
+        outcome = result.outcome
+        if outcome is ChargeOutcome.ERROR:  # only then does the give-up day matter
+            give_up_on = _retry_date(subscription, charge.period_start, 0) or period_end_for(
+                subscription=subscription, period_start=charge.period_start
+            )
+            outcome = _outcome(result, ctx.today(subscription), give_up_on)
         if outcome is ChargeOutcome.SUCCEEDED:
             _paid(subscription, charge)
         elif outcome is ChargeOutcome.DECLINED:
@@ -305,10 +307,12 @@ class RetryRules:
     def apply(
         self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
     ) -> None:
-        give_up_on = _retry_date(
-            subscription, charge.period_start, subscription.retry_attempt + 1
-        ) or period_end_for(subscription=subscription, period_start=charge.period_start)
-        outcome = _outcome(result, ctx.today(subscription), give_up_on)
+        outcome = result.outcome
+        if outcome is ChargeOutcome.ERROR:  # only then does the give-up day matter
+            give_up_on = _retry_date(
+                subscription, charge.period_start, subscription.retry_attempt + 1
+            ) or period_end_for(subscription=subscription, period_start=charge.period_start)
+            outcome = _outcome(result, ctx.today(subscription), give_up_on)
         if outcome is ChargeOutcome.SUCCEEDED:
             _paid(subscription, charge)
         elif outcome is ChargeOutcome.DECLINED:
