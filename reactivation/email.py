@@ -7,19 +7,22 @@ the token exists nowhere but in the email.
 
 from __future__ import annotations
 
+import html
 import logging
 import secrets
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Creator
 from notifications.email import RenderedEmail, email_message, email_render, email_send_many
 from reactivation import selectors
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
+from subscriptions.models import Plan
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +38,17 @@ def reactivation_link(token: str) -> str:
     return f"{settings.BASE_URL}/reactivate/{token}/"
 
 
-def request_context(request: ReactivationRequest, *, link: str) -> dict[str, Any]:
+def request_context(
+    request: ReactivationRequest,
+    *,
+    link: str,
+    now: datetime | None = None,
+    preview: selectors.Preview | None = None,
+) -> dict[str, Any]:
     """Needs `creator`, `subscription__subscriber` and `subscription__plan__product`."""
     subscription = request.subscription
-    preview = selectors.request_preview(request)
+    if preview is None:
+        preview = selectors.request_preview(request, now)
     return {
         "creator_name": request.creator.name,
         "subscriber_name": subscription.subscriber.name,
@@ -63,32 +73,57 @@ LINK_MARK = "\ue000link\ue000"
 
 
 def _rendered_for(
-    request: ReactivationRequest, *, token: str, shared: dict[tuple[Any, ...], RenderedEmail]
+    request: ReactivationRequest,
+    *,
+    token: str,
+    now: datetime,
+    shared: dict[tuple[Any, ...], RenderedEmail],
 ) -> RenderedEmail:
     subscriber = request.subscription.subscriber
-    context = request_context(request, link=LINK_MARK)
-    context["subscriber_name"] = NAME_MARK if subscriber.name else ""
+    preview = selectors.request_preview(request, now)
     key = (
         subscriber.locale,
         request.creator_id,
         request.subscription.plan_id,
         request.mode,
         request.expires_at,
-        context["preview"],
+        preview,
         bool(subscriber.name),
     )
-    if key not in shared:
+    template = shared.get(key)
+    if template is None:
+        # Built only for the first recipient with these terms; the rest reuse it.
+        context = request_context(request, link=LINK_MARK, preview=preview)
+        context["subscriber_name"] = NAME_MARK if subscriber.name else ""
         with timezone.override(request.creator.tz):
-            shared[key] = email_render(template=TEMPLATE, context=context, locale=subscriber.locale)
-    template = shared[key]
+            template = email_render(template=TEMPLATE, context=context, locale=subscriber.locale)
+        shared[key] = template
     link = reactivation_link(token)
     return RenderedEmail(
         subject=template.subject.replace(NAME_MARK, subscriber.name),
         text=template.text.replace(NAME_MARK, subscriber.name).replace(LINK_MARK, link),
-        html=template.html.replace(NAME_MARK, escape(subscriber.name)).replace(
-            LINK_MARK, escape(link)
+        # The standard library's escape: Django's is the same function behind a lazy
+        # wrapper that costs more than the escaping, 10,000 times per bulk action.
+        html=template.html.replace(NAME_MARK, html.escape(subscriber.name)).replace(
+            LINK_MARK, html.escape(link)
         ),
     )
+
+
+def _attach_shared(rows: list[ReactivationRequest]) -> None:
+    """Give every row its plan (with product) and creator from one query per batch,
+    instead of joining them into every row: the creator's row carries encrypted gateway
+    credentials, decrypted once per loaded instance (10,000 times for a bulk action)."""
+    plans = Plan.objects.select_related("product", "creator").in_bulk(
+        {row.subscription.plan_id for row in rows}
+    )
+    creators = {plan.creator_id: plan.creator for plan in plans.values()}
+    missing = {row.creator_id for row in rows} - creators.keys()
+    if missing:  # a plan always belongs to its subscription's creator; never reached
+        creators.update(Creator.objects.in_bulk(missing))
+    for row in rows:
+        row.creator = creators[row.creator_id]
+        row.subscription.plan = plans[row.subscription.plan_id]
 
 
 def reactivation_emails_send(*, request_ids: list[int]) -> int:
@@ -103,7 +138,7 @@ def reactivation_emails_send(*, request_ids: list[int]) -> int:
     with transaction.atomic():
         rows = list(
             ReactivationRequest.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("creator", "subscription__subscriber", "subscription__plan__product")
+            .select_related("subscription__subscriber")
             .filter(
                 pk__in=request_ids,
                 status=ReactivationRequest.Status.PENDING,
@@ -118,11 +153,12 @@ def reactivation_emails_send(*, request_ids: list[int]) -> int:
         _claim(rows, now)
     if not rows:
         return 0
+    _attach_shared(rows)
     shared: dict[tuple[Any, ...], RenderedEmail] = {}
     messages = [
         email_message(
             to=row.subscription.subscriber.email,
-            rendered=_rendered_for(row, token=tokens[row.pk], shared=shared),
+            rendered=_rendered_for(row, token=tokens[row.pk], now=now, shared=shared),
             headers={"X-Reactivation-Request": str(row.uuid)},
         )
         for row in rows

@@ -22,6 +22,7 @@ from accounts.errors import Conflict, DomainError
 from accounts.models import Creator, User
 from reactivation import eligibility
 from reactivation.models import REQUEST_LIFETIME, Mode, ReactivationBatch, ReactivationRequest
+from subscriptions.bulk import bulk_insert_rows
 from subscriptions.models import Charge, Plan, Subscription, SubscriptionEvent
 from subscriptions.outbox import event_record, events_record_bulk
 
@@ -264,22 +265,24 @@ def reactivation_requests_create_bulk(
         _supersede_pending(
             subscription_ids=[pk for pk, _ in eligible], now=now, creator_id=creator.pk
         )
-        created = ReactivationRequest.objects.bulk_create(
-            [
-                ReactivationRequest(
-                    creator=creator,
-                    subscription_id=pk,
-                    mode=mode,
-                    requested_by=requested_by,
-                    requested_by_label=requested_by_label[:200],
-                    created_at=now,
-                    expires_at=now + REQUEST_LIFETIME,
-                    batch=batch,
-                )
-                for pk, _ in eligible
-            ],
-            batch_size=2000,
-        )
+        created = [
+            ReactivationRequest(
+                creator=creator,
+                subscription_id=pk,
+                mode=mode,
+                requested_by=requested_by,
+                requested_by_label=requested_by_label[:200],
+                created_at=now,
+                expires_at=now + REQUEST_LIFETIME,
+                batch=batch,
+            )
+            for pk, _ in eligible
+        ]
+        bulk_insert_rows(created)
+        if created:
+            # Registered first, so the email tasks are queued before the events are
+            # published (10,000 events are 100 broker messages) once this commits.
+            _emails_after_commit([r.pk for r in created])
         events_record_bulk(
             [
                 SubscriptionEvent(
@@ -292,8 +295,6 @@ def reactivation_requests_create_bulk(
                 for request in created
             ]
         )
-        if created:
-            _emails_after_commit([r.pk for r in created])
     return BulkResult(
         batch=batch, created=created, failed=failed, subscription_uuids=dict(eligible)
     )

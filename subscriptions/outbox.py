@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connections, transaction
 from django.utils import timezone
 
+from subscriptions.bulk import bulk_insert_rows
 from subscriptions.models import Subscription, SubscriptionEvent
 
 logger = logging.getLogger(__name__)
@@ -90,10 +91,10 @@ def events_record_bulk(events: list[SubscriptionEvent]) -> list[SubscriptionEven
         raise RuntimeError(
             "events_record_bulk must run inside the transaction that makes the change"
         )
-    created = SubscriptionEvent.objects.bulk_create(events)
-    ids = [e.pk for e in created]
+    bulk_insert_rows(events)
+    ids = [e.pk for e in events]
     transaction.on_commit(lambda: publish_many(ids))
-    return created
+    return events
 
 
 def publish(event_id: int) -> None:

@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from accounts.models import Creator
 from subscriptions import billing
-from subscriptions.bulk import bulk_update_rows
+from subscriptions.bulk import bulk_insert_rows, bulk_update_rows
 from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
 from subscriptions.models import CancellationSource, Charge, Plan, Status, Subscription
 from subscriptions.outbox import event_record, events_batched
@@ -101,6 +101,7 @@ class _Context:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
+        self.due_conditions: dict[str, Q] = {}
         self._plans: dict[int, Plan] = {}
         self._creators: dict[int, Creator] = {}
         self._gateways: dict[int, PaymentGateway] = {}
@@ -135,7 +136,7 @@ class Rules(Protocol):
 
     date_field: str
 
-    def due(self, now: datetime) -> QuerySet[Subscription]: ...
+    def due(self, ctx: _Context) -> QuerySet[Subscription]: ...
 
     def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
         """The charge to make, or None (the row may have been changed in memory)."""
@@ -146,16 +147,36 @@ class Rules(Protocol):
     ) -> None: ...
 
 
-def _due_on_local_date(date_field: str, now: datetime) -> Q:
-    """`date_field <= the creator's local today`, for every time zone in use."""
+def _due_on_local_date(date_field: str, ctx: _Context) -> Q:
+    """`date_field <= the creator's local today`, for every time zone in use.
+
+    Written without a join on the creator so that PostgreSQL walks the job's partial
+    index in (date, id) order and stops at the batch size: rows up to the earliest local
+    today are due everywhere; the one or two later days only for the creators of the
+    zones already there (a semi-join). Joining the creator instead let the planner scan
+    every billable row of the creator and sort them for each batch (~1 s a batch at
+    100,000 due rows, docs/benchmarks.md B5).
+    """
+    if date_field in ctx.due_conditions:  # one run, one clock: built for its first batch
+        return ctx.due_conditions[date_field]
     zones_by_day: dict[date, list[str]] = defaultdict(list)
     zones = Creator.objects.order_by().values_list("time_zone", flat=True).distinct()
     for tz in zones:
-        zones_by_day[billing.local_date(now, tz)].append(tz)
-    condition = Q(pk__in=[])
-    for day, tzs in zones_by_day.items():
-        condition |= Q(creator__time_zone__in=tzs, **{f"{date_field}__lte": day})
-    return condition
+        zones_by_day[billing.local_date(ctx.now, tz)].append(tz)
+    if not zones_by_day:
+        return Q(pk__in=[])
+    days = sorted(zones_by_day)
+    everywhere = Q(**{f"{date_field}__lte": days[0]})
+    condition = everywhere
+    for day in days[1:]:
+        ahead = [tz for later in days if later >= day for tz in zones_by_day[later]]
+        condition |= Q(
+            creator_id__in=Creator.objects.filter(time_zone__in=ahead).values("pk"),
+            **{f"{date_field}__lte": day},
+        )
+    # The upper bound alone as well, so that it bounds the index scan.
+    ctx.due_conditions[date_field] = Q(**{f"{date_field}__lte": days[-1]}) & condition
+    return ctx.due_conditions[date_field]
 
 
 def _unpaid_period_start(subscription: Subscription) -> date:
@@ -226,9 +247,9 @@ class RenewalRules:
 
     date_field = "next_charge_date"
 
-    def due(self, now: datetime) -> QuerySet[Subscription]:
+    def due(self, ctx: _Context) -> QuerySet[Subscription]:
         return Subscription.objects.filter(status__in=[Status.ACTIVE, Status.DELAYED]).filter(
-            _due_on_local_date("next_charge_date", now)
+            _due_on_local_date("next_charge_date", ctx)
         )
 
     def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
@@ -251,10 +272,12 @@ class RenewalRules:
     def apply(
         self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
     ) -> None:
-        give_up_on = _retry_date(subscription, charge.period_start, 0) or period_end_for(
-            subscription=subscription, period_start=charge.period_start
-        )
-        outcome = _outcome(result, ctx.today(subscription), give_up_on)
+        outcome = result.outcome
+        if outcome is ChargeOutcome.ERROR:  # only then does the give-up day matter
+            give_up_on = _retry_date(subscription, charge.period_start, 0) or period_end_for(
+                subscription=subscription, period_start=charge.period_start
+            )
+            outcome = _outcome(result, ctx.today(subscription), give_up_on)
         if outcome is ChargeOutcome.SUCCEEDED:
             _paid(subscription, charge)
         elif outcome is ChargeOutcome.DECLINED:
@@ -268,9 +291,9 @@ class RetryRules:
 
     date_field = "next_retry_date"
 
-    def due(self, now: datetime) -> QuerySet[Subscription]:
+    def due(self, ctx: _Context) -> QuerySet[Subscription]:
         return Subscription.objects.filter(status=Status.DELAYED).filter(
-            _due_on_local_date("next_retry_date", now)
+            _due_on_local_date("next_retry_date", ctx)
         )
 
     def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
@@ -284,10 +307,12 @@ class RetryRules:
     def apply(
         self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
     ) -> None:
-        give_up_on = _retry_date(
-            subscription, charge.period_start, subscription.retry_attempt + 1
-        ) or period_end_for(subscription=subscription, period_start=charge.period_start)
-        outcome = _outcome(result, ctx.today(subscription), give_up_on)
+        outcome = result.outcome
+        if outcome is ChargeOutcome.ERROR:  # only then does the give-up day matter
+            give_up_on = _retry_date(
+                subscription, charge.period_start, subscription.retry_attempt + 1
+            ) or period_end_for(subscription=subscription, period_start=charge.period_start)
+            outcome = _outcome(result, ctx.today(subscription), give_up_on)
         if outcome is ChargeOutcome.SUCCEEDED:
             _paid(subscription, charge)
         elif outcome is ChargeOutcome.DECLINED:
@@ -303,9 +328,9 @@ class FirstChargeRules:
 
     date_field = "created_at"
 
-    def due(self, now: datetime) -> QuerySet[Subscription]:
+    def due(self, ctx: _Context) -> QuerySet[Subscription]:
         return Subscription.objects.filter(
-            status=Status.STARTED, created_at__lte=now - FIRST_CHARGE_GRACE
+            status=Status.STARTED, created_at__lte=ctx.now - FIRST_CHARGE_GRACE
         )
 
     def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
@@ -364,7 +389,7 @@ def _claim(
     rules: Rules, ctx: _Context, cursor: tuple[Any, int] | None, batch_size: int
 ) -> list[Subscription]:
     rows = (
-        rules.due(ctx.now)
+        rules.due(ctx)
         .select_for_update(of=("self",), skip_locked=True)
         .select_related("subscriber")
         .order_by(rules.date_field, "pk")
@@ -373,7 +398,8 @@ def _claim(
         # Keyset paging: rows this run skipped (in flight, transient error) stay behind.
         day, pk = cursor
         rows = rows.filter(
-            Q(**{f"{rules.date_field}__gt": day}) | Q(**{rules.date_field: day, "pk__gt": pk})
+            Q(**{f"{rules.date_field}__gt": day}) | Q(**{rules.date_field: day, "pk__gt": pk}),
+            **{f"{rules.date_field}__gte": day},  # the same, as a bound of the index scan
         )
     batch = list(rows[:batch_size])
     ctx.attach(batch)
@@ -445,7 +471,7 @@ def _open_charges(specs: list[tuple[Subscription, ChargeSpec]], ctx: _Context) -
             )
             continue
         claimed.append(_Claimed(charge, _snapshot(subscription)))
-    Charge.objects.bulk_create(new)
+    bulk_insert_rows(new)
     if taken_over:
         Charge.objects.filter(pk__in=[c.pk for c in taken_over]).update(
             status=Charge.Status.PENDING, updated_at=ctx.now
@@ -466,17 +492,20 @@ def _settle_batch(
     rules: Rules, ctx: _Context, answers: list[tuple[_Claimed, ChargeResult]], stats: RunStats
 ) -> None:
     with transaction.atomic():
-        locked = Subscription.objects.select_for_update().in_bulk(
-            sorted({item.charge.subscription_id for item, _ in answers})
-        )
-        ctx.attach(locked.values())
-        fresh_charges = Charge.objects.in_bulk([item.charge.pk for item, _ in answers])
+        locked = _lock_current(ctx, [item.charge.subscription for item, _ in answers])
+        fresh_charges = {
+            pk: (status, reference)
+            for pk, status, reference in Charge.objects.filter(
+                pk__in=[item.charge.pk for item, _ in answers]
+            ).values_list("pk", "status", "gateway_reference")
+        }
         settled: list[Charge] = []
         changed: list[tuple[Subscription, tuple[Any, ...]]] = []
         with events_batched():
             for item, result in answers:
                 subscription = locked[item.charge.subscription_id]
-                charge = fresh_charges[item.charge.pk]
+                charge = item.charge
+                charge.status, charge.gateway_reference = fresh_charges[charge.pk]
                 charge.subscription = subscription
                 if not charge_result_apply(charge=charge, result=result):
                     continue  # another run settled it (its lease had run out)
@@ -496,6 +525,39 @@ def _settle_batch(
             bulk_update_rows(settled, _CHARGE_SETTLE_FIELDS)
             _save_subscriptions(changed, ctx.now)
         stats.charged += len(settled)
+
+
+_SUBSCRIPTION_COLUMNS = [f.attname for f in Subscription._meta.concrete_fields]
+_SUBSCRIPTION_PK = _SUBSCRIPTION_COLUMNS.index("id")
+
+
+def _lock_current(ctx: _Context, claimed: list[Subscription]) -> dict[int, Subscription]:
+    """Lock the claimed rows again and return each as it is now.
+
+    A row still equal to the claimed instance keeps that instance (its plan, creator and
+    subscriber attached); only a row someone changed meanwhile is rebuilt from the
+    database. Reading tuples rather than instances: at 100,000 rows building the models
+    again cost more than the locking query itself.
+    """
+    by_pk = {subscription.pk: subscription for subscription in claimed}
+    rows = (
+        Subscription.objects.select_for_update()
+        .filter(pk__in=sorted(by_pk))
+        .order_by("pk")
+        .values_list(*_SUBSCRIPTION_COLUMNS)
+    )
+    locked: dict[int, Subscription] = {}
+    rebuilt: list[Subscription] = []
+    for values in rows:
+        subscription = by_pk[values[_SUBSCRIPTION_PK]]
+        if tuple(getattr(subscription, name) for name in _SUBSCRIPTION_COLUMNS) != values:
+            subscription = Subscription.from_db(
+                Subscription.objects.db, _SUBSCRIPTION_COLUMNS, values
+            )
+            rebuilt.append(subscription)
+        locked[subscription.pk] = subscription
+    ctx.attach(rebuilt)
+    return locked
 
 
 def _save_subscriptions(changed: list[tuple[Subscription, tuple[Any, ...]]], now: datetime) -> None:

@@ -79,6 +79,19 @@ def test_due_date_is_the_creators_local_date():
     assert sub.next_charge_date == date(2026, 3, 10)
 
 
+def test_creators_on_different_local_days_are_each_charged_on_their_own_date():
+    # 02:00 UTC on Feb 10 is the 9th in São Paulo and already the 10th in Tokyo.
+    tokyo = PlanFactory(creator=CreatorFactory(time_zone="Asia/Tokyo"))
+    tokyo_due = _due(anchor=date(2026, 1, 10), due=date(2026, 2, 10), plan=tokyo)
+    sao_paulo_due = _due(anchor=date(2026, 1, 9), due=date(2026, 2, 9))
+    sao_paulo_not_yet = _due(anchor=date(2026, 1, 10), due=date(2026, 2, 10))
+    with _at(date(2026, 2, 10), hour_utc=2):
+        assert renewals.renewals_run(batch_size=1).charged == 2
+    charged = set(Charge.objects.values_list("subscription_id", flat=True))
+    assert charged == {tokyo_due.pk, sao_paulo_due.pk}
+    assert sao_paulo_not_yet.pk not in charged
+
+
 def test_declines_go_delayed_retry_and_cancel_after_five_unpaid_recurrences():
     sub = _due(
         anchor=date(2026, 1, 10), due=date(2026, 2, 10), payment_method="pm_sandbox_declined"
