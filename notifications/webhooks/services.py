@@ -447,9 +447,13 @@ def _record_successes(succeeded: list[tuple[WebhookDelivery, transport.SendResul
         WebhookDelivery.objects.unscoped("updates the claimed deliveries by id").filter(
             pk__in=ids
         ).update(status=WebhookDelivery.Status.SUCCEEDED, next_attempt_at=None, **dict(answer))
-    WebhookEndpoint.objects.unscoped("the endpoints of the claimed deliveries").filter(
-        pk__in={delivery.endpoint_id for delivery, _ in succeeded}, failing_since__isnull=False
-    ).update(failing_since=None)
+    # Restart the failure clock of endpoints that had one running when the batch was read
+    # (a failure recorded by another worker since then is cleared by the next success).
+    failing = {d.endpoint_id for d, _ in succeeded if d.endpoint.failing_since is not None}
+    if failing:
+        WebhookEndpoint.objects.unscoped("the endpoints of the claimed deliveries").filter(
+            pk__in=failing, failing_since__isnull=False
+        ).update(failing_since=None)
 
 
 def _record(
