@@ -177,7 +177,9 @@ def webhook_deliveries_create_for_event(event: SubscriptionEvent) -> list[tuple[
     the deliveries of the event not attempted yet."""
     endpoints = [
         e
-        for e in WebhookEndpoint.objects.filter(creator_id=event.creator_id, is_active=True)
+        for e in WebhookEndpoint.objects.filter(creator_id=event.creator_id, is_active=True).only(
+            "id", "creator_id", "events"
+        )  # not the secret: decrypted per row otherwise
         if e.wants(event.type)
     ]
     if not endpoints:
