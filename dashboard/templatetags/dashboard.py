@@ -73,6 +73,23 @@ def percent(value: Any) -> str:
 
 
 @register.filter
+def status_label(status: str) -> str:
+    """`{{ s.status|status_label }}` is `{{ s.get_status_display }}`, kept per language
+    (the model method rebuilds a dict of every choice at each call)."""
+    return _status_label(status, get_language() or "")
+
+
+@lru_cache(maxsize=256)
+def _status_label(status: str, language: str) -> str:
+    from subscriptions.models import Status
+
+    try:
+        return str(Status(status).label)
+    except ValueError:
+        return status
+
+
+@register.filter
 def status_class(status: str) -> str:
     """A CSS modifier per status family; the text always says the status too."""
     if status in ("ACTIVE",):

@@ -46,3 +46,16 @@ def test_money_is_the_same_from_the_cache(language):
             )
             assert money(None, "BRL") == money("", "BRL") == ""
             assert money("not a number", "BRL") == ""
+
+
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+def test_status_label_is_the_models_display(language):
+    from subscriptions.models import Status, Subscription
+
+    template = Template(
+        "{% load dashboard %}{{ s.status|status_label }}|{{ s.get_status_display }}"
+    )
+    with translation.override(language):
+        for status in [*Status.values, *Status.values, "UNKNOWN"]:
+            ours, django = template.render(Context({"s": Subscription(status=status)})).split("|")
+            assert ours == django
