@@ -107,3 +107,25 @@ def creator_create(
     Membership.objects.create(creator=creator, user=owner, role=Role.OWNER)
     issued = api_key_create(creator=creator, name="Default key", role=Role.OWNER, created_by=owner)
     return CreatedCreator(creator=creator, owner=owner, api_key=issued)
+
+
+IDEMPOTENCY_PURGE_BATCH = 5000
+
+
+def idempotency_records_purge(*, max_batches: int = 20) -> int:
+    """Delete `Idempotency-Key` answers whose 24 hours are over, a batch at a time (short
+    statements, no long lock). A key reused after expiry is answered afresh anyway; this
+    keeps the table from growing forever. Returns how many rows went."""
+    from accounts.models import IdempotencyRecord
+
+    deleted = 0
+    for _ in range(max_batches):
+        ids = list(
+            IdempotencyRecord.objects.filter(expires_at__lte=timezone.now()).values_list(
+                "pk", flat=True
+            )[:IDEMPOTENCY_PURGE_BATCH]
+        )
+        if not ids:
+            break
+        deleted += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]
+    return deleted

@@ -188,12 +188,6 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-# Celery's Django fixup closes the database connection before and after every task unless
-# this is set, so each task paid a new PostgreSQL connection (a backend fork and the
-# session setup: ~20 % of a webhook worker's time). With it set, connections are kept and
-# config/celery.py closes them the way Django does after a request (CONN_MAX_AGE, errors,
-# health checks); the fixup still recycles them every this many tasks.
-CELERY_DB_REUSE_MAX = 1000
 # Seconds between runs of each periodic job (beat); `run_scheduled_jobs` runs them all once.
 SCHEDULED_JOB_INTERVAL = env_int("SCHEDULED_JOB_INTERVAL", 30)
 # An event not processed this many seconds after it was written is re-published.

@@ -16,15 +16,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import Integration
+from segmentation.compiler import RuleSpec
 from segmentation.evaluate import event_triggers_rule
 from segmentation.facts import trigger_for_event
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import Subscription, SubscriptionEvent
 
 logger = logging.getLogger(__name__)
-# Deliveries per broker message. Small, so one slow provider call holds back few others
-# and several workers still share a big requeue.
-ENQUEUE_CHUNK = 10
+# Deliveries per broker message, claimed and recorded together. Small enough that one
+# slow provider holds back few others and several workers share a big requeue.
+ENQUEUE_CHUNK = 20
+# Compiled rule specs by (rule id, updated_at): every save bumps updated_at, so an edited
+# rule is compiled again; compiling 20 rules per event was a third of its cost.
+_SPECS: dict[tuple[int, object], RuleSpec] = {}
+_SPECS_MAX = 2000
+_INTEGRATION_IDS: dict[tuple[int, UUID], int] = {}
 
 
 def deliveries_enqueue(delivery_ids: list[int]) -> None:
@@ -55,6 +61,17 @@ def rules_for_trigger(*, creator_id: int, trigger: str) -> list[SegmentationRule
     )
 
 
+def rule_spec(rule: SegmentationRule) -> RuleSpec:
+    """The rule's compiled spec, from this process's cache when the rule is unchanged."""
+    key = (rule.pk, rule.updated_at)
+    spec = _SPECS.get(key)
+    if spec is None:
+        if len(_SPECS) >= _SPECS_MAX:
+            _SPECS.clear()
+        spec = _SPECS[key] = rule.spec
+    return spec
+
+
 def segmentation_consume(event: SubscriptionEvent) -> None:
     """The outbox consumer (registered in SegmentationConfig.ready)."""
     deliveries_create_for_event(event)
@@ -68,17 +85,13 @@ def deliveries_create_for_event(event: SubscriptionEvent) -> int:
     rules = rules_for_trigger(creator_id=event.creator_id, trigger=trigger)
     if not rules:
         return 0
-    subscription = Subscription.objects.select_related("plan", "subscriber", "creator").get(
-        pk=event.subscription_id
-    )
-    matching = [r for r in rules if event_triggers_rule(r.spec, event, subscription)]
+    subscription = _subscription_of(event)
+    matching = [r for r in rules if event_triggers_rule(rule_spec(r), event, subscription)]
     if not matching:
         return 0
-    wanted = {a["integration"] for r in matching for a in r.actions if a.get("integration")}
-    integration_ids: dict[UUID | None, int] = dict(
-        Integration.objects.filter(creator_id=event.creator_id, uuid__in=wanted).values_list(
-            "uuid", "pk"
-        )
+    integration_ids = _integration_ids(
+        event.creator_id,
+        {_uuid_key(a.get("integration")) for r in matching for a in r.actions},
     )
     now = timezone.now()
     subscriber = subscription.subscriber
@@ -108,6 +121,37 @@ def deliveries_create_for_event(event: SubscriptionEvent) -> int:
         )
         transaction.on_commit(lambda: deliveries_enqueue(pending))
     return len(pending)
+
+
+def _integration_ids(creator_id: int, uuids: set[UUID | None]) -> dict[UUID | None, int]:
+    """Primary keys of the creator's integrations by uuid. A uuid never changes owner or
+    key, and an integration a rule uses cannot be deleted, so known pairs are cached."""
+    wanted = {u for u in uuids if u is not None}
+    missing = {u for u in wanted if (creator_id, u) not in _INTEGRATION_IDS}
+    if missing:
+        if len(_INTEGRATION_IDS) >= _SPECS_MAX:
+            _INTEGRATION_IDS.clear()
+        for uuid, pk in Integration.objects.filter(
+            creator_id=creator_id, uuid__in=missing
+        ).values_list("uuid", "pk"):
+            _INTEGRATION_IDS[(creator_id, uuid)] = pk
+    return {
+        u: _INTEGRATION_IDS[(creator_id, u)] for u in wanted if (creator_id, u) in _INTEGRATION_IDS
+    }
+
+
+def _subscription_of(event: SubscriptionEvent) -> Subscription:
+    """The event's subscription with its plan, subscriber and creator: as loaded with the
+    event by the outbox (one query), or read now."""
+    cache = event._state.fields_cache
+    subscription = cache.get("subscription")
+    if subscription is not None and {"plan", "subscriber"} <= set(subscription._state.fields_cache):
+        if "creator" in cache and "creator" not in subscription._state.fields_cache:
+            subscription.creator = cache["creator"]
+        return subscription
+    return Subscription.objects.select_related("plan", "subscriber", "creator").get(
+        pk=event.subscription_id
+    )
 
 
 def _uuid_key(value: object) -> UUID | None:

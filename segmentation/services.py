@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, transaction
 from django.utils import timezone
 
 from accounts.models import Creator, User
@@ -146,6 +145,8 @@ class Outcome:
     permanent: bool = False
     auth: bool = False
     retry_after: float | None = None
+    # The provider already showed the action's effect: nothing was sent this attempt.
+    already_applied: bool = False
 
 
 def _placeholder_values(delivery: SegmentationDelivery) -> dict[str, str]:
@@ -168,8 +169,12 @@ def _placeholder_values(delivery: SegmentationDelivery) -> dict[str, str]:
     return values
 
 
-def action_perform(delivery: SegmentationDelivery) -> Outcome:
-    """Run one delivery's action once (no retry here). Never raises for provider errors."""
+def action_perform(
+    delivery: SegmentationDelivery, *, providers: dict[int, Any] | None = None
+) -> Outcome:
+    """Run one delivery's action once (no retry here). Never raises for provider errors.
+    `providers` caches adapters by integration id across a batch (credentials are
+    decrypted once)."""
     action = delivery.action
     if action["type"] == "send_email":
         values = _placeholder_values(delivery)
@@ -195,7 +200,22 @@ def action_perform(delivery: SegmentationDelivery) -> Outcome:
     )
     list_id = action.get("list")
     try:
-        provider = provider_for(integration)
+        if providers is None:
+            provider = provider_for(integration)
+        else:
+            provider = providers.get(integration.pk) or providers.setdefault(
+                integration.pk, provider_for(integration)
+            )
+        # An earlier attempt may have reached the provider without us learning it (its
+        # worker died mid-call, or the answer timed out): ask before acting again.
+        if delivery.attempts > 1 and provider.action_applied(
+            action["type"], contact, list_id=list_id, tag=action.get("tag", "")
+        ):
+            logger.info(
+                "segmentation delivery %s: already applied at the provider, not sent again",
+                delivery.pk,
+            )
+            return Outcome(ok=True, already_applied=True)
         provider.upsert_contact(contact, list_id)
         if action["type"] == "add_to_list":
             provider.add_to_list(contact, list_id)
@@ -297,36 +317,102 @@ def delivery_record_outcome(
     return str(fields["status"])
 
 
-def delivery_claim(*, delivery_id: int) -> SegmentationDelivery | None:
-    """Claim a pending delivery for one attempt (conditional UPDATE pending → sending);
-    None if another worker has it, it is done, or it is gone."""
-    now = timezone.now()
-    claimed = SegmentationDelivery.objects.filter(
-        pk=delivery_id, status=SegmentationDelivery.Status.PENDING
-    ).update(status=SegmentationDelivery.Status.SENDING, attempts=F("attempts") + 1, started_at=now)
-    if not claimed:
-        return None
-    return (
-        SegmentationDelivery.objects.select_related(
-            "rule__product",
-            "creator",
-            "integration",
-            "event__subscription__plan__product",
+ATTEMPT_RELATED = ("rule__product", "creator", "integration", "event__subscription__plan__product")
+
+
+def deliveries_claim(*, delivery_ids: list[int]) -> list[SegmentationDelivery]:
+    """Claim pending deliveries for one attempt each (pending → sending, attempts + 1),
+    skipping rows another worker holds; returns the claimed rows, loaded with what an
+    attempt needs, in id order. Rows done, gone or claimed elsewhere are left out.
+
+    One `UPDATE … RETURNING` statement (the ORM's update cannot return rows): a
+    transaction with a locking SELECT and an UPDATE took four round trips."""
+    if not delivery_ids:
+        return []
+    S = SegmentationDelivery.Status
+    connection = connections[SegmentationDelivery.objects.db]
+    qn = connection.ops.quote_name
+    table = qn(SegmentationDelivery._meta.db_table)
+    skip_locked = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    wanted = ", ".join(["%s"] * len(delivery_ids))
+    sql = (
+        f"UPDATE {table} SET {qn('status')} = %s, {qn('attempts')} = {qn('attempts')} + 1, "  # noqa: S608 (names from the model)
+        f"{qn('started_at')} = %s WHERE {qn('id')} IN (SELECT {qn('id')} FROM {table} "
+        f"WHERE {qn('id')} IN ({wanted}) AND {qn('status')} = %s{skip_locked}) "
+        f"RETURNING {qn('id')}"
+    )
+    with connection.cursor() as cursor:
+        # Written as the ORM writes it, so that `started_at=` filters match it later.
+        started = SegmentationDelivery._meta.get_field("started_at").get_db_prep_value(
+            timezone.now(), connection
         )
-        .filter(pk=delivery_id)
-        .first()
+        cursor.execute(sql, [S.SENDING, started, *delivery_ids, S.PENDING])
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return []
+    return list(
+        SegmentationDelivery.objects.select_related(*ATTEMPT_RELATED)
+        .filter(pk__in=ids)
+        .order_by("pk")
     )
 
 
+def delivery_claim(*, delivery_id: int) -> SegmentationDelivery | None:
+    """Claim one pending delivery (see `deliveries_claim`); None if it is not claimable."""
+    claimed = deliveries_claim(delivery_ids=[delivery_id])
+    return claimed[0] if claimed else None
+
+
+def _deliveries_record_success(deliveries: list[SegmentationDelivery]) -> None:
+    """Record the successes of one batch in one UPDATE; each row only if it is still the
+    attempt this batch claimed (same status and claim time)."""
+    S = SegmentationDelivery.Status
+    by_claim: dict[datetime | None, list[int]] = {}
+    for delivery in deliveries:
+        by_claim.setdefault(delivery.started_at, []).append(delivery.pk)
+    now = timezone.now()
+    for started_at, ids in by_claim.items():
+        SegmentationDelivery.objects.filter(
+            pk__in=ids, status=S.SENDING, started_at=started_at
+        ).update(
+            status=S.SUCCEEDED,
+            finished_at=now,
+            next_attempt_at=None,
+            error="",
+            provider_status=None,
+        )
+
+
+def deliveries_attempt(*, delivery_ids: list[int]) -> dict[int, str]:
+    """One attempt of each queued delivery: claim them together, call the provider for
+    each, record the outcomes (successes in one write). Returns {id: outcome} for the
+    deliveries this call claimed.
+
+    An attempt whose worker died after the provider received the call but before the
+    outcome was written is recovered after 5 minutes; the next attempt (like every retry)
+    first asks the provider whether the action already took effect
+    (`EmailMarketingProvider.action_applied`), so the contact is not acted on twice."""
+    claimed = deliveries_claim(delivery_ids=delivery_ids)
+    providers: dict[int, Any] = {}
+    results: dict[int, str] = {}
+    succeeded: list[SegmentationDelivery] = []
+    for delivery in claimed:
+        outcome = action_perform(delivery, providers=providers)
+        if outcome.ok:
+            succeeded.append(delivery)
+            results[delivery.pk] = SegmentationDelivery.Status.SUCCEEDED
+        else:
+            results[delivery.pk] = delivery_record_outcome(delivery=delivery, outcome=outcome)
+    _deliveries_record_success(succeeded)
+    return results
+
+
 def delivery_attempt(*, delivery_id: int) -> str | None:
-    """One attempt of a queued delivery: claim, call the provider, record the outcome.
-    The only possible duplicate call is an attempt whose worker died after the provider
-    received the call and before the outcome was written (recovered after 5 minutes)."""
-    delivery = delivery_claim(delivery_id=delivery_id)
-    if delivery is None:
-        return None
-    outcome = action_perform(delivery)
-    return delivery_record_outcome(delivery=delivery, outcome=outcome)
+    """One attempt of one queued delivery (see `deliveries_attempt`); None if it was not
+    claimable (done, gone, or another worker has it)."""
+    return deliveries_attempt(delivery_ids=[delivery_id]).get(delivery_id)
 
 
 # --- send test -------------------------------------------------------------------------------

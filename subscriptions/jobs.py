@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.services import idempotency_records_purge
 from subscriptions import outbox, renewals, scheduling
 from subscriptions.models import SubscriptionEvent
 
@@ -27,6 +28,12 @@ def outbox_sweep() -> int:
     )
     outbox.publish_many(ids)
     return len(ids)
+
+
+@scheduling.register_job("idempotency_purge", queue="events")
+def idempotency_purge() -> int:
+    """Delete stored `Idempotency-Key` answers older than their 24 hours."""
+    return idempotency_records_purge()
 
 
 @scheduling.register_job("renewals")

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from subscriptions.models import Subscription, SubscriptionEvent
@@ -119,10 +119,34 @@ def publish_many(event_ids: list[int]) -> None:
             return
 
 
+def event_count_attempt(*, event_id: int) -> tuple[int, str] | None:
+    """Count one processing attempt of a pending event; return (attempts so far, last
+    error), or None when it is processed, failed or gone. One `UPDATE … RETURNING`
+    (the ORM's update cannot return the new count: that took a second query)."""
+    connection = connections[SubscriptionEvent.objects.db]
+    qn = connection.ops.quote_name
+    table = qn(SubscriptionEvent._meta.db_table)
+    attempts, error = qn("publish_attempts"), qn("last_error")
+    sql = (
+        f"UPDATE {table} SET {attempts} = {attempts} + 1 WHERE {qn('id')} = %s "  # noqa: S608 (names from the model)
+        f"AND {qn('processed_at')} IS NULL AND {qn('failed_at')} IS NULL "
+        f"RETURNING {attempts}, {error}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [event_id])
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
 def event_process(*, event_id: int) -> bool:
     """Run every consumer on an event once; mark it processed. False if nothing was done."""
     event = (
-        SubscriptionEvent.objects.select_related("subscription", "creator")
+        # What the consumers read, in one query (not the creator's gateway credentials,
+        # which no consumer needs and which cost a decryption per event).
+        SubscriptionEvent.objects.select_related(
+            "subscription__plan", "subscription__subscriber", "creator"
+        )
+        .defer("creator__gateway_credentials")
         .filter(pk=event_id, processed_at__isnull=True)
         .first()
     )

@@ -6,7 +6,6 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from subscriptions import outbox, scheduling
@@ -34,14 +33,10 @@ def process_events(event_ids: list[int]) -> None:
 def event_process_counted(event_id: int) -> None:
     # Count the attempt before running, so an event that crashes its worker every time
     # (never reaching an except clause) still stops after OUTBOX_MAX_ATTEMPTS.
-    claimed = SubscriptionEvent.objects.filter(
-        pk=event_id, processed_at__isnull=True, failed_at__isnull=True
-    ).update(publish_attempts=F("publish_attempts") + 1)
-    if not claimed:
+    counted = outbox.event_count_attempt(event_id=event_id)
+    if counted is None:
         return
-    attempts, previous_error = SubscriptionEvent.objects.values_list(
-        "publish_attempts", "last_error"
-    ).get(pk=event_id)
+    attempts, previous_error = counted
     if attempts > settings.OUTBOX_MAX_ATTEMPTS:
         # No exception was recorded when the worker itself died under the event.
         cause = previous_error or "the worker processing it died (killed or crashed)"

@@ -118,6 +118,20 @@ class EmailMarketingProvider:
     def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
         raise NotImplementedError
 
+    def action_applied(
+        self, action_type: str, contact: Contact, *, list_id: str | None = None, tag: str = ""
+    ) -> bool | None:
+        """Whether the provider already shows what an action does: the contact on the
+        list or carrying the tag (`add_*`), or off it (`remove_*`).
+
+        Asked before an action is sent again after an attempt whose outcome we never
+        learned (its worker died mid-call, or the provider timed out after acting), so a
+        contact is not tagged twice. None: this adapter cannot tell, and the action is
+        sent again (every provider operation we use is idempotent). Provider errors
+        propagate like those of the action itself.
+        """
+        return None
+
 
 def _fields(cls: type[EmailMarketingProvider]) -> str:
     return ", ".join(repr(f) for f in cls.credential_fields)

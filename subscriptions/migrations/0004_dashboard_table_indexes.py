@@ -3,6 +3,24 @@
 from django.db import migrations, models
 
 
+class AddIndexPortable(migrations.AddIndex):
+    """SQLite refuses NULLS LAST in an index definition. There a descending order puts
+    NULLs last already, so on SQLite the index is created without the clause."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            expressions = [
+                models.OrderBy(e.expression, descending=e.descending)
+                if isinstance(e, models.OrderBy)
+                else e
+                for e in self.index.expressions
+            ]
+            schema_editor.add_index(model, models.Index(*expressions, name=self.index.name))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -11,11 +29,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexPortable(
             model_name='subscription',
             index=models.Index(models.F('creator'), models.F('status'), models.OrderBy(models.F('created_at'), descending=True, nulls_last=True), models.OrderBy(models.F('uuid'), descending=True), name='sub_table_status_created'),
         ),
-        migrations.AddIndex(
+        AddIndexPortable(
             model_name='subscription',
             index=models.Index(models.F('creator'), models.OrderBy(models.F('created_at'), descending=True, nulls_last=True), models.OrderBy(models.F('uuid'), descending=True), name='sub_table_created'),
         ),

@@ -136,3 +136,19 @@ def test_concurrent_duplicate_in_flight_is_409(creator, plan):
     assert Charge.objects.count() == 1
     replay = client_b.post(URL, _sale(plan), format="json", HTTP_IDEMPOTENCY_KEY="race")
     assert replay.json() == answers["first"].json()
+
+
+@pytest.mark.django_db
+def test_the_purge_job_deletes_answers_once_their_24_hours_are_over(creator, plan):
+    import time_machine
+    from django.core.management import call_command
+
+    client = api_client(creator)
+    client.post(URL, _sale(plan), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    with time_machine.travel(timezone.now() + timedelta(hours=23)):
+        client.post(URL, _sale(plan, "bia@example.com"), format="json", HTTP_IDEMPOTENCY_KEY="new")
+        call_command("run_scheduled_jobs", "--job", "idempotency_purge")
+        assert IdempotencyRecord.objects.count() == 2  # both still within 24 h
+    with time_machine.travel(timezone.now() + timedelta(hours=24, seconds=1)):
+        call_command("run_scheduled_jobs", "--job", "idempotency_purge")
+        assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]

@@ -234,6 +234,49 @@ def test_a_worker_that_died_while_sending_is_recovered_after_5_minutes(
     assert late == "superseded"
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (S.SUCCEEDED, 2)
+    # The second attempt asked the provider first; the tag was not there, so it tagged.
+    assert [c.method for c in fake_provider.calls] == ["GET", "PUT", "POST"]
+
+
+def test_a_call_that_reached_the_provider_before_the_worker_died_is_not_sent_again(
+    creator, integration, fake_provider
+):
+    make_rule(creator, integration)
+    event = cancel(creator, subscriber__email="ana@example.com")
+    segmentation_consume(event)
+    delivery = SegmentationDelivery.objects.get(event=event)
+    stale = services.delivery_claim(delivery_id=delivery.pk)
+    assert stale is not None
+    assert services.action_perform(stale).ok  # the provider acted; the worker dies here
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert jobs.deliveries_requeue_due() == 1
+    assert services.delivery_attempt(delivery_id=delivery.pk) == S.SUCCEEDED
+    assert len(fake_provider.calls_to("POST", "/tags")) == 1  # tagged once
+    assert [c.path for c in fake_provider.calls_to("GET")] == ["/contacts/ana@example.com/tags"]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.error) == (S.SUCCEEDED, 2, "")
+
+
+def test_a_retry_after_a_timeout_that_still_tagged_is_not_sent_again(
+    creator, integration, fake_provider
+):
+    make_rule(creator, integration)
+    event = cancel(creator, subscriber__email="ana@example.com")
+    segmentation_consume(event)
+    delivery = SegmentationDelivery.objects.get(event=event)
+    # The provider applied the tag, but its answer was lost (a gateway timeout → 503).
+    claimed = services.delivery_claim(delivery_id=delivery.pk)
+    assert claimed is not None
+    assert services.action_perform(claimed).ok
+    services.delivery_record_outcome(
+        delivery=claimed, outcome=services.Outcome(ok=False, error="HTTP 503", provider_status=503)
+    )
+    delivery.refresh_from_db()
+    assert delivery.status == S.RETRYING
+    with time_machine.travel(delivery.next_attempt_at):
+        assert jobs.deliveries_requeue_due() == 1
+    assert services.delivery_attempt(delivery_id=delivery.pk) == S.SUCCEEDED
+    assert len(fake_provider.calls_to("POST", "/tags")) == 1
 
 
 def test_send_email_action_renders_placeholders_safely(creator, integration, mailoutbox):

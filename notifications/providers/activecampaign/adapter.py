@@ -184,3 +184,24 @@ class ActiveCampaignProvider(EmailMarketingProvider):
         for link in body.get("contactTags") or []:
             if str(link.get("tag")) == tag_id:
                 self.client.request("DELETE", f"/api/3/contactTags/{link['id']}")
+
+    def action_applied(
+        self, action_type: str, contact: Contact, *, list_id: str | None = None, tag: str = ""
+    ) -> bool | None:
+        adding = action_type in ("add_to_list", "add_tag")
+        contact_id = self._find_contact(contact)
+        if contact_id is None:
+            return not adding  # an unknown contact is on no list and carries no tag
+        if action_type in ("add_to_list", "remove_from_list"):
+            body = self.client.request("GET", f"/api/3/contacts/{contact_id}/contactLists") or {}
+            present = any(
+                str(link.get("list")) == str(list_id) and str(link.get("status")) == "1"
+                for link in body.get("contactLists") or []
+            )
+        else:
+            tag_id = self._tag_id(tag, create=False)
+            if tag_id is None:
+                return not adding
+            body = self.client.request("GET", f"/api/3/contacts/{contact_id}/contactTags") or {}
+            present = any(str(link.get("tag")) == tag_id for link in body.get("contactTags") or [])
+        return present if adding else not present

@@ -15,6 +15,7 @@ permanent error that says so (use a list instead).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -121,6 +122,23 @@ class BrevoProvider(EmailMarketingProvider):
 
     def add_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
         raise self._no_tags()
+
+    def action_applied(
+        self, action_type: str, contact: Contact, *, list_id: str | None = None, tag: str = ""
+    ) -> bool | None:
+        if action_type not in ("add_to_list", "remove_from_list") or not list_id:
+            return None
+        number = _list_number(list_id)
+        try:
+            body = self.client.request("GET", f"/v3/contacts/{quote(contact.email, safe='')}")
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise
+            body = None
+        present = number in {
+            int(x) for x in (body or {}).get("listIds") or [] if str(x).lstrip("-").isdigit()
+        }
+        return present if action_type == "add_to_list" else not present
 
     def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
         raise self._no_tags()

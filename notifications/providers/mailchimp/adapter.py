@@ -162,3 +162,32 @@ class MailchimpProvider(EmailMarketingProvider):
     def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
         list_id = self._need_list(list_id, "tags")
         self._tag(contact, tag, list_id, "inactive")
+
+    def action_applied(
+        self, action_type: str, contact: Contact, *, list_id: str | None = None, tag: str = ""
+    ) -> bool | None:
+        if not list_id:
+            return None
+        try:
+            member = self.client.request(
+                "GET",
+                f"/3.0/lists/{list_id}/members/{member_hash(contact.email)}",
+                params={"fields": "status,tags"},
+            )
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise
+            member = None
+        # DELETE archives a member, so an archived member is off the audience.
+        member = member if isinstance(member, dict) and member.get("status") != "archived" else None
+        if action_type == "add_to_list":
+            return member is not None
+        if action_type == "remove_from_list":
+            return member is None
+        names = {
+            str(t.get("name", "")).strip().lower()
+            for t in (member or {}).get("tags") or []
+            if isinstance(t, dict)
+        }
+        tagged = tag.strip().lower() in names
+        return tagged if action_type == "add_tag" else not tagged

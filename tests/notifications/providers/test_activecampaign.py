@@ -185,3 +185,43 @@ def test_requests_through_the_adapter_respect_the_limit(fake, integration):
     seconds = Counter(int(c.at) for c in fake.calls("GET", "/api/3/users/me"))
     assert sum(seconds.values()) == 7
     assert len(seconds) >= 2  # the sixth call waited for the next second
+
+
+def _contact_links(fake, *, lists=(), tags=()):  # type: ignore[no-untyped-def]
+    fake.on("GET", "/api/3/contacts", json_answer(200, {"contacts": [{"id": "42"}]}))
+    fake.on("GET", "/api/3/tags", json_answer(200, {"tags": [{"id": "9", "tag": "VIP"}]}))
+    fake.on(
+        "GET",
+        "/api/3/contacts/42/contactLists",
+        json_answer(200, {"contactLists": [{"list": lid, "status": st} for lid, st in lists]}),
+    )
+    fake.on(
+        "GET",
+        "/api/3/contacts/42/contactTags",
+        json_answer(200, {"contactTags": [{"id": "77", "tag": t} for t in tags]}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("lists", "tags", "expected"),
+    [
+        ((("5", "1"),), ("9",), {"add_to_list": True, "remove_from_list": False, "add_tag": True}),
+        ((("5", "2"),), (), {"add_to_list": False, "remove_from_list": True, "add_tag": False}),
+        ((("6", "1"),), ("3",), {"add_to_list": False, "remove_tag": True, "add_tag": False}),
+    ],
+)
+def test_action_applied_reads_list_status_and_tag_links(fake, integration, lists, tags, expected):
+    _contact_links(fake, lists=lists, tags=tags)
+    provider = provider_for(integration)
+    seen = {
+        action: provider.action_applied(action, ANA, list_id="5", tag="vip") for action in expected
+    }
+    assert seen == expected
+    assert not fake.calls("POST") and not fake.calls("DELETE")  # reads only
+
+
+def test_action_applied_for_an_unknown_contact(fake, integration):
+    fake.on("GET", "/api/3/contacts", json_answer(200, {"contacts": []}))
+    provider = provider_for(integration)
+    assert provider.action_applied("add_tag", ANA, tag="vip") is False
+    assert provider.action_applied("remove_from_list", ANA, list_id="5") is True

@@ -126,3 +126,20 @@ def test_error_matrix(fake, settings, caplog, integration, case):
         path="/v3/account",
         error_body={"code": "unauthorized", "message": f"Key not found: {key}"},
     )
+
+
+def test_action_applied_reads_the_contacts_lists(fake, integration):
+    fake.on("GET", "/v3/contacts/ana%40example.com", json_answer(200, {"listIds": [2, 7]}))
+    provider = provider_for(integration)
+    assert provider.action_applied("add_to_list", ANA, list_id="2") is True
+    assert provider.action_applied("remove_from_list", ANA, list_id="2") is False
+    assert provider.action_applied("add_to_list", ANA, list_id="3") is False
+    assert provider.action_applied("add_tag", ANA, tag="vip") is None  # no tags at Brevo
+    assert {c.method for c in fake.requests} == {"GET"}
+
+
+def test_action_applied_for_an_unknown_contact(fake, integration):
+    fake.on("GET", "/v3/contacts/ana%40example.com", json_answer(404, {"code": "not_found"}))
+    provider = provider_for(integration)
+    assert provider.action_applied("add_to_list", ANA, list_id="2") is False
+    assert provider.action_applied("remove_from_list", ANA, list_id="2") is True

@@ -216,3 +216,40 @@ def test_at_most_ten_connections_at_once_across_threads(fake, integration):
     assert errors == []
     assert len(fake.calls("GET", "/3.0/lists")) == 16
     assert 2 <= fake.max_in_flight <= 10
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            json_answer(200, {"status": "subscribed", "tags": [{"id": 1, "name": "VIP"}]}),
+            {"add_to_list": True, "remove_from_list": False, "add_tag": True, "remove_tag": False},
+        ),
+        (
+            json_answer(200, {"status": "unsubscribed", "tags": []}),
+            {"add_to_list": True, "remove_from_list": False, "add_tag": False, "remove_tag": True},
+        ),
+        (
+            json_answer(200, {"status": "archived", "tags": [{"id": 1, "name": "vip"}]}),
+            {"add_to_list": False, "remove_from_list": True, "add_tag": False, "remove_tag": True},
+        ),
+        (
+            json_answer(404, {"title": "Resource Not Found", "status": 404}),
+            {"add_to_list": False, "remove_from_list": True, "add_tag": False, "remove_tag": True},
+        ),
+    ],
+)
+def test_action_applied_reads_the_member(fake, integration, answer, expected):
+    fake.on("GET", MEMBER, answer)
+    provider = provider_for(integration)
+    seen = {a: provider.action_applied(a, ANA, list_id="a1", tag="vip") for a in expected}
+    assert seen == expected
+    assert {c.method for c in fake.requests} == {"GET"}
+    assert fake.requests[0].query == {"fields": ["status,tags"]}
+
+
+def test_action_applied_passes_other_errors_on(fake, integration):
+    fake.on("GET", MEMBER, json_answer(401, {"title": "API Key Invalid", "status": 401}))
+    with pytest.raises(ProviderError) as info:
+        provider_for(integration).action_applied("add_tag", ANA, list_id="a1", tag="vip")
+    assert info.value.auth
