@@ -389,7 +389,7 @@ def webhook_deliveries_attempt(*, items: list[tuple[int, int]]) -> dict[int, Att
         headers = signing.signed_headers(
             secret=str(endpoint.secret),
             msg_id=str(delivery.uuid),
-            timestamp=int(now.timestamp()),
+            timestamp=int(timezone.now().timestamp()),  # when sent, not when claimed
             body=body,
         )
         result = transport.post(
