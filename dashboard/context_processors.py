@@ -17,8 +17,14 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "membership": current,
         "creator": current.creator,
         "nav_items": NAV_ITEMS,
-        # Lazy: only pages that render the switcher run the query.
+        # Lazy: only pages that render the switcher run the query. Only what the switcher
+        # shows is loaded (not the creator's encrypted gateway credentials, decrypted per
+        # row otherwise).
         "switcher_memberships": SimpleLazyObject(
-            lambda: list(memberships_for_user(user=request.user))  # type: ignore[arg-type]
+            lambda: list(
+                memberships_for_user(user=request.user).only(  # type: ignore[arg-type]
+                    "id", "creator_id", "creator__id", "creator__uuid", "creator__name"
+                )
+            )
         ),
     }

@@ -15,6 +15,20 @@ def webhook_delivery_send(delivery_id: int, expected_attempts: int) -> None:
     outcome = webhooks.webhook_delivery_attempt(
         delivery_id=delivery_id, expected_attempts=expected_attempts
     )
+    _retry_soon(delivery_id, outcome)
+
+
+@shared_task(queue="webhooks", acks_late=True, ignore_result=True)
+def webhook_deliveries_send(items: list[list[int]]) -> None:
+    """Several [delivery id, attempts made] in one message (an event's endpoints)."""
+    outcomes = webhooks.webhook_deliveries_attempt(
+        items=[(int(delivery_id), int(attempts)) for delivery_id, attempts in items]
+    )
+    for delivery_id, outcome in outcomes.items():
+        _retry_soon(delivery_id, outcome)
+
+
+def _retry_soon(delivery_id: int, outcome: webhooks.AttemptOutcome) -> None:
     # In eager mode a countdown would run at once, early; the periodic job (which also
     # sees every due row) takes the retry instead.
     if (

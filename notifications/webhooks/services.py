@@ -19,12 +19,12 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, transaction
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from accounts.errors import Conflict, DomainError
@@ -48,6 +48,9 @@ CLAIM_LEASE = timedelta(minutes=2)
 # UPDATE on the attempt count).
 QUEUE_LEASE = timedelta(seconds=20)
 DUE_BATCH = 200
+# Attempts per Celery message. Claimed together, sent one after the other: at most
+# SEND_BATCH times the 10 s deadline must stay well inside CLAIM_LEASE.
+SEND_BATCH = 8
 TEST_EVENT_TYPE = "webhook.test"
 
 EVENT_TYPES: tuple[str, ...] = (
@@ -170,10 +173,13 @@ def webhooks_on_event(event: SubscriptionEvent) -> None:
 
 def webhook_deliveries_create_for_event(event: SubscriptionEvent) -> list[tuple[int, int]]:
     """The outbox consumer: one delivery per matching active endpoint, sent after commit.
-    Idempotent: the (endpoint, event) constraint ignores a second run."""
+    Idempotent: the (endpoint, event) constraint ignores a second run, which (re)queues
+    the deliveries of the event not attempted yet."""
     endpoints = [
         e
-        for e in WebhookEndpoint.objects.filter(creator_id=event.creator_id, is_active=True)
+        for e in WebhookEndpoint.objects.filter(creator_id=event.creator_id, is_active=True).only(
+            "id", "creator_id", "events"
+        )  # not the secret: decrypted per row otherwise
         if e.wants(event.type)
     ]
     if not endpoints:
@@ -183,27 +189,37 @@ def webhook_deliveries_create_for_event(event: SubscriptionEvent) -> list[tuple[
     )
     payload = event_payload(event, subscription)
     now = timezone.now()
-    with transaction.atomic():
-        WebhookDelivery.objects.bulk_create(
-            [
-                WebhookDelivery(
-                    creator_id=event.creator_id,
-                    endpoint=endpoint,
-                    event=event,
-                    event_type=event.type,
-                    payload=payload,
-                    next_attempt_at=now,
-                )
-                for endpoint in endpoints
-            ],
-            ignore_conflicts=True,
+    rows = [
+        WebhookDelivery(
+            creator_id=event.creator_id,
+            endpoint=endpoint,
+            event=event,
+            event_type=event.type,
+            payload=payload,
+            next_attempt_at=now,
         )
+        for endpoint in endpoints
+    ]
+    # One statement, `INSERT … ON CONFLICT DO NOTHING RETURNING id`: it answers which rows
+    # are new, so the usual first run needs neither a transaction nor a second query.
+    # (bulk_create(ignore_conflicts=True) returns no ids, and wraps itself in one.)
+    fields = [f for f in WebhookDelivery._meta.concrete_fields if not f.primary_key]
+    inserted = WebhookDelivery.objects._insert(  # type: ignore[attr-defined]
+        rows,
+        fields=fields,
+        returning_fields=[WebhookDelivery._meta.pk],
+        on_conflict=OnConflict.IGNORE,
+    )
+    new_ids = [row[0] for row in inserted if row]  # one row: [None] when it existed
+    if len(new_ids) == len(rows):
+        due = [(pk, 0) for pk in new_ids]
+    else:  # processed before: queue again what was never attempted
         due = list(
             WebhookDelivery.objects.filter(
                 event=event, status=WebhookDelivery.Status.PENDING, attempts=0
             ).values_list("pk", "attempts")
         )
-        transaction.on_commit(lambda: enqueue(due))
+    transaction.on_commit(lambda: enqueue(due))
     return due
 
 
@@ -252,14 +268,21 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def enqueue(items: list[tuple[int, int]]) -> None:
-    """Hand attempts to Celery. A broker outage is fine: the periodic job finds them."""
-    from notifications.tasks import webhook_delivery_send
+    """Hand attempts to Celery, SEND_BATCH to a message (an event's deliveries to its
+    endpoints travel together). A broker outage is fine: the periodic job finds them."""
+    from notifications.tasks import webhook_deliveries_send, webhook_delivery_send
 
-    for delivery_id, attempts in items:
+    for start in range(0, len(items), SEND_BATCH):
+        batch = items[start : start + SEND_BATCH]
         try:
-            webhook_delivery_send.apply_async(args=(delivery_id, attempts), retry=False)
-        except Exception:  # broker down; the row is due, so the job will send it
-            logger.warning("webhook delivery %s not queued; the periodic job will", delivery_id)
+            if len(batch) == 1:
+                webhook_delivery_send.apply_async(args=batch[0], retry=False)
+            else:
+                webhook_deliveries_send.apply_async(args=(batch,), retry=False)
+        except Exception:  # broker down; the rows are due, so the job will send them
+            logger.warning(
+                "%s webhook deliveries not queued; the periodic job will", len(items) - start
+            )
             return
 
 
@@ -287,32 +310,152 @@ class AttemptOutcome:
     retry_in: float | None  # seconds until the next attempt, when one is scheduled
 
 
+SKIPPED = "skipped"
+
+
 def webhook_delivery_attempt(*, delivery_id: int, expected_attempts: int) -> AttemptOutcome:
     """Make attempt number `expected_attempts + 1`, if nobody made it yet."""
+    outcomes = webhook_deliveries_attempt(items=[(delivery_id, expected_attempts)])
+    return outcomes.get(delivery_id, AttemptOutcome(SKIPPED, expected_attempts, None))
+
+
+def _claim(items: list[tuple[int, int]], now: datetime) -> list[int]:
+    """Claim each attempt with a conditional UPDATE on its attempt count, so two workers
+    never send the same attempt: one `UPDATE … WHERE id IN (…) AND attempts = n
+    RETURNING id` per distinct count (a batch usually has one), which also says which
+    rows it claimed (the ORM's update() only counts them). Portable SQL: PostgreSQL, and
+    SQLite from 3.35."""
+    by_count: dict[int, list[int]] = {}
+    for delivery_id, expected in items:
+        by_count.setdefault(expected, []).append(int(delivery_id))
+    fields = {f.name: f for f in WebhookDelivery._meta.concrete_fields}
+    connection = connections[WebhookDelivery.objects.db]
+    lease = fields["next_attempt_at"].get_db_prep_save(now + CLAIM_LEASE, connection)
+    attempt_at = fields["last_attempt_at"].get_db_prep_save(now, connection)
+    q = connection.ops.quote_name
+    table = q(WebhookDelivery._meta.db_table)
+    pk, attempts, status, next_at, last_at = (
+        q(fields[name].column)
+        for name in ("id", "attempts", "status", "next_attempt_at", "last_attempt_at")
+    )
+    sql = (
+        f"UPDATE {table} SET {attempts} = {attempts} + 1, "  # noqa: S608 (no value inlined)
+        f"{next_at} = %s, {last_at} = %s "
+        f"WHERE {pk} IN ({{ids}}) AND {status} = %s AND {attempts} = %s RETURNING {pk}"
+    )
+    claimed: list[int] = []
+    with connection.cursor() as cursor:
+        for expected, ids in by_count.items():
+            cursor.execute(
+                sql.format(ids=", ".join(["%s"] * len(ids))),
+                [lease, attempt_at, *ids, WebhookDelivery.Status.PENDING.value, expected],
+            )
+            claimed += [row[0] for row in cursor.fetchall()]
+    return claimed
+
+
+def webhook_deliveries_attempt(*, items: list[tuple[int, int]]) -> dict[int, AttemptOutcome]:
+    """Make each (delivery id, attempts made) attempt if nobody made it yet; the outcome
+    of each attempt made, by delivery id. The rules are those of a single attempt; the
+    batch only saves round trips (one claim, one read, one write for the successes)."""
     now = timezone.now()
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=WebhookDelivery.Status.PENDING, attempts=expected_attempts
-    ).update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE, last_attempt_at=now)
+    claimed = _claim(items, now)
     if not claimed:
-        return AttemptOutcome("skipped", expected_attempts, None)
-    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
-    if delivery is None:  # the endpoint was deleted meanwhile
-        return AttemptOutcome("skipped", expected_attempts, None)
-    endpoint = delivery.endpoint
-    if not endpoint.is_active:
-        _give_up(delivery, "The endpoint is disabled.")
-        return AttemptOutcome(WebhookDelivery.Status.GAVE_UP, delivery.attempts, None)
-    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
-    headers = signing.signed_headers(
-        secret=str(endpoint.secret),
-        msg_id=str(delivery.uuid),
-        timestamp=int(now.timestamp()),
-        body=body,
+        return {}
+    deliveries = list(
+        WebhookDelivery.objects.unscoped("loads the claimed deliveries by id")
+        .select_related("endpoint")
+        .filter(pk__in=claimed)
+        .order_by("pk")
+    )  # one the endpoint of which was deleted meanwhile is gone with it: skipped
+    outcomes: dict[int, AttemptOutcome] = {}
+    succeeded: list[tuple[WebhookDelivery, transport.SendResult]] = []
+    disabled: set[int] = set()  # by an answer of this batch (410, 5 days of failures)
+    recovered: set[int] = set()  # endpoints that answered 2xx in this batch
+    for delivery in deliveries:
+        endpoint = delivery.endpoint
+        if delivery.endpoint_id in disabled:  # _disable gave its pending deliveries up
+            outcomes[delivery.pk] = AttemptOutcome(
+                WebhookDelivery.Status.GAVE_UP, delivery.attempts, None
+            )
+            continue
+        if not endpoint.is_active:
+            _give_up(delivery, "The endpoint is disabled.")
+            outcomes[delivery.pk] = AttemptOutcome(
+                WebhookDelivery.Status.GAVE_UP, delivery.attempts, None
+            )
+            continue
+        body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
+        headers = signing.signed_headers(
+            secret=str(endpoint.secret),
+            msg_id=str(delivery.uuid),
+            timestamp=int(timezone.now().timestamp()),  # when sent, not when claimed
+            body=body,
+        )
+        result = transport.post(
+            endpoint.url, body=body.encode(), headers=headers, allow_private=_allow_private()
+        )
+        _log(delivery, result)
+        if result.ok:
+            succeeded.append((delivery, result))
+            recovered.add(delivery.endpoint_id)
+            outcomes[delivery.pk] = AttemptOutcome(
+                WebhookDelivery.Status.SUCCEEDED, delivery.attempts, None
+            )
+        else:
+            # A failure is recorded as if the batch's earlier attempts had each been
+            # recorded at once: successes first, and their endpoints' clocks restarted.
+            _record_successes(succeeded)
+            succeeded = []
+            if delivery.endpoint_id in recovered:
+                endpoint.failing_since = None
+            outcomes[delivery.pk] = _record(delivery, endpoint, result)
+            if outcomes[delivery.pk].status == WebhookDelivery.Status.GAVE_UP:
+                disabled.add(delivery.endpoint_id)
+    _record_successes(succeeded)
+    return outcomes
+
+
+def _fields(result: transport.SendResult) -> dict[str, Any]:
+    return {
+        "last_status_code": result.status_code,
+        "last_error": result.error[:2000],
+        "response_excerpt": result.excerpt,
+    }
+
+
+def _log(delivery: WebhookDelivery, result: transport.SendResult) -> None:
+    logger.info(
+        "webhook delivery %s attempt %s -> %s %s",
+        delivery.uuid,
+        delivery.attempts,
+        result.status_code,
+        result.error,
     )
-    result = transport.post(
-        endpoint.url, body=body.encode(), headers=headers, allow_private=_allow_private()
-    )
-    return _record(delivery, endpoint, result)
+
+
+def _record_successes(succeeded: list[tuple[WebhookDelivery, transport.SendResult]]) -> None:
+    """Mark the successful attempts, one UPDATE per distinct answer (receivers mostly
+    answer alike), and restart the failure clock of their endpoints."""
+    if not succeeded:
+        return
+    by_answer: dict[tuple[Any, ...], list[int]] = {}
+    for delivery, result in succeeded:
+        fields = _fields(result)
+        by_answer.setdefault(tuple(sorted(fields.items())), []).append(delivery.pk)
+    # No transaction: each statement stands alone, and a crash between them leaves at
+    # worst a failure clock running that the next success restarts.
+    for answer, ids in by_answer.items():
+        WebhookDelivery.objects.unscoped("updates the claimed deliveries by id").filter(
+            pk__in=ids
+        ).update(status=WebhookDelivery.Status.SUCCEEDED, next_attempt_at=None, **dict(answer))
+    # Restart the failure clock of endpoints that had one running when the batch was read
+    # (a failure recorded by another worker since then is cleared by the next success).
+    failing = {d.endpoint_id for d, _ in succeeded if d.endpoint.failing_since is not None}
+    if failing:
+        WebhookEndpoint.objects.unscoped("the endpoints of the claimed deliveries").filter(
+            pk__in=failing, failing_since__isnull=False
+        ).update(failing_since=None)
 
 
 def _record(
@@ -320,18 +463,7 @@ def _record(
 ) -> AttemptOutcome:
     now = timezone.now()
     attempts = delivery.attempts
-    fields = {
-        "last_status_code": result.status_code,
-        "last_error": result.error[:2000],
-        "response_excerpt": result.excerpt,
-    }
-    logger.info(
-        "webhook delivery %s attempt %s -> %s %s",
-        delivery.uuid,
-        attempts,
-        result.status_code,
-        result.error,
-    )
+    fields = _fields(result)
     with transaction.atomic():
         if result.ok:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(

@@ -7,7 +7,12 @@
   the connection cannot redirect the request (DNS rebinding);
 - has a TOTAL deadline (10 s): every socket operation gets only the time left, so a
   receiver that trickles a byte a second is cut at the deadline;
-- reads at most `max_bytes` of the answer and never follows redirects (a 3xx fails).
+- reads at most `max_bytes` of the answer and never follows redirects (a 3xx fails);
+- keeps the connection open for the next send to the same vetted address (HTTP/1.1
+  keep-alive), when the answer was framed by a Content-Length within the cap. The host is
+  still resolved and checked at every send, and a kept connection is used only when its
+  address is the one this send vetted; so the pinning holds, and a busy endpoint costs one
+  TCP (and TLS) handshake per worker process instead of one per delivery.
 
 Plain sockets rather than an HTTP library, because pinning the address, the total
 deadline and the read cap all need control of the socket.
@@ -16,9 +21,12 @@ deadline and the read cap all need control of the socket.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import select
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
@@ -30,6 +38,11 @@ MAX_RESPONSE_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 EXCERPT_CHARS = 1000
 USER_AGENT = "subscription-manager-webhooks/1"
+# A kept connection idle longer than this is closed rather than reused: receivers close
+# idle connections after a few seconds (gunicorn 2 s, Node 5 s), and a request written
+# into a connection the receiver is closing is lost.
+KEEPALIVE_IDLE_SECONDS = 2.0
+KEEPALIVE_MAX_HOSTS = 64
 
 _EXTRA_BLOCKED = [
     ipaddress.ip_network("100.64.0.0/10"),  # carrier-grade NAT
@@ -163,6 +176,81 @@ class _Clock:
         return remaining
 
 
+class _ConnectionLost(Exception):
+    """A kept connection turned out closed before any answer came: send on a new one."""
+
+
+# (scheme, host name, vetted address, port, TLS context or None) -> idle connections.
+_PoolKey = tuple[str, str, str, int, ssl.SSLContext | None]
+
+
+class _Pool:
+    """Idle kept-alive connections of this process (each Celery pool process has its
+    own; a forked child drops what its parent had)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+        self.idle: dict[_PoolKey, list[tuple[socket.socket, float]]] = {}
+
+    def take(self, key: _PoolKey) -> socket.socket | None:
+        with self.lock:
+            if self.pid != os.getpid():  # forked: the sockets belong to the parent
+                self.idle, self.pid = {}, os.getpid()
+            kept = self.idle.get(key)
+            while kept:
+                sock, since = kept.pop()
+                if time.monotonic() - since < KEEPALIVE_IDLE_SECONDS and _quiet(sock):
+                    return sock
+                sock.close()
+        return None
+
+    def give(self, key: _PoolKey, sock: socket.socket) -> None:
+        with self.lock:
+            if self.pid != os.getpid():
+                self.idle, self.pid = {}, os.getpid()
+            if key not in self.idle and len(self.idle) >= KEEPALIVE_MAX_HOSTS:
+                for old, _ in self.idle.pop(next(iter(self.idle))):
+                    old.close()
+            kept = self.idle.setdefault(key, [])
+            kept.append((sock, time.monotonic()))
+            while len(kept) > 2:
+                kept.pop(0)[0].close()
+
+    def clear(self) -> None:
+        with self.lock:
+            for kept in self.idle.values():
+                for sock, _ in kept:
+                    sock.close()
+            self.idle = {}
+
+
+_POOL = _Pool()
+_DEFAULT_TLS: ssl.SSLContext | None = None
+
+
+def connections_close() -> None:
+    """Close every kept connection of this process."""
+    _POOL.clear()
+
+
+def _quiet(sock: socket.socket) -> bool:
+    """An idle connection has nothing to read; if it has, the receiver closed it (or
+    sent something unasked) and it is not reused."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+def _default_tls() -> ssl.SSLContext:
+    global _DEFAULT_TLS
+    if _DEFAULT_TLS is None:  # loading the CA bundle costs milliseconds: once per process
+        _DEFAULT_TLS = ssl.create_default_context()
+    return _DEFAULT_TLS
+
+
 def post(
     url: str,
     *,
@@ -185,8 +273,18 @@ def post(
         addresses = resolve(host, port, allow_private=allow_private)
     except TargetRefused as exc:
         return result(None, "", str(exc))
+    key: _PoolKey = (parts.scheme, host, str(addresses[0]), port, ssl_context)
     try:
-        raw = _exchange(parts, addresses[0], port, body, headers, clock, max_bytes, ssl_context)
+        kept = _POOL.take(key)
+        raw: bytes | None = None
+        if kept is not None:
+            try:
+                raw = _exchange(parts, kept, key, body, headers, clock, max_bytes, reused=True)
+            except _ConnectionLost:
+                raw = None  # the receiver had closed it: once more on a new connection
+        if raw is None:
+            sock = _connect(parts, addresses[0], port, clock, ssl_context)
+            raw = _exchange(parts, sock, key, body, headers, clock, max_bytes, reused=False)
     except DeliveryTimeout:
         return result(None, "", f"No complete answer within {deadline:g} s.")
     except ssl.SSLError as exc:
@@ -198,24 +296,42 @@ def post(
     return _parse(raw, result)
 
 
-def _exchange(
+def _connect(
     parts: SplitResult,
     ip: IPAddress,
     port: int,
+    clock: _Clock,
+    ssl_context: ssl.SSLContext | None,
+) -> socket.socket:
+    sock: socket.socket = socket.create_connection((str(ip), port), timeout=clock.left())
+    if parts.scheme == "https":
+        try:
+            context = ssl_context or _default_tls()
+            sock.settimeout(clock.left())
+            # SNI and certificate check use the name, the connection the vetted address.
+            sock = context.wrap_socket(sock, server_hostname=parts.hostname or "")
+        except BaseException:
+            sock.close()
+            raise
+    return sock
+
+
+def _exchange(
+    parts: SplitResult,
+    sock: socket.socket,
+    key: _PoolKey,
     body: bytes,
     headers: dict[str, str],
     clock: _Clock,
     max_bytes: int,
-    ssl_context: ssl.SSLContext | None,
+    *,
+    reused: bool,
 ) -> bytes:
-    host = parts.hostname or ""
-    sock: socket.socket = socket.create_connection((str(ip), port), timeout=clock.left())
+    """Send the request and read the answer; the connection is kept for the next send
+    only when the answer ended exactly where its Content-Length said."""
+    keep = False
     try:
-        if parts.scheme == "https":
-            context = ssl_context or ssl.create_default_context()
-            sock.settimeout(clock.left())
-            # SNI and certificate check use the name, the connection the vetted address.
-            sock = context.wrap_socket(sock, server_hostname=host)
+        host = parts.hostname or ""
         host_header = host if ":" not in host else f"[{host}]"
         if parts.port:
             host_header += f":{parts.port}"
@@ -226,25 +342,38 @@ def _exchange(
             f"User-Agent: {USER_AGENT}",
             "Content-Type: application/json",
             f"Content-Length: {len(body)}",
-            "Connection: close",
+            "Connection: keep-alive",
             *(f"{name}: {value}" for name, value in headers.items()),
         ]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        sock.settimeout(clock.left())
-        sock.sendall(request)
         received = bytearray()
-        limit = MAX_HEADER_BYTES + max_bytes
-        while len(received) < limit:
+        try:
             sock.settimeout(clock.left())
-            chunk = sock.recv(min(65536, limit - len(received)))
-            if not chunk:
-                break
-            received += chunk
-            if _complete(received):
-                break
+            sock.sendall(request)
+            limit = MAX_HEADER_BYTES + max_bytes
+            while len(received) < limit:
+                sock.settimeout(clock.left())
+                chunk = sock.recv(min(65536, limit - len(received)))
+                if not chunk:
+                    break
+                received += chunk
+                if _complete(received):
+                    keep = _reusable(received, max_bytes)
+                    break
+        except OSError as exc:
+            # Reset or EOF on a kept connection before any answer: the receiver closed it
+            # while it was idle. A timeout is not that, and is not retried.
+            if reused and not received and not isinstance(exc, TimeoutError):
+                raise _ConnectionLost from exc
+            raise
+        if reused and not received:
+            raise _ConnectionLost
         return bytes(received)
     finally:
-        sock.close()
+        if keep:
+            _POOL.give(key, sock)
+        else:
+            sock.close()
 
 
 def _complete(received: bytearray) -> bool:
@@ -262,6 +391,29 @@ def _complete(received: bytearray) -> bool:
         if name == b"transfer-encoding" and b"chunked" in value.lower():
             return rest.endswith(b"0\r\n\r\n")
     return False  # read until the server closes (Connection: close)
+
+
+def _reusable(received: bytearray, max_bytes: int) -> bool:
+    """The answer is exactly headers + Content-Length bytes (within the cap), HTTP/1.1,
+    and the receiver did not ask to close: the connection can carry the next request."""
+    head, _, rest = bytes(received).partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    if not lines[0].startswith(b"HTTP/1.1 "):
+        return False
+    length = None
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"connection" and b"close" in value.lower():
+            return False
+        if name == b"transfer-encoding":
+            return False
+        if name == b"content-length":
+            try:
+                length = int(value.strip())
+            except ValueError:
+                return False
+    return length is not None and length <= max_bytes and len(rest) == length
 
 
 def _parse(raw: bytes, result):  # type: ignore[no-untyped-def]

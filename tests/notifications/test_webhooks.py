@@ -501,3 +501,66 @@ def test_the_5_second_retry_rides_a_short_countdown(private_ok, monkeypatch):
         tasks.webhook_delivery_send.run(delivery.pk, 0)  # a duplicate message: no-op
     assert len(receiver.received) == 1
     assert queued == [{"args": (delivery.pk, 1), "countdown": 5.0, "retry": False}]
+
+
+def test_an_events_deliveries_go_in_one_message_and_are_claimed_together(
+    private_ok, monkeypatch, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    from notifications import tasks
+
+    subscription = SubscriptionFactory()
+    secrets = [
+        webhook_endpoint_create(creator=subscription.creator, url=f"http://127.0.0.1:1/{n}")
+        for n in range(3)
+    ]
+    queued: list[dict[str, object]] = []
+    monkeypatch.setattr(
+        tasks.webhook_deliveries_send, "apply_async", lambda **kw: queued.append(kw)
+    )
+    with Receiver(secrets[0][1]) as receiver:
+        for endpoint, _ in secrets:
+            webhook_endpoint_update(endpoint=endpoint, url=receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            due = webhook_deliveries_create_for_event(_event(subscription))
+        assert [kw["args"] for kw in queued] == [(due,)]
+        # claim, read, one UPDATE for the successes (no failure clock was running)
+        with django_assert_max_num_queries(3):
+            tasks.webhook_deliveries_send.run([list(item) for item in due])
+        tasks.webhook_deliveries_send.run([list(item) for item in due])  # again: a no-op
+    assert len(receiver.received) == 3
+    assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {("succeeded", 1)}
+
+
+def test_a_kept_connection_is_reused_and_a_closed_one_replaced(connects):
+    transport.connections_close()
+    with Receiver("whsec_" + "A" * 44) as receiver:
+        for _ in range(3):
+            assert transport.post(receiver.url, body=b"{}", headers={}, allow_private=True).ok
+        assert len(connects) == 1  # one TCP connection for the three sends
+        transport.connections_close()
+        assert transport.post(receiver.url, body=b"{}", headers={}, allow_private=True).ok
+        assert len(connects) == 2
+    assert len(receiver.received) == 4
+
+
+def test_a_connection_the_receiver_closed_while_kept_is_replaced(connects):
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+
+    def serve() -> None:  # answers one request per connection, then closes it
+        for _ in range(2):
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/"
+    first = transport.post(url, body=b"{}", headers={}, allow_private=True)
+    second = transport.post(url, body=b"{}", headers={}, allow_private=True)
+    server.close()
+    assert first.ok and second.ok, second.error
+    assert len(connects) == 2
