@@ -13,6 +13,7 @@ import logging
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from notifications.models import Integration
@@ -20,7 +21,8 @@ from segmentation.compiler import RuleSpec
 from segmentation.evaluate import event_triggers_rule
 from segmentation.facts import trigger_for_event
 from segmentation.models import SegmentationDelivery, SegmentationRule
-from subscriptions.models import Subscription, SubscriptionEvent
+from subscriptions.models import SubscriptionEvent
+from subscriptions.outbox import event_subscription
 
 logger = logging.getLogger(__name__)
 # Deliveries per broker message, claimed and recorded together. Small enough that one
@@ -85,7 +87,7 @@ def deliveries_create_for_event(event: SubscriptionEvent) -> int:
     rules = rules_for_trigger(creator_id=event.creator_id, trigger=trigger)
     if not rules:
         return 0
-    subscription = _subscription_of(event)
+    subscription = event_subscription(event)
     matching = [r for r in rules if event_triggers_rule(rule_spec(r), event, subscription)]
     if not matching:
         return 0
@@ -112,14 +114,24 @@ def deliveries_create_for_event(event: SubscriptionEvent) -> int:
         for rule in matching
         for index, action in enumerate(rule.actions)
     ]
-    with transaction.atomic():
-        SegmentationDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    # One statement, `INSERT … ON CONFLICT DO NOTHING RETURNING id`: it says which rows
+    # are new, so the usual first run needs neither a transaction nor a second query
+    # (bulk_create(ignore_conflicts=True) returns no ids and wraps itself in one).
+    fields = [f for f in SegmentationDelivery._meta.concrete_fields if not f.primary_key]
+    inserted = SegmentationDelivery.objects._insert(  # type: ignore[attr-defined]
+        rows,
+        fields=fields,
+        returning_fields=[SegmentationDelivery._meta.pk],
+        on_conflict=OnConflict.IGNORE,
+    )
+    pending = [row[0] for row in inserted if row and row[0] is not None]
+    if len(pending) != len(rows):  # processed before: queue again what is still pending
         pending = list(
             SegmentationDelivery.objects.filter(
                 event=event, status=SegmentationDelivery.Status.PENDING
             ).values_list("pk", flat=True)
         )
-        transaction.on_commit(lambda: deliveries_enqueue(pending))
+    transaction.on_commit(lambda: deliveries_enqueue(pending))
     return len(pending)
 
 
@@ -138,20 +150,6 @@ def _integration_ids(creator_id: int, uuids: set[UUID | None]) -> dict[UUID | No
     return {
         u: _INTEGRATION_IDS[(creator_id, u)] for u in wanted if (creator_id, u) in _INTEGRATION_IDS
     }
-
-
-def _subscription_of(event: SubscriptionEvent) -> Subscription:
-    """The event's subscription with its plan, subscriber and creator: as loaded with the
-    event by the outbox (one query), or read now."""
-    cache = event._state.fields_cache
-    subscription = cache.get("subscription")
-    if subscription is not None and {"plan", "subscriber"} <= set(subscription._state.fields_cache):
-        if "creator" in cache and "creator" not in subscription._state.fields_cache:
-            subscription.creator = cache["creator"]
-        return subscription
-    return Subscription.objects.select_related("plan", "subscriber", "creator").get(
-        pk=event.subscription_id
-    )
 
 
 def _uuid_key(value: object) -> UUID | None:

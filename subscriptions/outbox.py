@@ -97,6 +97,25 @@ def events_record_bulk(events: list[SubscriptionEvent]) -> list[SubscriptionEven
     return events
 
 
+def event_subscription(event: SubscriptionEvent) -> Subscription:
+    """The event's subscription with its plan (and product), subscriber and creator: the
+    instance `event_process` loaded with the event (one query for every consumer), or
+    read now for an event loaded some other way."""
+    cache = event._state.fields_cache
+    subscription = cache.get("subscription")
+    if (
+        isinstance(subscription, Subscription)
+        and {"plan", "subscriber"} <= set(subscription._state.fields_cache)
+        and "product" in subscription.plan._state.fields_cache
+    ):
+        if "creator" in cache and "creator" not in subscription._state.fields_cache:
+            subscription.creator = cache["creator"]
+        return subscription
+    return Subscription.objects.select_related("plan__product", "subscriber", "creator").get(
+        pk=event.subscription_id
+    )
+
+
 def publish(event_id: int) -> None:
     publish_many([event_id])
 
@@ -145,7 +164,7 @@ def event_process(*, event_id: int) -> bool:
         # What the consumers read, in one query (not the creator's gateway credentials,
         # which no consumer needs and which cost a decryption per event).
         SubscriptionEvent.objects.select_related(
-            "subscription__plan", "subscription__subscriber", "creator"
+            "subscription__plan__product", "subscription__subscriber", "creator"
         )
         .defer("creator__gateway_credentials")
         .filter(pk=event_id, processed_at__isnull=True)

@@ -32,6 +32,7 @@ from accounts.models import Creator
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from notifications.webhooks import signing, transport
 from subscriptions.models import Subscription, SubscriptionEvent
+from subscriptions.outbox import event_subscription
 from subscriptions.presenters import subscription_as_api
 
 logger = logging.getLogger(__name__)
@@ -184,10 +185,7 @@ def webhook_deliveries_create_for_event(event: SubscriptionEvent) -> list[tuple[
     ]
     if not endpoints:
         return []
-    subscription = Subscription.objects.select_related("plan__product", "subscriber").get(
-        pk=event.subscription_id
-    )
-    payload = event_payload(event, subscription)
+    payload = event_payload(event, event_subscription(event))
     now = timezone.now()
     rows = [
         WebhookDelivery(
