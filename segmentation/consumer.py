@@ -13,7 +13,6 @@ import logging
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from notifications.models import Integration
@@ -21,6 +20,7 @@ from segmentation.compiler import RuleSpec
 from segmentation.evaluate import event_triggers_rule
 from segmentation.facts import trigger_for_event
 from segmentation.models import SegmentationDelivery, SegmentationRule
+from subscriptions.bulk import insert_new_rows
 from subscriptions.models import SubscriptionEvent
 from subscriptions.outbox import event_subscription
 
@@ -114,17 +114,7 @@ def deliveries_create_for_event(event: SubscriptionEvent) -> int:
         for rule in matching
         for index, action in enumerate(rule.actions)
     ]
-    # One statement, `INSERT … ON CONFLICT DO NOTHING RETURNING id`: it says which rows
-    # are new, so the usual first run needs neither a transaction nor a second query
-    # (bulk_create(ignore_conflicts=True) returns no ids and wraps itself in one).
-    fields = [f for f in SegmentationDelivery._meta.concrete_fields if not f.primary_key]
-    inserted = SegmentationDelivery.objects._insert(  # type: ignore[attr-defined]
-        rows,
-        fields=fields,
-        returning_fields=[SegmentationDelivery._meta.pk],
-        on_conflict=OnConflict.IGNORE,
-    )
-    pending = [row[0] for row in inserted if row and row[0] is not None]
+    pending = insert_new_rows(rows)
     if len(pending) != len(rows):  # processed before: queue again what is still pending
         pending = list(
             SegmentationDelivery.objects.filter(

@@ -145,8 +145,6 @@ class Outcome:
     permanent: bool = False
     auth: bool = False
     retry_after: float | None = None
-    # The provider already showed the action's effect: nothing was sent this attempt.
-    already_applied: bool = False
 
 
 def _placeholder_values(delivery: SegmentationDelivery) -> dict[str, str]:
@@ -200,12 +198,9 @@ def action_perform(
     )
     list_id = action.get("list")
     try:
-        if providers is None:
-            provider = provider_for(integration)
-        else:
-            provider = providers.get(integration.pk) or providers.setdefault(
-                integration.pk, provider_for(integration)
-            )
+        provider = (providers or {}).get(integration.pk) or provider_for(integration)
+        if providers is not None:
+            providers[integration.pk] = provider
         # An earlier attempt may have reached the provider without us learning it (its
         # worker died mid-call, or the answer timed out): ask before acting again.
         if delivery.attempts > 1 and provider.action_applied(
@@ -215,7 +210,7 @@ def action_perform(
                 "segmentation delivery %s: already applied at the provider, not sent again",
                 delivery.pk,
             )
-            return Outcome(ok=True, already_applied=True)
+            return Outcome(ok=True)
         provider.upsert_contact(contact, list_id)
         if action["type"] == "add_to_list":
             provider.add_to_list(contact, list_id)

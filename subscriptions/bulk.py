@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connections, router
 from django.db.models import Field, JSONField, Model
+from django.db.models.constants import OnConflict
 
 CHUNK = 1000
 # An unnest insert sends one array per column, whatever the number of rows.
@@ -127,3 +128,22 @@ def bulk_insert_rows(rows: Sequence[Model]) -> None:
                 row.pk = new_pk
                 row._state.adding = False
                 row._state.db = alias
+
+
+def insert_new_rows(rows: Sequence[Model]) -> list[int]:
+    """Insert `rows` (all of one model) with `INSERT … ON CONFLICT DO NOTHING RETURNING id`
+    and return the ids of the rows that were new: fewer than `len(rows)` means some
+    existed already. One statement and no transaction, where `bulk_create(
+    ignore_conflicts=True)` returns no ids and wraps itself in one. Uses the manager's
+    `_insert`, the method `bulk_create` itself calls."""
+    if not rows:
+        return []
+    model = type(rows[0])
+    meta = model._meta
+    inserted = model._default_manager._insert(  # type: ignore[attr-defined]
+        rows,
+        fields=[f for f in meta.concrete_fields if not f.primary_key],
+        returning_fields=[meta.pk],
+        on_conflict=OnConflict.IGNORE,
+    )
+    return [row[0] for row in inserted if row and row[0] is not None]

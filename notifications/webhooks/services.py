@@ -24,13 +24,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from accounts.errors import Conflict, DomainError
 from accounts.models import Creator
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from notifications.webhooks import signing, transport
+from subscriptions.bulk import insert_new_rows
 from subscriptions.models import Subscription, SubscriptionEvent
 from subscriptions.outbox import event_subscription
 from subscriptions.presenters import subscription_as_api
@@ -198,17 +198,7 @@ def webhook_deliveries_create_for_event(event: SubscriptionEvent) -> list[tuple[
         )
         for endpoint in endpoints
     ]
-    # One statement, `INSERT … ON CONFLICT DO NOTHING RETURNING id`: it answers which rows
-    # are new, so the usual first run needs neither a transaction nor a second query.
-    # (bulk_create(ignore_conflicts=True) returns no ids, and wraps itself in one.)
-    fields = [f for f in WebhookDelivery._meta.concrete_fields if not f.primary_key]
-    inserted = WebhookDelivery.objects._insert(  # type: ignore[attr-defined]
-        rows,
-        fields=fields,
-        returning_fields=[WebhookDelivery._meta.pk],
-        on_conflict=OnConflict.IGNORE,
-    )
-    new_ids = [row[0] for row in inserted if row]  # one row: [None] when it existed
+    new_ids = insert_new_rows(rows)  # one statement; fewer ids: processed before
     if len(new_ids) == len(rows):
         due = [(pk, 0) for pk in new_ids]
     else:  # processed before: queue again what was never attempted
