@@ -195,7 +195,11 @@ def integration_tokens_refresh(
     with `auth`) propagates: the caller marks the integration `error`.
     """
     with transaction.atomic():
-        locked = Integration.objects.select_for_update().get(pk=integration_id)
+        locked = (
+            Integration.objects.unscoped("the adapter's own integration, by its id")
+            .select_for_update()
+            .get(pk=integration_id)
+        )
         stored = dict(locked.credentials)
         if stored.get("access_token") and stored.get("access_token") != used_access_token:
             return stored  # another worker renewed it meanwhile

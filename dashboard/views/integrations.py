@@ -222,9 +222,7 @@ def integration_disconnect(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 
 def _authorize_redirect(request: HttpRequest, integration: Integration) -> HttpResponse:
-    state = signing.dumps(
-        {"i": str(integration.uuid), "u": request.user.pk}, salt=OAUTH_STATE_SALT
-    )
+    state = signing.dumps({"i": str(integration.uuid), "u": request.user.pk}, salt=OAUTH_STATE_SALT)
     try:
         url = integration_oauth_authorize_url(
             integration=integration, redirect_uri=oauth_callback_url(), state=state
