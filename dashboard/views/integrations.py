@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
-from notifications.models import Integration
+from notifications.models import Integration, NewContactStatus
 from notifications.providers import provider_class, provider_classes
 from notifications.selectors import integration_list
 from notifications.services import (
@@ -33,6 +33,14 @@ CREDENTIAL_HELP = {
     ("mailchimp", "api_key"): gettext_lazy("Ends with your data centre, e.g. …-us21."),
     ("activecampaign", "api_url"): gettext_lazy("e.g. https://ACCOUNT.api-us1.com"),
 }
+
+
+CONSENT_HELP = gettext_lazy(
+    "Applies when a rule adds someone to a list who is not there yet. Choose "
+    "“Subscribed” only if your subscribers agreed to receive marketing email; "
+    "“Pending” asks them to confirm by email first. Nobody who unsubscribed is ever "
+    "subscribed again, and tags never subscribe anyone."
+)
 
 
 def _provider_choices() -> list[tuple[str, str]]:
@@ -61,6 +69,15 @@ class IntegrationConnectForm(forms.Form):
                 if name != "api_url"
                 else forms.URLInput(),
             )
+
+        # The status of new contacts, among those the provider has.
+        offered = provider_class(self.chosen_provider).contact_statuses
+        self.fields["new_contact_status"] = forms.ChoiceField(
+            label=gettext_lazy("New contacts join as"),
+            choices=[(value, NewContactStatus(value).label) for value in offered],
+            initial=offered[0],
+            help_text=CONSENT_HELP,
+        )
 
     def credential_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name.startswith("cred_")]
@@ -109,6 +126,7 @@ def integration_connect(request: HttpRequest) -> HttpResponse:
                     provider=form.chosen_provider,
                     name=form.cleaned_data["name"],
                     credentials=form.credentials(),
+                    new_contact_status=form.cleaned_data["new_contact_status"],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -117,10 +135,16 @@ def integration_connect(request: HttpRequest) -> HttpResponse:
                     messages.success(
                         request, _("Connected to %(name)s.") % {"name": integration.name}
                     )
+                elif integration.status == Integration.Status.UNCHECKED:
+                    messages.warning(
+                        request,
+                        _("Saved, but we could not reach the provider to check it: %(error)s")
+                        % {"error": integration.last_error},
+                    )
                 else:
                     messages.error(
                         request,
-                        _("Saved, but the provider refused the credentials: %(error)s")
+                        _("Saved, but the check failed: %(error)s")
                         % {"error": integration.last_error},
                     )
                 return redirect("dashboard:integrations")
