@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
-from notifications.models import Integration
+from notifications.models import Integration, NewContactStatus
 from notifications.providers import provider_class, provider_classes
 from notifications.providers.oauth import is_oauth
 from notifications.selectors import integration_list
@@ -56,6 +56,14 @@ def oauth_callback_url() -> str:
     return settings.BASE_URL + reverse("dashboard:integration_oauth_callback")
 
 
+CONSENT_HELP = gettext_lazy(
+    "Applies when a rule adds someone to a list who is not there yet. Choose "
+    "“Subscribed” only if your subscribers agreed to receive marketing email; "
+    "“Pending” asks them to confirm by email first. Nobody who unsubscribed is ever "
+    "subscribed again, and tags never subscribe anyone."
+)
+
+
 def _provider_choices() -> list[tuple[str, str]]:
     return sorted(
         ((name, cls.label) for name, cls in provider_classes().items()), key=lambda c: c[1]
@@ -86,6 +94,15 @@ class IntegrationConnectForm(forms.Form):
                 if plain
                 else forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
             )
+
+        # The status of new contacts, among those the provider has.
+        offered = provider_class(self.chosen_provider).contact_statuses
+        self.fields["new_contact_status"] = forms.ChoiceField(
+            label=gettext_lazy("New contacts join as"),
+            choices=[(value, NewContactStatus(value).label) for value in offered],
+            initial=offered[0],
+            help_text=CONSENT_HELP,
+        )
 
     def credential_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name.startswith("cred_")]
@@ -135,6 +152,7 @@ def integration_connect(request: HttpRequest) -> HttpResponse:
                     provider=form.chosen_provider,
                     name=form.cleaned_data["name"],
                     credentials=form.credentials(),
+                    new_contact_status=form.cleaned_data["new_contact_status"],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -147,10 +165,16 @@ def integration_connect(request: HttpRequest) -> HttpResponse:
                     messages.success(
                         request, _("Connected to %(name)s.") % {"name": integration.name}
                     )
+                elif integration.status == Integration.Status.UNCHECKED:
+                    messages.warning(
+                        request,
+                        _("Saved, but we could not reach the provider to check it: %(error)s")
+                        % {"error": integration.last_error},
+                    )
                 else:
                     messages.error(
                         request,
-                        _("Saved, but the provider refused the credentials: %(error)s")
+                        _("Saved, but the check failed: %(error)s")
                         % {"error": integration.last_error},
                     )
                 return redirect("dashboard:integrations")

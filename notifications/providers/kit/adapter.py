@@ -19,7 +19,11 @@ Documented behaviour this follows (developers.kit.com/api-reference):
 Our mapping: lists are the account's forms and sequences (ids `form:ID` /
 `sequence:ID`); `remove_from_list` is refused with a permanent error that says to use a
 tag. A subscriber whose state is cancelled, bounced or complained is never added to a
-form or sequence (that would subscribe them again).
+form or sequence (that would subscribe them again). Joining a form or sequence is a
+subscription in Kit, so the only status for new contacts is subscribed: `add_to_list`
+creates an unknown contact `active`; `add_tag` creates one (Kit tags only
+subscribers) `inactive`, never subscribed. Tag ids are cached per integration
+(`self.ids`).
 """
 
 from __future__ import annotations
@@ -31,12 +35,12 @@ import httpx
 
 from notifications.providers import register
 from notifications.providers.base import (
+    SUBSCRIBED,
     Contact,
     EmailMarketingProvider,
     ListInfo,
     ProviderError,
     TagInfo,
-    split_name,
 )
 from notifications.providers.http import ProviderClient
 from notifications.providers.ratelimit import RateLimit, account_key
@@ -47,20 +51,20 @@ MAX_PAGES = 50
 REQUESTS_PER_SECOND = 2
 # States in which Kit sends a subscriber nothing; no action of ours changes them.
 OPTED_OUT = frozenset({"cancelled", "bounced", "complained"})
-NEW_CONTACT_STATE = {"subscribed": "active", "pending": "inactive"}
 KINDS = {"form": "forms", "sequence": "sequences"}
 
 
 class KitClient(ProviderClient):
-    def provider_detail(self, response: httpx.Response) -> str:
+    def provider_detail(self, response: httpx.Response) -> tuple[str, str, tuple[str, ...]]:
         # {"errors": ["Email address is invalid"]}; the 429 body is plain text.
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return response.text.strip()[:100] if response.status_code == 429 else ""
+            text = response.text.strip()[:100] if response.status_code == 429 else ""
+            return text, "", ()
         errors = body.get("errors") if isinstance(body, dict) else None
         if isinstance(errors, list):
-            return "; ".join(str(e) for e in errors if isinstance(e, str | int))
+            return "; ".join(str(e) for e in errors if isinstance(e, str | int)), "", ()
         return super().provider_detail(response)
 
 
@@ -69,6 +73,8 @@ class KitProvider(EmailMarketingProvider):
     name = "kit"
     label = "Kit"
     credential_fields = ("api_key",)
+    creates_tags = True
+    contact_statuses = (SUBSCRIBED,)
 
     @property
     def client(self) -> ProviderClient:
@@ -117,57 +123,49 @@ class KitProvider(EmailMarketingProvider):
 
     def _tag_id(self, client: ProviderClient, tag: str, *, create: bool) -> str | None:
         """The id of the tag named exactly `tag` (case-insensitive, as Kit compares
-        names); created when missing and `create`."""
+        names), paging through every tag; created when missing and `create`."""
+        if cached := self.ids.get("tag", tag):
+            return cached
         wanted = tag.strip().lower()
-        for item in self._pages(client, "/v4/tags", "tags"):
-            if str(item.get("name", "")).strip().lower() == wanted:
-                return str(item["id"])
-        if not create:
-            return None
-        body = client.request("POST", "/v4/tags", json_body={"name": tag.strip()}) or {}
-        return str((body.get("tag") or {})["id"])
+        found = next(
+            (
+                str(item["id"])
+                for item in self._pages(client, "/v4/tags", "tags")
+                if str(item.get("name", "")).strip().lower() == wanted
+            ),
+            None,
+        )
+        if found is None and create:
+            body = client.request("POST", "/v4/tags", json_body={"name": tag.strip()}) or {}
+            found = str((body.get("tag") or {})["id"])
+        if found is not None:
+            self.ids.set("tag", tag, found)
+        return found
 
     def _subscriber(self, client: ProviderClient, email: str) -> dict[str, Any] | None:
         body = client.request(
             "GET", "/v4/subscribers", params={"email_address": email, "status": "all"}
         )
+        wanted = email.strip().lower()
         for item in (body or {}).get("subscribers") or []:
-            if isinstance(item, dict) and str(item.get("email_address", "")).lower() == (
-                email.strip().lower()
-            ):
+            if isinstance(item, dict) and str(item.get("email_address", "")).lower() == wanted:
                 return item
         return None
 
-    def _create_body(self, contact: Contact) -> dict[str, Any]:
+    def _create(self, client: ProviderClient, contact: Contact, *, state: str) -> None:
         body: dict[str, Any] = {"email_address": contact.email}
-        first, _ = split_name(contact.name)
-        if first:
-            body["first_name"] = first
-        fields = {k: v for k, v in contact.fields.items() if v not in ("", None)}
-        if fields:
-            body["fields"] = fields
-        chosen = getattr(self, "new_contact_status", "subscribed")
-        body["state"] = NEW_CONTACT_STATE.get(chosen, "active")
-        return body
-
-    def _ensure(self, client: ProviderClient, contact: Contact) -> dict[str, Any]:
-        existing = self._subscriber(client, contact.email)
-        if existing is not None:
-            return existing
-        body = client.request("POST", "/v4/subscribers", json_body=self._create_body(contact))
-        return dict(
-            (body or {}).get("subscriber") or {"state": self._create_body(contact)["state"]}
-        )
-
-    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
-        # Kit updates only the first name of an existing subscriber, never its state.
-        self._ensure(self.client, contact)
+        if contact.first_name:  # Kit keeps a first name only; an absent one is not sent
+            body["first_name"] = contact.first_name
+        body["state"] = state
+        client.request("POST", "/v4/subscribers", json_body=body)
 
     def add_to_list(self, contact: Contact, list_id: str) -> None:
         kind, number = _list(list_id)
         client = self.client
-        subscriber = self._ensure(client, contact)
-        if str(subscriber.get("state", "")) in OPTED_OUT:
+        subscriber = self._subscriber(client, contact.email)
+        if subscriber is None:
+            self._create(client, contact, state="active")
+        elif str(subscriber.get("state", "")) in OPTED_OUT:
             return  # joining a form or sequence would subscribe them again
         client.request(
             "POST",
@@ -183,15 +181,29 @@ class KitProvider(EmailMarketingProvider):
             permanent=True,
         )
 
+    def _tag_by_email(self, client: ProviderClient, tag_id: str, email: str) -> None:
+        client.request("POST", f"/v4/tags/{tag_id}/subscribers", json_body={"email_address": email})
+
     def add_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
         client = self.client
         tag_id = self._tag_id(client, tag, create=True)
-        # Kit tags only existing subscribers: create one (with the integration's state
-        # for new contacts) when there is none. Tagging never changes a state.
-        self._ensure(client, contact)
-        client.request(
-            "POST", f"/v4/tags/{tag_id}/subscribers", json_body={"email_address": contact.email}
-        )
+        assert tag_id is not None
+        try:
+            self._tag_by_email(client, tag_id, contact.email)  # one call, usually
+            return
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise
+        # 404: the subscriber is unknown (Kit tags only existing ones), or the cached
+        # tag was deleted at Kit.
+        if self._subscriber(client, contact.email) is None:
+            # Created only to carry the tag: `inactive`, never subscribed.
+            self._create(client, contact, state="inactive")
+        else:
+            self.ids.forget("tag", tag)
+            tag_id = self._tag_id(client, tag, create=True)
+            assert tag_id is not None
+        self._tag_by_email(client, tag_id, contact.email)
 
     def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
         client = self.client
@@ -205,8 +217,9 @@ class KitProvider(EmailMarketingProvider):
                 json_body={"email_address": contact.email},
             )
         except ProviderError as exc:
-            if exc.status != 404:  # an unknown subscriber: nothing to remove
+            if exc.status != 404:  # an unknown subscriber (or tag): nothing to remove
                 raise
+            self.ids.forget("tag", tag)
 
     def action_applied(
         self, action_type: str, contact: Contact, *, list_id: str | None = None, tag: str = ""
@@ -215,15 +228,11 @@ class KitProvider(EmailMarketingProvider):
             return None
         client = self.client
         subscriber = self._subscriber(client, contact.email)
-        if subscriber is None:
+        tag_id = self._tag_id(client, tag, create=False) if subscriber else None
+        if subscriber is None or tag_id is None:
             return action_type == "remove_tag"
-        tag_id = self._tag_id(client, tag, create=False)
-        if tag_id is None:
-            return action_type == "remove_tag"
-        body = client.request("GET", f"/v4/subscribers/{subscriber['id']}/tags") or {}
-        tagged = any(
-            str(t.get("id")) == tag_id for t in body.get("tags") or [] if isinstance(t, dict)
-        )
+        tags = self._pages(client, f"/v4/subscribers/{subscriber['id']}/tags", "tags")
+        tagged = any(str(t.get("id")) == tag_id for t in tags)
         return tagged if action_type == "add_tag" else not tagged
 
 

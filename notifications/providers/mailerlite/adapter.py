@@ -27,12 +27,13 @@ import httpx
 
 from notifications.providers import register
 from notifications.providers.base import (
+    PENDING,
+    SUBSCRIBED,
     Contact,
     EmailMarketingProvider,
     ListInfo,
     ProviderError,
     TagInfo,
-    split_name,
 )
 from notifications.providers.http import ProviderClient, parse_retry_after
 from notifications.providers.ratelimit import RateLimit, account_key
@@ -42,28 +43,28 @@ MAX_PAGES = 50
 # 120 requests per minute per account: at most 2 a second keeps under it in any minute.
 REQUESTS_PER_SECOND = 2
 # The status a new subscriber gets, from the integration's choice for new contacts.
-NEW_CONTACT_STATUS = {"subscribed": "active", "pending": "unconfirmed"}
+NEW_CONTACT_STATUS = {SUBSCRIBED: "active", PENDING: "unconfirmed"}
 
 
 class MailerLiteClient(ProviderClient):
     def fallback_retry_after(self, response: httpx.Response) -> float | None:
         return parse_retry_after(response.headers.get("X-RateLimit-Retry-After"))
 
-    def provider_detail(self, response: httpx.Response) -> str:
+    def provider_detail(self, response: httpx.Response) -> tuple[str, str, tuple[str, ...]]:
         # {"message": "The given data was invalid.", "errors": {"email": ["…"]}}
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return ""
+            return "", "", ()
         if not isinstance(body, dict):
-            return ""
-        parts = [str(body.get("message") or "")]
+            return "", "", ()
+        details: list[str] = []
         errors = body.get("errors")
         if isinstance(errors, dict):
             for field, texts in errors.items():
                 if isinstance(texts, list) and texts:
-                    parts.append(f"{field}: {texts[0]}")
-        return ": ".join(p for p in parts if p)
+                    details.append(f"{field}: {texts[0]}")
+        return str(body.get("message") or ""), "", tuple(details[:10])
 
 
 @register
@@ -71,6 +72,10 @@ class MailerLiteProvider(EmailMarketingProvider):
     name = "mailerlite"
     label = "MailerLite"
     credential_fields = ("api_key",)
+    supports_tags = False
+    # "pending": MailerLite's `unconfirmed`; the confirmation email follows the
+    # account's double opt-in setting for API subscribers.
+    contact_statuses = (SUBSCRIBED, PENDING)
 
     @property
     def client(self) -> ProviderClient:
@@ -117,52 +122,39 @@ class MailerLiteProvider(EmailMarketingProvider):
                 return None
             raise
         data = (body or {}).get("data")
-        return data if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return None
+        self.ids.set("subscriber", email, str(data["id"]))
+        return data
 
-    def _fields(self, contact: Contact) -> dict[str, Any]:
-        first, last = split_name(contact.name)
-        fields: dict[str, Any] = {k: v for k, v in contact.fields.items() if v not in ("", None)}
-        if first:
-            fields["name"] = first
-        if last:
-            fields["last_name"] = last
-        return fields
-
-    def _new_subscriber_body(self, contact: Contact, group: str | None) -> dict[str, Any]:
-        body: dict[str, Any] = {"email": contact.email}
-        fields = self._fields(contact)
-        if fields:
-            body["fields"] = fields
-        if group:
-            body["groups"] = [group]
-        chosen = getattr(self, "new_contact_status", "subscribed")
-        body["status"] = NEW_CONTACT_STATUS.get(chosen, "active")
-        return body
-
-    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
-        """Create the subscriber with the integration's status for new contacts, or
-        update the names we know of an existing one (its status is never sent)."""
-        client = self.client
-        existing = self._subscriber(client, contact.email)
-        if existing is None:
-            body = self._new_subscriber_body(contact, _group(list_id) if list_id else None)
-            client.request("POST", "/api/subscribers", json_body=body)
-            return
-        fields = self._fields(contact)
-        if fields:
-            client.request(
-                "POST", "/api/subscribers", json_body={"email": contact.email, "fields": fields}
-            )
+    def _fields(self, contact: Contact) -> dict[str, str]:
+        # Only what we know: an absent name is not sent, so MailerLite keeps its own.
+        known = {"name": contact.first_name, "last_name": contact.last_name}
+        return {key: value for key, value in known.items() if value}
 
     def add_to_list(self, contact: Contact, list_id: str) -> None:
         group = _group(list_id)
         client = self.client
+        # An existing subscriber is assigned by id (cached per integration): one call.
+        if cached := self.ids.get("subscriber", contact.email):
+            try:
+                client.request("POST", f"/api/subscribers/{cached}/groups/{group}")
+                return
+            except ProviderError as exc:
+                if exc.status != 404:
+                    raise
+                self.ids.forget("subscriber", contact.email)  # deleted meanwhile
         existing = self._subscriber(client, contact.email)
         if existing is None:
-            # One call creates the subscriber already in the group.
-            client.request(
-                "POST", "/api/subscribers", json_body=self._new_subscriber_body(contact, group)
-            )
+            # One call creates the subscriber already in the group, with the status
+            # the creator chose for new contacts.
+            body: dict[str, Any] = {"email": contact.email, "groups": [group]}
+            if fields := self._fields(contact):
+                body["fields"] = fields
+            body["status"] = NEW_CONTACT_STATUS[self.new_contact_status]
+            answer = client.request("POST", "/api/subscribers", json_body=body) or {}
+            if isinstance(answer.get("data"), dict):
+                self.ids.set("subscriber", contact.email, str(answer["data"]["id"]))
             return
         # Assigning a group leaves the subscriber's status as it is (an unsubscribed
         # subscriber stays unsubscribed).
@@ -171,14 +163,18 @@ class MailerLiteProvider(EmailMarketingProvider):
     def remove_from_list(self, contact: Contact, list_id: str) -> None:
         group = _group(list_id)
         client = self.client
-        existing = self._subscriber(client, contact.email)
-        if existing is None:
-            return  # nobody to remove; never create one
+        sub_id = self.ids.get("subscriber", contact.email)
+        if sub_id is None:
+            existing = self._subscriber(client, contact.email)
+            if existing is None:
+                return  # nobody to remove; never create one
+            sub_id = str(existing["id"])
         try:
-            client.request("DELETE", f"/api/subscribers/{existing['id']}/groups/{group}")
+            client.request("DELETE", f"/api/subscribers/{sub_id}/groups/{group}")
         except ProviderError as exc:
-            if exc.status != 404:  # 404: not in the group (or the group is gone): done
+            if exc.status != 404:  # 404: not in the group, or gone: nothing to remove
                 raise
+            self.ids.forget("subscriber", contact.email)
 
     def _no_tags(self) -> ProviderError:
         return ProviderError(

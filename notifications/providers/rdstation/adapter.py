@@ -38,6 +38,8 @@ import httpx
 
 from notifications.providers import register
 from notifications.providers.base import (
+    SUBSCRIBED,
+    TRANSACTIONAL,
     Contact,
     CredentialsInvalid,
     EmailMarketingProvider,
@@ -68,27 +70,26 @@ CONSENT_GRANTED = [{"category": "communications", "type": "consent", "status": "
 
 
 class RDStationClient(ProviderClient):
-    def provider_detail(self, response: httpx.Response) -> str:
+    def provider_detail(self, response: httpx.Response) -> tuple[str, str, tuple[str, ...]]:
+        # {"errors": {"error_type", "error_message"}} or a list of them.
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return ""
+            return "", "", ()
         errors = body.get("errors") if isinstance(body, dict) else None
-        items = errors if isinstance(errors, list) else [errors]
-        parts = [
-            str(e.get("error_message") or e.get("error_type") or "")
-            for e in items
-            if isinstance(e, dict)
+        items = [
+            e for e in (errors if isinstance(errors, list) else [errors]) if isinstance(e, dict)
         ]
-        if isinstance(body, dict) and isinstance(body.get("error_description"), str):
-            parts.append(body["error_description"])
-        return "; ".join(p for p in parts if p)
+        parts = [str(e.get("error_message") or e.get("error_type") or "") for e in items]
+        code = str(items[0].get("error_type") or "") if items else ""
+        return "; ".join(p for p in parts if p), code, ()
 
     def error_for(self, response: httpx.Response) -> ProviderError:
         error = super().error_for(response)
         if not error.auth:
             return error
-        detail = redact(self.provider_detail(response), self.secrets)[:MESSAGE_LIMIT]
+        text, code, _ = self.provider_detail(response)
+        detail = redact(text, self.secrets)[:MESSAGE_LIMIT]
         suffix = f" ({detail})" if detail else ""
         return ProviderError(
             f"RD Station Marketing refused the credentials (HTTP {response.status_code})"
@@ -96,6 +97,7 @@ class RDStationClient(ProviderClient):
             permanent=True,
             status=error.status,
             auth=True,
+            code=code,
         )
 
 
@@ -104,6 +106,10 @@ class RDStationProvider(OAuthProvider, EmailMarketingProvider):
     name = "rdstation"
     label = "RD Station Marketing"
     credential_fields = ("client_id", "client_secret")
+    creates_tags = True
+    # subscribed: the LGPD legal basis "consent granted" for communications;
+    # transactional: no communications legal basis is sent.
+    contact_statuses = (SUBSCRIBED, TRANSACTIONAL)
 
     @classmethod
     def clean_credentials(cls, credentials: Any) -> dict[str, str]:
@@ -262,32 +268,23 @@ class RDStationProvider(OAuthProvider, EmailMarketingProvider):
             raise
         return body if isinstance(body, dict) else None
 
-    def _new_contact_consent(self) -> list[dict[str, str]] | None:
-        chosen = getattr(self, "new_contact_status", "subscribed")
-        return CONSENT_GRANTED if chosen == "subscribed" else None
-
-    def _create(self, contact: Contact, **extra: Any) -> None:
-        body: dict[str, Any] = {"email": contact.email, **extra}
-        if contact.name.strip():
-            body["name"] = contact.name.strip()
-        consent = self._new_contact_consent()
-        if consent:
-            body["legal_bases"] = consent
+    def _create(self, contact: Contact, *, tags: list[str]) -> None:
+        # Created only to carry a tag: no legal basis, so never subscribed.
+        body: dict[str, Any] = {"email": contact.email}
+        if name := _name(contact):
+            body["name"] = name
+        body["tags"] = tags
         self._call("POST", "/platform/contacts", json_body=body)
-
-    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
-        # Only creates: an update is a PATCH, which RD limits to 24 a day per contact.
-        if self._contact(contact.email) is None:
-            self._create(contact)
 
     def add_to_list(self, contact: Contact, list_id: str) -> None:
         identifier = _conversion(list_id)
         payload: dict[str, Any] = {"conversion_identifier": identifier, "email": contact.email}
-        if contact.name.strip():
-            payload["name"] = contact.name.strip()
-        consent = self._new_contact_consent()
-        if consent and self._contact(contact.email) is None:
-            payload["legal_bases"] = consent
+        if name := _name(contact):
+            payload["name"] = name
+        # Consent goes only with a contact RD does not know yet: legal bases sent for an
+        # existing contact would replace a consent they declined.
+        if self.new_contact_status == SUBSCRIBED and self._contact(contact.email) is None:
+            payload["legal_bases"] = CONSENT_GRANTED
         self._call(
             "POST",
             "/platform/events",
@@ -339,6 +336,11 @@ class RDStationProvider(OAuthProvider, EmailMarketingProvider):
             str(t).strip().lower() for t in found.get("tags") or []
         }
         return tagged if action_type == "add_tag" else not tagged
+
+
+def _name(contact: Contact) -> str:
+    """The full name from the parts we know; empty when we know none."""
+    return " ".join(p.strip() for p in (contact.first_name, contact.last_name) if p and p.strip())
 
 
 def _email(email: str) -> str:

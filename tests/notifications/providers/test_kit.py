@@ -22,7 +22,7 @@ from tests.notifications.providers.fakes.kit import KitFake
 
 pytestmark = pytest.mark.django_db
 
-ANA = Contact(email="ana@example.com", name="Ana Souza")
+ANA = Contact.from_name(email="ana@example.com", name="Ana Souza")
 
 
 @pytest.fixture
@@ -88,19 +88,38 @@ def test_tags_are_paged_to_the_end(kit, integration):
     ]
 
 
-def test_add_tag_creates_the_tag_and_the_subscriber_on_first_use(kit, integration):
+def test_add_tag_creates_the_tag_and_an_unsubscribed_carrier_on_first_use(kit, integration):
     provider_for(integration).add_tag(ANA, "churned")
     assert kit.tag_names("ana@example.com") == {"churned"}
     sub = kit.by_email("ana@example.com")
-    assert sub["state"] == "active" and sub["first_name"] == "Ana"
+    assert sub["state"] == "inactive" and sub["first_name"] == "Ana"
+    tagging = ("POST", f"/v4/tags/{next(iter(kit.tags))}/subscribers")
     assert [(c.method, c.path) for c in kit.requests] == [
         ("GET", "/v4/tags"),
         ("POST", "/v4/tags"),
+        tagging,  # 404: Kit tags only subscribers it knows
         ("GET", "/v4/subscribers"),
         ("POST", "/v4/subscribers"),
-        ("POST", f"/v4/tags/{next(iter(kit.tags))}/subscribers"),
+        tagging,
     ]
     assert kit.calls("GET", "/v4/subscribers")[0].query["status"] == ["all"]
+
+
+def test_add_tag_costs_one_call_once_the_tag_id_is_known(kit, integration):
+    kit.add_subscriber("ana@example.com")
+    kit.add_subscriber("bia@example.com")
+    provider_for(integration).add_tag(ANA, "vip")
+    before = len(kit.requests)
+    provider_for(integration).add_tag(Contact(email="bia@example.com"), "vip")
+    assert [(c.method, c.path) for c in kit.requests[before:]] == [
+        ("POST", f"/v4/tags/{next(iter(kit.tags))}/subscribers")
+    ]
+
+
+def test_add_to_list_creates_a_new_contact_active(kit, integration):
+    form = kit.add_container("forms", "Newsletter")
+    provider_for(integration).add_to_list(ANA, f"form:{form}")
+    assert kit.by_email("ana@example.com")["state"] == "active"
 
 
 def test_add_to_form_and_sequence(kit, integration):
@@ -203,7 +222,6 @@ def test_no_action_resubscribes_an_opted_out_subscriber(kit, integration, state)
     sequence = kit.add_container("sequences", "Win-back")
     sub = kit.add_subscriber("ana@example.com", state=state)
     provider = provider_for(integration)
-    provider.upsert_contact(ANA)
     provider.add_to_list(ANA, f"form:{form}")
     provider.add_to_list(ANA, f"sequence:{sequence}")
     provider.add_tag(ANA, "vip")
@@ -227,9 +245,9 @@ def test_tag_actions_change_no_list_status(kit, integration):
 
 @pytest.mark.parametrize("name", ["", "   "])
 def test_absent_names_are_absent_in_the_request(kit, integration, name):
-    provider_for(integration).add_tag(Contact(email="x@example.com", name=name), "vip")
+    provider_for(integration).add_tag(Contact.from_name(email="x@example.com", name=name), "vip")
     [create] = kit.calls("POST", "/v4/subscribers")
-    assert create.json() == {"email_address": "x@example.com", "state": "active"}
+    assert create.json() == {"email_address": "x@example.com", "state": "inactive"}
 
 
 def test_vip_resolves_exactly_among_45_tags_containing_it(kit, integration):

@@ -25,7 +25,7 @@ from tests.notifications.providers.fakes.rdstation import RDStationFake
 
 pytestmark = pytest.mark.django_db
 
-ANA = Contact(email="ana@example.com", name="Ana Souza")
+ANA = Contact.from_name(email="ana@example.com", name="Ana Souza")
 CALLBACK = "https://app.example.com/integrations/oauth/callback/"
 
 
@@ -231,11 +231,12 @@ def test_add_tag_tags_an_existing_contact_and_creates_a_missing_one_tagged(rd, i
     assert rd.contacts["ana@example.com"]["tags"] == ["old", "vip"]
     provider.add_tag(Contact(email="bia@example.com"), "vip")
     assert rd.contacts["bia@example.com"]["tags"] == ["vip"]
+    # Created only to carry the tag: no consent given on the creator's behalf.
     assert rd.calls("POST", "/platform/contacts")[0].json() == {
         "email": "bia@example.com",
         "tags": ["vip"],
-        "legal_bases": [{"category": "communications", "type": "consent", "status": "granted"}],
     }
+    assert rd.consent("bia@example.com") is None
 
 
 def test_remove_tag_keeps_the_other_tags(rd, integration):
@@ -316,7 +317,6 @@ def test_remove_actions_never_create_a_contact(rd, integration):
 def test_no_action_resubscribes_a_contact_who_declined(rd, integration):
     rd.add_contact("ana@example.com", consent="declined", tags=("vip",))
     provider = provider_for(integration)
-    provider.upsert_contact(ANA)
     provider.add_to_list(ANA, "subscription-reactivated")
     provider.add_tag(ANA, "churned")
     provider.remove_tag(ANA, "vip")
@@ -337,8 +337,8 @@ def test_tag_actions_change_no_list_status(rd, integration):
 @pytest.mark.parametrize("name", ["", "   "])
 def test_absent_names_are_absent_in_the_request(rd, integration, name):
     provider = provider_for(integration)
-    provider.add_to_list(Contact(email="x@example.com", name=name), "subscription-active")
-    provider.add_tag(Contact(email="y@example.com", name=name), "vip")
+    provider.add_to_list(Contact.from_name(email="x@example.com", name=name), "subscription-active")
+    provider.add_tag(Contact.from_name(email="y@example.com", name=name), "vip")
     assert "name" not in rd.calls("POST", "/platform/events")[0].json()["payload"]
     assert "name" not in rd.calls("POST", "/platform/contacts")[0].json()
 
