@@ -35,6 +35,7 @@ def _connect(client, rd):
             "name": "RD",
             "cred_client_id": rd.client_id,
             "cred_client_secret": rd.client_secret,
+            "new_contact_status": "subscribed",
         },
     )
 
@@ -87,7 +88,7 @@ def test_a_denied_consent_says_so(creator, owner, login, rd):
         follow=True,
     )
     assert "RD was not authorized (access_denied)" in response.content.decode()
-    assert rd.calls("POST", "/auth/token") == []
+    assert rd.calls_exact("POST", "/auth/token") == []
 
 
 @pytest.mark.parametrize("state", ["", "forged", signing.dumps({"i": "x", "u": 1}, salt="other")])
@@ -101,7 +102,7 @@ def test_a_bad_state_changes_nothing(creator, owner, login, rd, state):
         follow=True,
     )
     assert "not valid or has expired" in response.content.decode()
-    assert rd.calls("POST", "/auth/token") == []
+    assert rd.calls_exact("POST", "/auth/token") == []
 
 
 def test_a_state_is_good_only_for_the_member_who_started(creator, owner, login, rd):
@@ -113,7 +114,7 @@ def test_a_state_is_good_only_for_the_member_who_started(creator, owner, login, 
         reverse("dashboard:integration_oauth_callback"), {"code": "code-1", "state": state}
     )
     assert response.status_code == 302
-    assert rd.calls("POST", "/auth/token") == []
+    assert rd.calls_exact("POST", "/auth/token") == []
 
 
 def test_another_creators_integration_is_404_even_with_a_signed_state(owner, login, rd):
@@ -123,7 +124,7 @@ def test_another_creators_integration_is_404_even_with_a_signed_state(owner, log
         reverse("dashboard:integration_oauth_callback"), {"code": "c", "state": state}
     )
     assert response.status_code == 404
-    assert rd.requests == []
+    assert rd.calls == []
 
 
 def test_authorize_again_from_the_list(creator, owner, viewer, login, rd):

@@ -20,16 +20,16 @@ pytestmark = pytest.mark.django_db
 def test_an_api_key_provider_connects_and_never_echoes_the_key(
     creator, settings, provider, fake_class
 ):
-    with fake_class(api_key="key-0123456789") as fake:
+    with fake_class() as fake:
         settings.PROVIDER_BASE_URLS = {provider: fake.url}
         response = api_client(creator).post(
             "/api/v1/integrations",
-            {"provider": provider, "credentials": {"api_key": "key-0123456789"}},
+            {"provider": provider, "credentials": fake.credentials()},
             format="json",
         )
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "connected"
-    assert "key-0123456789" not in response.content.decode()
+    assert fake.api_key not in response.content.decode()
 
 
 def test_rd_station_with_a_refresh_token_connects_through_the_api(creator, settings):

@@ -110,8 +110,9 @@ class KitProvider(EmailMarketingProvider):
     def lists(self) -> list[ListInfo]:
         client = self.client
         return [
-            ListInfo(id=f"{kind}:{item['id']}", name=f"{label}: {item.get('name', '')}")
-            for kind, label in (("form", "Form"), ("sequence", "Sequence"))
+            # Named as in Kit; the id says form or sequence.
+            ListInfo(id=f"{kind}:{item['id']}", name=str(item.get("name", "")))
+            for kind in ("form", "sequence")
             for item in self._pages(client, f"/v4/{KINDS[kind]}", KINDS[kind])
         ]
 
@@ -154,8 +155,12 @@ class KitProvider(EmailMarketingProvider):
 
     def _create(self, client: ProviderClient, contact: Contact, *, state: str) -> None:
         body: dict[str, Any] = {"email_address": contact.email}
-        if contact.first_name:  # Kit keeps a first name only; an absent one is not sent
+        # Only what we know is sent. Kit has a first name; a last name goes to the
+        # `last_name` custom field most accounts keep (Kit ignores it where missing).
+        if contact.first_name:
             body["first_name"] = contact.first_name
+        if contact.last_name:
+            body["fields"] = {"last_name": contact.last_name}
         body["state"] = state
         client.request("POST", "/v4/subscribers", json_body=body)
 

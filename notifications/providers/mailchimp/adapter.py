@@ -171,10 +171,16 @@ class MailchimpProvider(EmailMarketingProvider):
         )
 
     def remove_from_list(self, contact: Contact, list_id: str) -> None:
-        # DELETE archives the member: it leaves the audience but keeps its history (and
-        # its status). A non-member answers 404: nothing to remove, nothing created.
+        # DELETE archives the member: it leaves the audience but keeps its history. An
+        # archived member re-added later takes the status then sent, not the one it had,
+        # so a member who unsubscribed (or was cleaned) is left as it is: archiving would
+        # erase the only record of their choice. A non-member (404) is left alone too.
+        path = self._member_path(list_id, contact)
         try:
-            self.client.request("DELETE", self._member_path(list_id, contact))
+            member = self.client.request("GET", path, params={"fields": "status"}) or {}
+            if member.get("status") not in ("subscribed", "pending", "transactional"):
+                return
+            self.client.request("DELETE", path)
         except ProviderError as exc:
             if exc.status != 404:
                 raise

@@ -13,7 +13,7 @@ import pytest
 
 from notifications.providers import Contact, provider_for
 from tests.notifications.factories import IntegrationFactory
-from tests.notifications.http_server import Recorded
+from tests.notifications.providers.fakes.base import Call
 from tests.notifications.providers.fakes.mailerlite import MailerLiteFake
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +22,16 @@ ANA = Contact.from_name(email="ana@example.com", name="Ana Souza")
 
 
 @pytest.fixture
-def integration(db):  # type: ignore[no-untyped-def]
-    return IntegrationFactory(provider="mailerlite")
-
-
-@pytest.fixture
-def server(settings, integration) -> Iterator[MailerLiteFake]:  # type: ignore[no-untyped-def]
-    with MailerLiteFake(api_key=integration.credentials["api_key"]) as fake:
+def server(settings) -> Iterator[MailerLiteFake]:  # type: ignore[no-untyped-def]
+    with MailerLiteFake() as fake:
         settings.PROVIDER_BASE_URLS = {"mailerlite": fake.url}
         settings.PROVIDER_TIMEOUT_SECONDS = 2.0
         yield fake
+
+
+@pytest.fixture
+def integration(db, server):  # type: ignore[no-untyped-def]
+    return IntegrationFactory(provider="mailerlite", credentials=server.credentials())
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def sdk(server, integration) -> mailerlite.Client:  # type: ignore[no-untyped-de
     return client
 
 
-def shape(call: Recorded) -> dict[str, Any]:
-    body = call.json() if call.body else None
+def shape(call: Call) -> dict[str, Any]:
+    body = call.body if call.body else None
     return {
         "method": call.method,
         "path": call.path,
@@ -54,10 +54,10 @@ def shape(call: Recorded) -> dict[str, Any]:
     }
 
 
-def recorded(server: MailerLiteFake, run: Callable[[], object]) -> list[Recorded]:
-    start = len(server.requests)
+def recorded(server: MailerLiteFake, run: Callable[[], object]) -> list[Call]:
+    start = len(server.calls)
     run()
-    return server.requests[start:]
+    return server.calls[start:]
 
 
 def test_validate_and_lists_read_groups_like_the_sdk(server, sdk, integration):
@@ -96,7 +96,7 @@ def test_creating_a_subscriber_in_a_group_matches_the_sdk(server, sdk, integrati
     server.subscribers.clear()
     _, ours = recorded(server, lambda: provider_for(integration).add_to_list(ANA, group))
     assert shape(ours) == shape(theirs)
-    assert ours.json() == theirs.json()
+    assert ours.body == theirs.body
 
 
 def test_assigning_and_unassigning_a_group_match_the_sdk(server, sdk, integration):

@@ -18,44 +18,159 @@ https://developers.rdstation.com/reference:
   `legal_bases` sent for an existing contact replaces its consent;
 - bases legais (LGPD): consent for communications is `granted` or `declined`;
 - limite-de-requisicoes-da-api: 120 requests per minute per account (429 past it).
+RD Station has no lists: the neutral view gives each conversion a contact made the
+contact's communications consent (granted: subscribed, declined: unsubscribed, none:
+transactional).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Any
 
-from tests.notifications.http_server import Answer, Recorded, json_answer
-from tests.notifications.providers.fakes import ProviderFake, body
+from tests.notifications.providers.fakes.base import (
+    SUBSCRIBED,
+    TRANSACTIONAL,
+    UNSUBSCRIBED,
+    Call,
+    ContactView,
+    Reply,
+)
+from tests.notifications.providers.fakes.routed import RoutedFake, body
+
+NEUTRAL = {"granted": SUBSCRIBED, "declined": UNSUBSCRIBED, None: TRANSACTIONAL}
+CONTACT_KEYS = {
+    "email",
+    "name",
+    "bio",
+    "website",
+    "job_title",
+    "personal_phone",
+    "mobile_phone",
+    "city",
+    "state",
+    "country",
+    "twitter",
+    "facebook",
+    "linkedin",
+    "tags",
+    "extra_emails",
+    "legal_bases",
+}  # fmt: skip  (the contact fields of the reference; custom fields are cf_*)
 
 
-def _error(status: int, error_type: str, message: str) -> Answer:
-    return json_answer(status, {"errors": {"error_type": error_type, "error_message": message}})
+def error(status: int, error_type: str, message: str) -> Reply:
+    return Reply(status, {"errors": {"error_type": error_type, "error_message": message}})
 
 
-class RDStationFake(ProviderFake):
-    routes_spec = [
+class RDStationFake(RoutedFake):
+    provider = "rdstation"
+    first_name_key = "name"  # RD keeps one name: "Ana Souza"
+    last_name_key = "last_name"  # no such key at RD: a last name goes inside `name`
+    routes = [
         ("POST", r"/auth/token", "token"),
         ("GET", r"/marketing/account_info", "account_info"),
         ("GET", r"/platform/contacts/email:(.+)", "get_contact"),
         ("POST", r"/platform/contacts", "create_contact"),
-        ("PATCH", r"/platform/contacts/email:(.+)", "patch_contact"),
+        ("PATCH", r"/platform/contacts/email:([^/]+)", "patch_contact"),
         ("POST", r"/platform/contacts/email:(.+)/tag", "tag_contact"),
         ("POST", r"/platform/events", "event"),
     ]
 
-    def __init__(self, client_id: str = "app-id", client_secret: str = "app-secret") -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.client_id, self.client_secret = client_id, client_secret
+        self.client_id, self.client_secret = "app-id", f"app-secret-{secrets.token_hex(4)}"
         self.codes: set[str] = set()
         self.access_tokens: dict[str, float] = {}  # token → expiry (epoch)
         self.refresh_token = ""
-        self.contacts: dict[str, dict[str, Any]] = {}  # email → contact
+        self.people: dict[str, dict[str, Any]] = {}  # email → contact
         self.conversions: list[dict[str, Any]] = []
         self.renewals = 0
+        self.known_conversions: dict[str, str] = {}  # identifier → seeded name
 
-    # -- state helpers for tests --
+    # -- the neutral interface of the property and end-to-end tests --
+    def credentials(self) -> dict[str, str]:
+        tokens = self.issue()
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "access_token": tokens["access_token"],
+            "refresh_token": tokens["refresh_token"],
+            "expires_at": str(int(time.time() + 86400)),
+        }
+
+    def refuse(self, headers: dict[str, str]) -> Reply | None:
+        path = self.calls[-1].path
+        if path.startswith("/auth/"):
+            return None
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        expiry = self.access_tokens.get(token)
+        if scheme != "Bearer" or expiry is None:
+            return error(401, "UNAUTHORIZED", "Invalid token.")
+        if expiry < time.time():
+            return error(401, "EXPIRED_CODE_GRANT", "The access token expired.")
+        return None
+
+    def rate_limited(self) -> Reply:
+        return error(429, "TOO_MANY_REQUESTS", "API rate limit exceeded.")
+
+    def seed_list(self, name: str) -> str:
+        identifier = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        self.known_conversions[identifier] = name
+        return identifier
+
+    def seed_tags(self, names: list[str], *, list_id: str | None = None) -> None:
+        return  # RD Station creates a tag when a contact first gets it
+
+    def seed_contact(
+        self,
+        email: str,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        lists: dict[str, str] | None = None,
+        tags: set[str] | None = None,
+    ) -> None:
+        statuses = set((lists or {}).values())
+        consent = (
+            "declined"
+            if UNSUBSCRIBED in statuses
+            else None
+            if statuses - {SUBSCRIBED}
+            else "granted"
+        )
+        with self.lock:
+            person = self.add_contact(email, consent=consent, tags=tuple(tags or ()))
+            person["name"] = " ".join(p for p in (first_name, last_name) if p) or None
+            for identifier in lists or {}:
+                self.conversions.append({"email": person["email"], "identifier": identifier})
+
+    def _view(self, person: dict[str, Any]) -> ContactView:
+        first, _, last = (person["name"] or "").partition(" ")
+        return ContactView(
+            email=person["email"],
+            first_name=first or None,
+            last_name=last or None,
+            lists={
+                c["identifier"]: NEUTRAL[self.consent(person["email"])]
+                for c in self.conversions
+                if c["email"] == person["email"]
+            },
+            tags=set(person["tags"]),
+        )
+
+    def contact(self, email: str) -> ContactView | None:
+        with self.lock:
+            person = self.people.get(email.strip().lower())
+            return self._view(person) if person else None
+
+    def contacts(self) -> list[ContactView]:
+        with self.lock:
+            return [self._view(p) for p in self.people.values()]
+
+    # -- state helpers --
     def issue(self, *, expires_in: float = 86400) -> dict[str, Any]:
         access = secrets.token_hex(8)
         self.access_tokens[access] = time.time() + expires_in
@@ -69,110 +184,115 @@ class RDStationFake(ProviderFake):
     def add_contact(
         self, email: str, *, consent: str | None = "granted", tags: tuple[str, ...] = ()
     ) -> dict[str, Any]:
-        contact = {
+        person: dict[str, Any] = {
             "uuid": secrets.token_hex(8),
             "email": email.strip().lower(),
             "name": None,
-            "tags": list(tags),
-            "legal_bases": [{"category": "communications", "type": "consent", "status": consent}]
-            if consent
-            else [],
+            "tags": [t.lower() for t in tags],
+            "legal_bases": (
+                [{"category": "communications", "type": "consent", "status": consent}]
+                if consent
+                else []
+            ),
         }
-        self.contacts[contact["email"]] = contact
-        return contact
+        self.people[person["email"]] = person
+        return person
 
     def consent(self, email: str) -> str | None:
-        contact = self.contacts.get(email.strip().lower())
-        if contact is None:
-            return None
+        person = self.people.get(email.strip().lower())
         statuses = [
-            b["status"] for b in contact["legal_bases"] if b["category"] == "communications"
+            b["status"]
+            for b in (person or {}).get("legal_bases", [])
+            if b.get("category") == "communications"
         ]
         return statuses[-1] if statuses else None
 
-    def authenticate(self, recorded: Recorded) -> Answer | None:
-        if recorded.path.startswith("/auth/"):
-            return None
-        scheme, _, token = recorded.headers.get("authorization", "").partition(" ")
-        expiry = self.access_tokens.get(token)
-        if scheme != "Bearer" or expiry is None:
-            return _error(401, "UNAUTHORIZED", "Invalid token.")
-        if expiry < time.time():
-            return _error(401, "EXPIRED_CODE_GRANT", "The access token expired.")
-        return None
+    # -- answers --
+    def not_found(self) -> Reply:
+        return error(404, "RESOURCE_NOT_FOUND", "Lead not found.")
 
-    def not_found(self) -> Answer:
-        return _error(404, "RESOURCE_NOT_FOUND", "Lead not found.")
-
-    def token(self, recorded: Recorded) -> Answer:
-        data = body(recorded) or {}
-        if (
-            data.get("client_id") != self.client_id
-            or data.get("client_secret") != self.client_secret
+    def token(self, call: Call) -> Reply:
+        data = body(call)
+        if (data.get("client_id"), data.get("client_secret")) != (
+            self.client_id,
+            self.client_secret,
         ):
-            return _error(401, "ACCESS_DENIED", "Wrong credentials provided.")
+            return error(401, "ACCESS_DENIED", "Wrong credentials provided.")
         if "code" in data:
             if data["code"] not in self.codes:
-                return _error(401, "INVALID_CODE", "The code is invalid or was used.")
+                return error(401, "INVALID_CODE", "The code is invalid or was used.")
             self.codes.discard(data["code"])
-            return json_answer(200, self.issue())
+            return Reply(200, self.issue())
         if data.get("refresh_token") and data["refresh_token"] == self.refresh_token:
             self.renewals += 1
-            return json_answer(200, self.issue())
-        return _error(401, "INVALID_REFRESH_TOKEN", "The refresh token is invalid or was revoked.")
+            return Reply(200, self.issue())
+        return error(401, "INVALID_REFRESH_TOKEN", "The refresh token is invalid or was revoked.")
 
-    def account_info(self, recorded: Recorded) -> Answer:
-        return json_answer(200, {"name": "Creator account"})
+    def account_info(self, call: Call) -> Reply:
+        return Reply(200, {"name": "Creator account"})
 
-    def get_contact(self, recorded: Recorded, email: str) -> Answer:
-        contact = self.contacts.get(email.strip().lower())
-        return json_answer(200, contact) if contact else self.not_found()
+    def get_contact(self, call: Call, email: str) -> Reply:
+        person = self.people.get(email.strip().lower())
+        return Reply(200, person) if person else self.not_found()
 
-    def _apply(self, contact: dict[str, Any], data: dict[str, Any]) -> None:
+    def _apply(self, person: dict[str, Any], data: dict[str, Any]) -> Reply | None:
+        if unknown := sorted(k for k in set(data) - CONTACT_KEYS if not k.startswith("cf_")):
+            return error(400, "INVALID_FIELDS", f"{unknown[0]} is not a valid field")
         if "name" in data:
-            contact["name"] = data["name"]
-        if "legal_bases" in data:
-            contact["legal_bases"] = list(data["legal_bases"])
+            person["name"] = data["name"]
+        if "legal_bases" in data:  # replaces the consent
+            person["legal_bases"] = list(data["legal_bases"])
+        return None
 
-    def create_contact(self, recorded: Recorded) -> Answer:
-        data = body(recorded) or {}
+    def create_contact(self, call: Call) -> Reply:
+        data = body(call)
         email = str(data.get("email") or "").strip().lower()
         if "@" not in email:
-            return _error(400, "INVALID_FORMAT", "email is invalid")
-        if email in self.contacts:
-            return _error(400, "EMAIL_ALREADY_IN_USE", "Email already in use.")
-        contact = self.add_contact(
-            email, consent=None, tags=tuple(str(t).lower() for t in data.get("tags") or [])
+            return error(400, "INVALID_FORMAT", "email is invalid")
+        if email in self.people:
+            return error(400, "EMAIL_ALREADY_IN_USE", "Email already in use.")
+        person = self.add_contact(
+            email, consent=None, tags=tuple(str(t) for t in data.get("tags") or [])
         )
-        self._apply(contact, data)
-        return json_answer(200, contact)
+        if refused := self._apply(person, data):
+            del self.people[email]
+            return refused
+        for tag in person["tags"]:
+            self.effect(email, "add_tag", tag)
+        return Reply(200, person)
 
-    def patch_contact(self, recorded: Recorded, email: str) -> Answer:
-        data = body(recorded) or {}
-        contact = self.contacts.get(email.strip().lower()) or self.add_contact(email, consent=None)
-        if "tags" in data:
-            contact["tags"] = [str(t).lower() for t in data["tags"]]
-        self._apply(contact, data)
-        return json_answer(200, contact)
+    def patch_contact(self, call: Call, email: str) -> Reply:
+        data = body(call)
+        person = self.people.get(email.strip().lower()) or self.add_contact(email, consent=None)
+        if refused := self._apply(person, data):
+            return refused
+        if "tags" in data:  # the tag list sent replaces the contact's
+            person["tags"] = [str(t).lower() for t in data["tags"]]
+        return Reply(200, person)
 
-    def tag_contact(self, recorded: Recorded, email: str) -> Answer:
-        contact = self.contacts.get(email.strip().lower())
-        if contact is None:
+    def tag_contact(self, call: Call, email: str) -> Reply:
+        person = self.people.get(email.strip().lower())
+        if person is None:
             return self.not_found()
-        for tag in (body(recorded) or {}).get("tags") or []:
-            if str(tag).lower() not in contact["tags"]:
-                contact["tags"].append(str(tag).lower())
-        return json_answer(200, {"tags": contact["tags"]})
+        for tag in body(call).get("tags") or []:
+            if str(tag).lower() not in person["tags"]:
+                person["tags"].append(str(tag).lower())
+            self.effect(person["email"], "add_tag", str(tag).lower())
+        return Reply(200, {"tags": person["tags"]})
 
-    def event(self, recorded: Recorded) -> Answer:
-        data = body(recorded) or {}
+    def event(self, call: Call) -> Reply:
+        data = body(call)
         payload = data.get("payload") or {}
         if data.get("event_type") != "CONVERSION" or not payload.get("conversion_identifier"):
-            return _error(400, "INVALID_FIELDS", "conversion_identifier is required")
+            return error(400, "INVALID_FIELDS", "conversion_identifier is required")
         email = str(payload.get("email") or "").strip().lower()
         if "@" not in email:
-            return _error(400, "INVALID_FORMAT", "email is invalid")
-        contact = self.contacts.get(email) or self.add_contact(email, consent=None)
-        self._apply(contact, payload)
-        self.conversions.append({"email": email, "identifier": payload["conversion_identifier"]})
-        return json_answer(200, {"event_uuid": secrets.token_hex(8)})
+            return error(400, "INVALID_FORMAT", "email is invalid")
+        person = self.people.get(email) or self.add_contact(email, consent=None)
+        fields = {k: v for k, v in payload.items() if k not in ("conversion_identifier", "email")}
+        if refused := self._apply(person, fields):
+            return refused
+        identifier = str(payload["conversion_identifier"])
+        self.conversions.append({"email": email, "identifier": identifier})
+        self.effect(email, "add_to_list", identifier)
+        return Reply(200, {"event_uuid": secrets.token_hex(8)})
