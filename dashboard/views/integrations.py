@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -17,6 +18,7 @@ from accounts.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
 from notifications.models import Integration, NewContactStatus
 from notifications.providers import provider_class, provider_classes
+from notifications.providers.base import PENDING
 from notifications.selectors import integration_list
 from notifications.services import (
     integration_create,
@@ -37,10 +39,10 @@ CREDENTIAL_HELP = {
 
 CONSENT_HELP = gettext_lazy(
     "Applies when a rule adds someone to a list who is not there yet. Choose "
-    "“Subscribed” only if your subscribers agreed to receive marketing email; "
-    "“Pending” asks them to confirm by email first. Nobody who unsubscribed is ever "
-    "subscribed again, and tags never subscribe anyone."
+    "“Subscribed” only if your subscribers agreed to receive marketing email. Nobody who "
+    "unsubscribed is ever subscribed again, and tags never subscribe anyone."
 )
+CONSENT_HELP_PENDING = gettext_lazy("“Pending” asks them to confirm by email first.")
 
 
 def _provider_choices() -> list[tuple[str, str]]:
@@ -76,7 +78,10 @@ class IntegrationConnectForm(forms.Form):
             label=gettext_lazy("New contacts join as"),
             choices=[(value, NewContactStatus(value).label) for value in offered],
             initial=offered[0],
-            help_text=CONSENT_HELP,
+            required=False,  # left out: the provider's first (subscribed)
+            help_text=format_lazy("{} {}", CONSENT_HELP, CONSENT_HELP_PENDING)
+            if PENDING in offered
+            else CONSENT_HELP,
         )
 
     def credential_fields(self) -> list[forms.BoundField]:
