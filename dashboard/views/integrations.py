@@ -101,13 +101,23 @@ class IntegrationRenameForm(forms.Form):
 
 def _list_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
     creator = membership(request).creator
+    integrations = list(integration_list(creator=creator))
+    classes = provider_classes()
+    for integration in integrations:
+        # The statuses this provider offers, for the "new contacts" selector.
+        cls = classes.get(integration.provider)
+        integration.status_choices = [  # type: ignore[attr-defined]
+            (value, NewContactStatus(value).label)
+            for value in (cls.contact_statuses if cls else ())
+        ]
     return render(
         request,
         "dashboard/integrations/list.html",
         {
             "nav_section": "integrations",
-            "integrations": list(integration_list(creator=creator)),
+            "integrations": integrations,
             "labels": dict(_provider_choices()),
+            "consent_help": format_lazy("{} {}", CONSENT_HELP, CONSENT_HELP_PENDING),
             "error": error,
         },
         status=status,
@@ -197,6 +207,30 @@ def integration_rename(request: HttpRequest, uuid: UUID) -> HttpResponse:
     except DomainError:
         return _list_page(request, error=_("Give the integration a name."), status=400)
     messages.success(request, _("Renamed."))
+    return redirect("dashboard:integrations")
+
+
+@require_POST
+@member_required
+def integration_contact_status(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    integration = tenant_object_get(request, Integration.objects.all(), uuid, write=True)
+    try:
+        integration_update(
+            integration=integration,
+            new_contact_status=request.POST.get("new_contact_status", "").strip() or None,
+        )
+    except DomainError:
+        return _list_page(
+            request, error=_("Choose one of the statuses this provider offers."), status=400
+        )
+    messages.success(
+        request,
+        _("New contacts of %(name)s now join as: %(status)s.")
+        % {
+            "name": integration.name,
+            "status": NewContactStatus(integration.new_contact_status).label,
+        },
+    )
     return redirect("dashboard:integrations")
 
 

@@ -202,6 +202,30 @@ def test_an_unreachable_provider_is_not_called_a_refusal(creator, owner, login, 
     assert "a network problem, not the credentials" in integration.last_error
 
 
+def test_the_status_of_new_contacts_changes_from_the_list(creator, owner, login):
+    from tests.notifications.factories import IntegrationFactory as ProviderIntegration
+
+    mailchimp = ProviderIntegration(creator=creator, provider="mailchimp", name="MC")
+    brevo = ProviderIntegration(creator=creator, provider="brevo", name="Brevo")
+    client = login(owner)
+    html = client.get(reverse("dashboard:integrations")).content.decode()
+    assert f'id="status-{mailchimp.uuid}"' in html
+    assert f'id="status-{brevo.uuid}"' not in html  # one status only: nothing to choose
+    url = reverse("dashboard:integration_contact_status", args=[mailchimp.uuid])
+    response = client.post(url, {"new_contact_status": "pending"}, follow=True)
+    assert "now join as: Pending (double opt-in)" in response.content.decode()
+    mailchimp.refresh_from_db()
+    assert mailchimp.new_contact_status == "pending"
+    refused = client.post(
+        reverse("dashboard:integration_contact_status", args=[brevo.uuid]),
+        {"new_contact_status": "pending"},
+    )
+    assert refused.status_code == 400
+    assert "Choose one of the statuses this provider offers." in refused.content.decode()
+    brevo.refresh_from_db()
+    assert brevo.new_contact_status == "subscribed"
+
+
 def test_disconnect_in_use_answers_409_and_says_why(creator, owner, login):
     integration = IntegrationFactory(creator=creator, name="Mailer")
     rule_create(
