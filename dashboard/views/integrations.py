@@ -12,6 +12,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -20,6 +21,7 @@ from accounts.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
 from notifications.models import Integration, NewContactStatus
 from notifications.providers import provider_class, provider_classes
+from notifications.providers.base import PENDING
 from notifications.providers.oauth import is_oauth
 from notifications.selectors import integration_list
 from notifications.services import (
@@ -58,10 +60,10 @@ def oauth_callback_url() -> str:
 
 CONSENT_HELP = gettext_lazy(
     "Applies when a rule adds someone to a list who is not there yet. Choose "
-    "“Subscribed” only if your subscribers agreed to receive marketing email; "
-    "“Pending” asks them to confirm by email first. Nobody who unsubscribed is ever "
-    "subscribed again, and tags never subscribe anyone."
+    "“Subscribed” only if your subscribers agreed to receive marketing email. Nobody who "
+    "unsubscribed is ever subscribed again, and tags never subscribe anyone."
 )
+CONSENT_HELP_PENDING = gettext_lazy("“Pending” asks them to confirm by email first.")
 
 
 def _provider_choices() -> list[tuple[str, str]]:
@@ -101,7 +103,10 @@ class IntegrationConnectForm(forms.Form):
             label=gettext_lazy("New contacts join as"),
             choices=[(value, NewContactStatus(value).label) for value in offered],
             initial=offered[0],
-            help_text=CONSENT_HELP,
+            required=False,  # left out: the provider's first (subscribed)
+            help_text=format_lazy("{} {}", CONSENT_HELP, CONSENT_HELP_PENDING)
+            if PENDING in offered
+            else CONSENT_HELP,
         )
 
     def credential_fields(self) -> list[forms.BoundField]:
@@ -121,14 +126,24 @@ class IntegrationRenameForm(forms.Form):
 
 def _list_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
     creator = membership(request).creator
+    integrations = list(integration_list(creator=creator))
+    classes = provider_classes()
+    for integration in integrations:
+        # The statuses this provider offers, for the "new contacts" selector.
+        cls = classes.get(integration.provider)
+        integration.status_choices = [  # type: ignore[attr-defined]
+            (value, NewContactStatus(value).label)
+            for value in (cls.contact_statuses if cls else ())
+        ]
     return render(
         request,
         "dashboard/integrations/list.html",
         {
             "nav_section": "integrations",
-            "integrations": list(integration_list(creator=creator)),
+            "integrations": integrations,
             "labels": dict(_provider_choices()),
             "oauth_providers": {n for n, c in provider_classes().items() if is_oauth(c)},
+            "consent_help": format_lazy("{} {}", CONSENT_HELP, CONSENT_HELP_PENDING),
             "error": error,
         },
         status=status,
@@ -222,6 +237,30 @@ def integration_rename(request: HttpRequest, uuid: UUID) -> HttpResponse:
     except DomainError:
         return _list_page(request, error=_("Give the integration a name."), status=400)
     messages.success(request, _("Renamed."))
+    return redirect("dashboard:integrations")
+
+
+@require_POST
+@member_required
+def integration_contact_status(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    integration = tenant_object_get(request, Integration.objects.all(), uuid, write=True)
+    try:
+        integration_update(
+            integration=integration,
+            new_contact_status=request.POST.get("new_contact_status", "").strip() or None,
+        )
+    except DomainError:
+        return _list_page(
+            request, error=_("Choose one of the statuses this provider offers."), status=400
+        )
+    messages.success(
+        request,
+        _("New contacts of %(name)s now join as: %(status)s.")
+        % {
+            "name": integration.name,
+            "status": NewContactStatus(integration.new_contact_status).label,
+        },
+    )
     return redirect("dashboard:integrations")
 
 

@@ -11,7 +11,7 @@ from segmentation.services import rule_create
 from subscriptions.models import Status
 from tests.dashboard.fake_activecampaign import activecampaign
 from tests.factories import PlanFactory, SubscriptionFactory
-from tests.notifications.http_server import json_answer
+from tests.notifications.providers.fakes import Reply
 
 
 @pytest.fixture
@@ -173,8 +173,8 @@ def test_toggle_send_test_and_delete(creator, owner, login, integration, ac):
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert 'id="test-result-0"' in result and "OK" in result
-    assert ac.calls("POST", "/api/3/contactTags")
-    ac.on("POST", "/api/3/contactTags", json_answer(422, {"message": "bad tag"}))
+    assert ac.calls_to("POST", "/api/3/contactTags")
+    ac.fail_next(Reply(422, {"message": "bad tag"}), path_prefix="/api/3/contactTags")
     failed = client.post(
         reverse("dashboard:segmentation_test", args=[rule.uuid]),
         {"email": "p@example.com"},

@@ -167,12 +167,20 @@ class ActiveCampaignProvider(EmailMarketingProvider):
             if found is None and name.lower() == wanted.lower():
                 found = str(item["id"])
         if found is None and create:
-            created = self.client.request(
-                "POST",
-                "/api/3/tags",
-                json_body={"tag": {"tag": wanted, "tagType": "contact", "description": ""}},
-            )
-            found = str(created["tag"]["id"])
+            try:
+                created = self.client.request(
+                    "POST",
+                    "/api/3/tags",
+                    json_body={"tag": {"tag": wanted, "tagType": "contact", "description": ""}},
+                )
+                found = str(created["tag"]["id"])
+            except ProviderError as exc:
+                # Another worker created it a moment ago (names are unique: 422).
+                if exc.status != 422:
+                    raise
+                found = self._tag_id(tag, create=False)
+                if found is None:
+                    raise
         if found is not None:
             self.ids.set("tag", tag, found)
         return found

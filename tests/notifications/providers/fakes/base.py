@@ -39,6 +39,17 @@ class Call:
     status: int = 0  # the answer's status, once answered
 
 
+@dataclass(frozen=True)
+class Effect:
+    """A request that applied an action: a tag added (`add_tag`, tag name) or a list
+    joined (`add_to_list`, list id), also when the contact already had it."""
+
+    email: str
+    action: str
+    target: str
+    at: float
+
+
 @dataclass
 class ContactView:
     """A contact as the provider holds it, in provider-neutral words."""
@@ -72,10 +83,8 @@ class FakeProvider:
         self.api_key = f"key-{uuid.uuid4().hex}"
         self.delay = 0.0
         self._next_id = 100
-        # (email, action, target) for every request that applied an action: a tag added
-        # (`add_tag`, tag name) or a list joined (`add_to_list`, list id), also when the
-        # contact already had it. The end-to-end test counts these.
-        self.effects: list[tuple[str, str, str]] = []
+        # Every request that applied an action; the end-to-end test counts these.
+        self.effects: list[Effect] = []
 
     # --- server ------------------------------------------------------------------------
 
@@ -164,7 +173,7 @@ class FakeProvider:
             self.failures += [(path_prefix, reply)] * times
 
     def effect(self, email: str, action: str, target: str) -> None:
-        self.effects.append((email.strip().lower(), action, target))
+        self.effects.append(Effect(email.strip().lower(), action, target, time.time()))
 
     def new_id(self) -> int:
         self._next_id += 1
