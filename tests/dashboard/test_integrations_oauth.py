@@ -91,14 +91,21 @@ def test_a_denied_consent_says_so(creator, owner, login, rd):
     assert rd.calls_exact("POST", "/auth/token") == []
 
 
-@pytest.mark.parametrize("state", ["", "forged", signing.dumps({"i": "x", "u": 1}, salt="other")])
+@pytest.mark.parametrize(
+    "state",
+    [
+        pytest.param(lambda: "", id="missing"),
+        pytest.param(lambda: "forged", id="forged"),
+        pytest.param(lambda: signing.dumps({"i": "x", "u": 1}, salt="other"), id="other-salt"),
+    ],
+)
 def test_a_bad_state_changes_nothing(creator, owner, login, rd, state):
     client = login(owner)
     _connect(client, rd)
     rd.codes.add("code-1")
     response = client.get(
         reverse("dashboard:integration_oauth_callback"),
-        {"code": "code-1", "state": state},
+        {"code": "code-1", "state": state()},
         follow=True,
     )
     assert "not valid or has expired" in response.content.decode()
