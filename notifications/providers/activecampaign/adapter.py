@@ -19,6 +19,7 @@ Contact and tag ids never change, so they are cached per integration (`self.ids`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -199,7 +200,7 @@ class ActiveCampaignProvider(EmailMarketingProvider):
             json_body={"contactList": {"list": list_id, "contact": contact_id, "status": status}},
         )
 
-    def _with_fresh_ids(self, contact: Contact, tag: str, action: Any) -> None:
+    def _with_fresh_ids(self, contact: Contact, tag: str, action: Callable[[], None]) -> None:
         """Run `action`; if a cached id was stale (deleted at ActiveCampaign: 404), look
         the ids up again once."""
         cached = self.ids.get("contact", contact.email) or (tag and self.ids.get("tag", tag))
