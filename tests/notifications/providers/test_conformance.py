@@ -26,7 +26,7 @@ from mailchimp_marketing.api_client import ApiClientError
 from notifications.providers import Contact
 from tests.notifications.providers.conformance import Operation, conforms, key_paths, shape
 from tests.notifications.providers.fakes import FakeProvider
-from tests.notifications.providers.fakes.base import SUBSCRIBED, UNSUBSCRIBED, Call
+from tests.notifications.providers.fakes.base import SUBSCRIBED, TRANSACTIONAL, UNSUBSCRIBED, Call
 from tests.notifications.providers.fakes.brevo import BrevoFake
 from tests.notifications.providers.fakes.mailchimp import MailchimpFake, member_hash
 
@@ -51,6 +51,7 @@ def mc_world(fake: FakeProvider) -> dict[str, str]:
     fake.seed_tags(["vip", "vip-club"], list_id=audience)
     fake.seed_contact("member@example.com", first_name="Bia", lists={audience: SUBSCRIBED})
     fake.seed_contact("gone@example.com", lists={audience: UNSUBSCRIBED})
+    fake.seed_contact("tagged@example.com", lists={audience: TRANSACTIONAL}, tags={"vip"})
     return {"list": audience}
 
 
@@ -110,6 +111,21 @@ MAILCHIMP = [
             ctx["list"], HASH, {**MEMBER_BODY, "status_if_new": "subscribed"}
         ),
         lambda ours, ctx: ours.add_to_list(ANA, ctx["list"]),
+    ),
+    Operation(
+        "add_to_list (transactional member)",
+        mc_world,
+        lambda sdk, ctx: [
+            sdk.lists.set_list_member(
+                ctx["list"],
+                member_hash("tagged@example.com"),
+                {"email_address": "tagged@example.com", "status_if_new": "subscribed"},
+            ),
+            sdk.lists.update_list_member(
+                ctx["list"], member_hash("tagged@example.com"), {"status": "subscribed"}
+            ),
+        ],
+        lambda ours, ctx: ours.add_to_list(Contact("tagged@example.com"), ctx["list"]),
     ),
     Operation(
         "remove_from_list (member)",
