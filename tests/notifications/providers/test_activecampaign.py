@@ -97,15 +97,18 @@ def test_list_membership_is_status_1_and_2(fake, integration):
     assert fake.calls("GET", "/api/3/contacts") == []
 
 
-def test_an_unsubscribed_contact_is_never_sent_status_1(fake, integration):
+@pytest.mark.parametrize(("status", "meaning"), [("2", "unsubscribed"), ("0", "unconfirmed")])
+def test_a_contact_with_a_status_on_the_list_is_never_sent_status_1(
+    fake, integration, status, meaning
+):
     fake.on("POST", "/api/3/contact/sync", json_answer(200, {"contact": {"id": "42"}}))
     fake.on(
         "GET",
         "/api/3/contacts/42/contactLists",
-        json_answer(200, {"contactLists": [{"list": "1", "status": "2"}]}),
+        json_answer(200, {"contactLists": [{"list": "1", "status": status}]}),
     )
     provider_for(integration).add_to_list(ANA, "1")
-    assert fake.calls("POST", "/api/3/contactLists") == []
+    assert fake.calls("POST", "/api/3/contactLists") == [], meaning
 
 
 def test_removing_an_unknown_contact_from_a_list_is_a_no_op(fake, integration):
