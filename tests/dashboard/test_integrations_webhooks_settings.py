@@ -226,6 +226,21 @@ def test_the_status_of_new_contacts_changes_from_the_list(creator, owner, login)
     assert brevo.new_contact_status == "subscribed"
 
 
+def test_only_writers_change_the_status_of_new_contacts(creator, viewer, outsider, login):
+    from tests.notifications.factories import IntegrationFactory as ProviderIntegration
+
+    mailchimp = ProviderIntegration(creator=creator, provider="mailchimp")
+    url = reverse("dashboard:integration_contact_status", args=[mailchimp.uuid])
+    assert login(viewer).post(url, {"new_contact_status": "pending"}).status_code == 403
+    assert login(outsider).post(url, {"new_contact_status": "pending"}).status_code == 404
+    assert (
+        f'id="status-{mailchimp.uuid}"'
+        not in login(viewer).get(reverse("dashboard:integrations")).content.decode()
+    )
+    mailchimp.refresh_from_db()
+    assert mailchimp.new_contact_status == "subscribed"
+
+
 def test_disconnect_in_use_answers_409_and_says_why(creator, owner, login):
     integration = IntegrationFactory(creator=creator, name="Mailer")
     rule_create(

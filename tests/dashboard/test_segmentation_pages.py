@@ -120,6 +120,17 @@ def test_rows_are_added_and_re_rendered_by_htmx(creator, owner, login, integrati
         },
     ).content.decode()
     assert '<option value="churned">' in tags
+    assert "ActiveCampaign creates it on first use." in tags
+    removing = client.get(
+        reverse("dashboard:segmentation_row"),
+        {
+            "kind": "action",
+            "key": "a",
+            "act-a-type": "remove_tag",
+            "act-a-integration": str(integration.uuid),
+        },
+    ).content.decode()
+    assert "Contacts without it are left alone." in removing
     removed = client.get(reverse("dashboard:segmentation_row") + "?remove=1")
     assert removed.content == b"" and removed["HX-Trigger-After-Swap"] == "rowsChanged"
 
@@ -255,3 +266,27 @@ def test_rule_list_and_deliveries_query_counts(creator, owner, login, integratio
     deliveries(49)
     assert queries(client, reverse("dashboard:segmentations")) == one_list
     assert queries(client, url) == one_log
+
+
+def test_the_tag_hint_says_brevo_has_no_tags(creator, owner, login):
+    brevo = Integration.objects.create(
+        creator=creator,
+        provider="brevo",
+        name="Brevo",
+        credentials={"api_key": "k"},
+        status=Integration.Status.CONNECTED,
+    )
+    row = (
+        login(owner)
+        .get(
+            reverse("dashboard:segmentation_row"),
+            {
+                "kind": "action",
+                "key": "a",
+                "act-a-type": "add_tag",
+                "act-a-integration": str(brevo.uuid),
+            },
+        )
+        .content.decode()
+    )
+    assert "Brevo has no contact tags: use a list action instead." in row

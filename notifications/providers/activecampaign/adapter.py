@@ -5,9 +5,9 @@ Documented behaviour this follows (https://developers.activecampaign.com/referen
   `/api/3`, the key in the `Api-Token` header;
 - `POST /contact/sync` creates or updates a contact by email and returns its id;
   `GET /contacts?email=` finds one without creating it;
-- list membership is a `contactList` with status 1 (active) or 2 (unsubscribed);
-  `POST /contactLists` with status 1 re-subscribes an unsubscribed contact, so a contact
-  whose status on the list is 2 is never sent status 1;
+- list membership is a `contactList` with status 1 (active) or 2 (unsubscribed) (0
+  unconfirmed, 3 bounced); `POST /contactLists` with status 1 re-subscribes an
+  unsubscribed contact, so a contact with any status on the list is never sent status 1;
 - tags are account-wide; `GET /tags?search=` is a *contains* match, paged with
   `limit`/`offset` and `meta.total`; attached with `POST /contactTags`, detached with
   `DELETE /contactTags/{id}`;
@@ -19,6 +19,7 @@ Contact and tag ids never change, so they are cached per integration (`self.ids`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -199,7 +200,7 @@ class ActiveCampaignProvider(EmailMarketingProvider):
             json_body={"contactList": {"list": list_id, "contact": contact_id, "status": status}},
         )
 
-    def _with_fresh_ids(self, contact: Contact, tag: str, action: Any) -> None:
+    def _with_fresh_ids(self, contact: Contact, tag: str, action: Callable[[], None]) -> None:
         """Run `action`; if a cached id was stale (deleted at ActiveCampaign: 404), look
         the ids up again once."""
         cached = self.ids.get("contact", contact.email) or (tag and self.ids.get("tag", tag))
@@ -217,10 +218,10 @@ class ActiveCampaignProvider(EmailMarketingProvider):
         def act() -> None:
             contact_id = self._contact_id(contact, create=True)
             assert contact_id is not None
-            status = self._list_statuses(contact_id).get(str(list_id))
-            if status in (str(SUBSCRIBED), str(UNSUBSCRIBED)):
-                # On the list already, or unsubscribed from it by their own choice:
-                # status 1 would re-subscribe them, so nothing is sent.
+            if str(list_id) in self._list_statuses(contact_id):
+                # On the list already with a status of its own: active (1), unsubscribed
+                # by their own choice (2), unconfirmed (0) or bounced (3). Status 1 would
+                # re-subscribe or confirm them for them, so nothing is sent.
                 return
             self._list_status(contact_id, list_id, SUBSCRIBED)
 

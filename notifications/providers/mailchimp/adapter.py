@@ -164,11 +164,17 @@ class MailchimpProvider(EmailMarketingProvider):
     def add_to_list(self, contact: Contact, list_id: str) -> None:
         # One PUT: a new member gets the integration's status; an existing one keeps its
         # own (`status` is never sent), so an unsubscribed member stays unsubscribed.
-        self.client.request(
+        path = self._member_path(list_id, contact)
+        member = self.client.request(
             "PUT",
-            self._member_path(list_id, contact),
+            path,
             json_body={**self._member_body(contact), "status_if_new": self.new_contact_status},
         )
+        # A transactional member (e.g. added by a tag action) never chose anything about
+        # marketing email: joining the list gives them the integration's status.
+        current = member.get("status") if isinstance(member, dict) else None
+        if current == TRANSACTIONAL and self.new_contact_status != TRANSACTIONAL:
+            self.client.request("PATCH", path, json_body={"status": self.new_contact_status})
 
     def remove_from_list(self, contact: Contact, list_id: str) -> None:
         # DELETE archives the member: it leaves the audience but keeps its history. An

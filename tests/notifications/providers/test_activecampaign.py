@@ -97,15 +97,18 @@ def test_list_membership_is_status_1_and_2(fake, integration):
     assert fake.calls("GET", "/api/3/contacts") == []
 
 
-def test_an_unsubscribed_contact_is_never_sent_status_1(fake, integration):
+@pytest.mark.parametrize(("status", "meaning"), [("2", "unsubscribed"), ("0", "unconfirmed")])
+def test_a_contact_with_a_status_on_the_list_is_never_sent_status_1(
+    fake, integration, status, meaning
+):
     fake.on("POST", "/api/3/contact/sync", json_answer(200, {"contact": {"id": "42"}}))
     fake.on(
         "GET",
         "/api/3/contacts/42/contactLists",
-        json_answer(200, {"contactLists": [{"list": "1", "status": "2"}]}),
+        json_answer(200, {"contactLists": [{"list": "1", "status": status}]}),
     )
     provider_for(integration).add_to_list(ANA, "1")
-    assert fake.calls("POST", "/api/3/contactLists") == []
+    assert fake.calls("POST", "/api/3/contactLists") == [], meaning
 
 
 def test_removing_an_unknown_contact_from_a_list_is_a_no_op(fake, integration):
@@ -255,3 +258,43 @@ def test_action_applied_for_an_unknown_contact(fake, integration):
     provider = provider_for(integration)
     assert provider.action_applied("add_tag", ANA, tag="vip") is False
     assert provider.action_applied("remove_from_list", ANA, list_id="5") is True
+
+
+@pytest.fixture
+def spec(settings):  # type: ignore[no-untyped-def]
+    from tests.notifications.providers.fakes.activecampaign import ActiveCampaignFake
+
+    with ActiveCampaignFake() as server:
+        settings.PROVIDER_BASE_URLS = {"activecampaign": server.url}
+        server.integration = IntegrationFactory(  # type: ignore[attr-defined]
+            provider="activecampaign", credentials=server.credentials()
+        )
+        yield server
+
+
+def test_a_cached_tag_deleted_at_activecampaign_is_looked_up_again(spec):
+    provider = provider_for(spec.integration)
+    spec.seed_tags(["vip"])
+    provider.add_tag(ANA, "vip")
+    with spec.lock:  # the creator deletes the tag in ActiveCampaign
+        spec.tags.clear()
+        for person in spec.people.values():
+            person.tags.clear()
+    provider_for(spec.integration).add_tag(ANA, "vip")
+    ana = spec.contact(ANA.email)
+    assert ana is not None and ana.tags == {"vip"}
+    # The stale id answered 404 once; then the tag was looked up and created again.
+    assert [c.status for c in spec.calls_to("POST", "/api/3/contactTags")] == [201, 404, 201]
+    assert len(spec.calls_to("POST", "/api/3/tags")) == 1
+
+
+def test_a_tag_created_by_another_worker_meanwhile_is_used(spec):
+    from tests.notifications.providers.fakes import Reply
+
+    spec.seed_tags(["vip"])
+    # This worker's lookup comes back empty; by its POST the tag exists (422 duplicate).
+    spec.fail_next(Reply(200, {"tags": [], "meta": {"total": "0"}}), path_prefix="/api/3/tags")
+    provider_for(spec.integration).add_tag(ANA, "vip")
+    ana = spec.contact(ANA.email)
+    assert ana is not None and ana.tags == {"vip"}
+    assert [c.status for c in spec.calls_to("POST", "/api/3/tags")] == [422]

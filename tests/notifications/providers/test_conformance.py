@@ -14,8 +14,6 @@ docs/notifications.md, "Conformance").
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import mailchimp_marketing
@@ -23,15 +21,12 @@ import pytest
 from brevo import Brevo
 from brevo.contacts import RemoveContactFromListRequestBodyEmails
 from brevo.errors import BadRequestError
-from django.test import override_settings
 from mailchimp_marketing.api_client import ApiClientError
 
-from notifications.models import Integration
-from notifications.providers import Contact, provider_for
-from notifications.providers.base import EmailMarketingProvider
-from tests.notifications.factories import IntegrationFactory
+from notifications.providers import Contact
+from tests.notifications.providers.conformance import Operation, conforms, key_paths, shape
 from tests.notifications.providers.fakes import FakeProvider
-from tests.notifications.providers.fakes.base import SUBSCRIBED, UNSUBSCRIBED, Call
+from tests.notifications.providers.fakes.base import SUBSCRIBED, TRANSACTIONAL, UNSUBSCRIBED, Call
 from tests.notifications.providers.fakes.brevo import BrevoFake
 from tests.notifications.providers.fakes.mailchimp import MailchimpFake, member_hash
 
@@ -39,53 +34,6 @@ pytestmark = pytest.mark.django_db
 
 ANA = Contact(email="Ana@Example.com", first_name="Ana", last_name="Souza", locale="pt-BR")
 HASH = member_hash(ANA.email)
-
-
-def key_paths(value: Any, prefix: str = "") -> set[str]:
-    """{"a": {"b": 1}, "c": [{"d": 2}]} → {"a", "a.b", "c", "c[].d"}."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            path = f"{prefix}{key}"
-            found |= {path} | key_paths(inner, f"{path}.")
-    elif isinstance(value, list):
-        for inner in value:
-            found |= key_paths(inner, f"{prefix.rstrip('.')}[].")
-    return found
-
-
-def shape(call: Call) -> tuple[str, str, dict[str, list[str]], set[str]]:
-    return (call.method, call.path, call.query, key_paths(call.body))
-
-
-@dataclass(frozen=True)
-class Operation:
-    name: str
-    seed: Callable[[FakeProvider], dict[str, str]]
-    sdk: Callable[[Any, dict[str, str]], object]
-    ours: Callable[[EmailMarketingProvider, dict[str, str]], object]
-
-
-def conforms(fake_class: type[FakeProvider], operation: Operation, sdk_client: Any) -> None:
-    with fake_class() as for_sdk, fake_class() as for_us:
-        for_us.api_key = for_sdk.api_key
-        context = operation.seed(for_sdk)
-        assert operation.seed(for_us) == context  # the same world on both
-        operation.sdk(sdk_client(for_sdk), context)
-        settings_urls = {for_us.provider: for_us.url}
-        integration = IntegrationFactory(
-            provider=for_us.provider,
-            credentials=for_us.credentials(),
-            status=Integration.Status.CONNECTED,
-        )
-        with override_settings(PROVIDER_BASE_URLS=settings_urls, PROVIDER_TIMEOUT_SECONDS=2.0):
-            operation.ours(provider_for(integration), context)
-        sdk_calls = [shape(c) for c in for_sdk.calls]
-        our_calls = [shape(c) for c in for_us.calls]
-        assert sdk_calls, "the SDK made no call: the operation tests nothing"
-        assert our_calls == sdk_calls
-        # Both worlds end the same (the fakes are stateful).
-        assert for_us.contacts() == for_sdk.contacts()
 
 
 # --- Mailchimp (mailchimp-marketing) ---------------------------------------------------
@@ -103,6 +51,7 @@ def mc_world(fake: FakeProvider) -> dict[str, str]:
     fake.seed_tags(["vip", "vip-club"], list_id=audience)
     fake.seed_contact("member@example.com", first_name="Bia", lists={audience: SUBSCRIBED})
     fake.seed_contact("gone@example.com", lists={audience: UNSUBSCRIBED})
+    fake.seed_contact("tagged@example.com", lists={audience: TRANSACTIONAL}, tags={"vip"})
     return {"list": audience}
 
 
@@ -162,6 +111,21 @@ MAILCHIMP = [
             ctx["list"], HASH, {**MEMBER_BODY, "status_if_new": "subscribed"}
         ),
         lambda ours, ctx: ours.add_to_list(ANA, ctx["list"]),
+    ),
+    Operation(
+        "add_to_list (transactional member)",
+        mc_world,
+        lambda sdk, ctx: [
+            sdk.lists.set_list_member(
+                ctx["list"],
+                member_hash("tagged@example.com"),
+                {"email_address": "tagged@example.com", "status_if_new": "subscribed"},
+            ),
+            sdk.lists.update_list_member(
+                ctx["list"], member_hash("tagged@example.com"), {"status": "subscribed"}
+            ),
+        ],
+        lambda ours, ctx: ours.add_to_list(Contact("tagged@example.com"), ctx["list"]),
     ),
     Operation(
         "remove_from_list (member)",

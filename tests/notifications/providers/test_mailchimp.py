@@ -150,6 +150,19 @@ def test_add_tag_adds_a_stranger_as_transactional_carrying_the_tag(fake, integra
     }
 
 
+def test_add_tag_tags_a_member_another_worker_added_meanwhile(fake, integration):
+    not_found = json_answer(404, {"title": "Resource Not Found", "status": 404})
+    fake.on("POST", f"{MEMBER}/tags", not_found, Answer(status=204))
+    exists = {"title": "Member Exists", "status": 400, "detail": "Ana@Example.com is already a"}
+    fake.on("POST", "/3.0/lists/a1/members", json_answer(400, exists))
+    provider_for(integration).add_tag(ANA, "vip", "a1")
+    assert [(c.method, c.path) for c in fake.requests] == [
+        ("POST", f"{MEMBER}/tags"),
+        ("POST", "/3.0/lists/a1/members"),
+        ("POST", f"{MEMBER}/tags"),
+    ]
+
+
 def test_remove_tag_of_a_stranger_creates_nothing(fake, integration):
     fake.on("POST", f"{MEMBER}/tags", json_answer(404, {"title": "Resource Not Found"}))
     provider_for(integration).remove_tag(ANA, "vip", "a1")

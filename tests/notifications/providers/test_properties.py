@@ -175,6 +175,20 @@ def test_names_absent_here_are_absent_in_the_request(spec_fake: FakeProvider) ->
 
 
 @WITH_TAGS
+def test_a_contact_first_tagged_then_added_to_a_list_gets_the_chosen_status(
+    spec_fake: FakeProvider,
+) -> None:
+    customers = spec_fake.seed_list("Customers")
+    for n, status in enumerate(provider_class(spec_fake.provider).contact_statuses):
+        provider = adapter(spec_fake, status)
+        contact = Contact(email=f"tagged{n}@example.com")
+        provider.add_tag(contact, "vip", tag_list(provider, customers))
+        provider.add_to_list(contact, customers)
+        seen = spec_fake.contact(contact.email)
+        assert seen is not None and seen.lists == {customers: status} and seen.tags == {"vip"}
+
+
+@WITH_TAGS
 @pytest.mark.parametrize("how_many", [45, 245])
 def test_tags_containing_the_name_still_resolve_it_exactly(
     spec_fake: FakeProvider, how_many: int

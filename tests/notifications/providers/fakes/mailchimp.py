@@ -5,7 +5,8 @@ Sources:
   id is the MD5 of the lower-cased email; `PUT …/members/{hash}` "add or update"
   (body `AddListMembers2`: `status_if_new` is used only for a new member, `status`
   changes an existing one); `POST …/members` (body `AddListMembers1`: `status` required,
-  `tags` a list of names) answers 400 "Member Exists" for a member; `DELETE` archives;
+  `tags` a list of names) answers 400 "Member Exists" for a member; `PATCH` (body
+  `AddListMembers3`) updates a member, `status` included; `DELETE` archives;
   a non-member is a 404 "Resource Not Found" on every member path;
 - member tags: https://mailchimp.com/developer/marketing/api/list-member-tags/ — body
   `MemberTags` `{tags: [{name, status: active|inactive}], is_syncing?}`; an active tag
@@ -20,7 +21,8 @@ Sources:
   restore the status it had before it was archived (Mailchimp support, as quoted in
   https://stackoverflow.com/questions/63584277).
 The body key sets below are the SDK models' (`AddListMembers1`, `AddListMembers2`,
-`MemberTags`, as generated from Mailchimp's OpenAPI definition for its official SDKs).
+`AddListMembers3`, `MemberTags`, as generated from Mailchimp's OpenAPI definition for
+its official SDKs).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ ADD_LIST_MEMBERS_1 = {
     "location", "marketing_permissions", "ip_signup", "timestamp_signup", "ip_opt",
     "timestamp_opt", "tags",
 }  # fmt: skip
+ADD_LIST_MEMBERS_3 = ADD_LIST_MEMBERS_1 - {"tags"}  # PATCH …/members/{hash}
 MEMBER_TAGS = {"tags", "is_syncing"}
 MERGE_TAGS = {"FNAME", "LNAME", "ADDRESS", "PHONE", "BIRTHDAY"}  # a new audience's fields
 MAX_COUNT = 1000
@@ -168,6 +171,15 @@ class MailchimpFake(FakeProvider):
             return Reply(200, self._member_json(audience, member)) if member else not_found()
         if method == "PUT":
             return self._put_member(audience, digest, member, call.body)
+        if method == "PATCH":
+            if member is None:
+                return not_found()
+            if errors := self._check_fields(call.body, ADD_LIST_MEMBERS_3):
+                return invalid(errors)
+            if "status" in call.body:
+                member.status = call.body["status"]
+            member.merge_fields.update(call.body.get("merge_fields") or {})
+            return Reply(200, self._member_json(audience, member))
         if method == "DELETE":
             if member is None:
                 return not_found()
