@@ -281,9 +281,10 @@ class RDStationProvider(OAuthProvider, EmailMarketingProvider):
         payload: dict[str, Any] = {"conversion_identifier": identifier, "email": contact.email}
         if name := _name(contact):
             payload["name"] = name
-        # Consent goes only with a contact RD does not know yet: legal bases sent for an
-        # existing contact would replace a consent they declined.
-        if self.new_contact_status == SUBSCRIBED and self._contact(contact.email) is None:
+        # Consent goes only with a contact that has none yet (new, or created earlier
+        # just to carry a tag): legal bases sent for anyone else would replace a
+        # consent they gave or declined themselves.
+        if self.new_contact_status == SUBSCRIBED and _without_consent(self._contact(contact.email)):
             payload["legal_bases"] = CONSENT_GRANTED
         self._call(
             "POST",
@@ -336,6 +337,18 @@ class RDStationProvider(OAuthProvider, EmailMarketingProvider):
             str(t).strip().lower() for t in found.get("tags") or []
         }
         return tagged if action_type == "add_tag" else not tagged
+
+
+def _without_consent(found: dict[str, Any] | None) -> bool:
+    """A contact RD does not know, or one whose answer lists legal bases and none for
+    communications. A contact whose answer has no `legal_bases` at all counts as having
+    one: we cannot tell, so we send none."""
+    if found is None:
+        return True
+    bases = found.get("legal_bases")
+    if not isinstance(bases, list):
+        return False
+    return not any(isinstance(b, dict) and b.get("category") == "communications" for b in bases)
 
 
 def _name(contact: Contact) -> str:

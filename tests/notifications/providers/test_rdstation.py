@@ -351,3 +351,16 @@ def test_vip_resolves_exactly_among_45_tags_containing_it(rd, integration):
     assert rd.people["ana@example.com"]["tags"] == list(similar)
     provider.add_tag(ANA, "vip")
     assert rd.people["ana@example.com"]["tags"] == [*similar, "vip"]
+
+
+def test_consent_is_sent_for_a_contact_that_has_none_and_never_when_unknown(rd, integration):
+    provider = provider_for(integration)
+    rd.add_contact("carrier@example.com", consent=None, tags=("vip",))  # no legal basis yet
+    provider.add_to_list(Contact(email="carrier@example.com"), "subscription-active")
+    assert rd.consent("carrier@example.com") == "granted"
+
+    # An answer without `legal_bases` says nothing about consent: none is sent.
+    person = rd.add_contact("quiet@example.com", consent=None)
+    del person["legal_bases"]
+    provider.add_to_list(Contact(email="quiet@example.com"), "subscription-active")
+    assert "legal_bases" not in rd.calls_exact("POST", "/platform/events")[-1].body["payload"]
