@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -278,7 +279,7 @@ def test_error_matrix(fake, settings, caplog, case):
     integration = IntegrationFactory(
         provider="rdstation",
         credentials={
-            "client_id": "app-id",
+            "client_id": f"app-{uuid.uuid4().hex[:12]}",  # its own rate-limit budget
             "client_secret": "app-secret-value",
             "access_token": "access-token-value",
             "expires_at": str(int(time.time() + 86400)),

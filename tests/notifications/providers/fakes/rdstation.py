@@ -81,7 +81,9 @@ class RDStationFake(RoutedFake):
 
     def __init__(self) -> None:
         super().__init__()
-        self.client_id, self.client_secret = "app-id", f"app-secret-{secrets.token_hex(4)}"
+        # A fresh app per fake: the rate-limit budget is per app, so tests never share one.
+        self.client_id = f"app-{secrets.token_hex(6)}"
+        self.client_secret = f"app-secret-{secrets.token_hex(4)}"
         self.codes: set[str] = set()
         self.access_tokens: dict[str, float] = {}  # token → expiry (epoch)
         self.refresh_token = ""
