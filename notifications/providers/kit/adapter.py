@@ -200,14 +200,19 @@ class KitProvider(EmailMarketingProvider):
             if exc.status != 404:
                 raise
         # 404: the subscriber is unknown (Kit tags only existing ones), or the cached
-        # tag was deleted at Kit.
-        if self._subscriber(client, contact.email) is None:
-            # Created only to carry the tag: `inactive`, never subscribed.
-            self._create(client, contact, state="inactive")
-        else:
-            self.ids.forget("tag", tag)
-            tag_id = self._tag_id(client, tag, create=True)
-            assert tag_id is not None
+        # tag was deleted at Kit. Create the subscriber only to carry the tag:
+        # `inactive`, never subscribed; for one that exists after all, Kit's upsert
+        # changes no state ("updating the subscriber state is not supported").
+        self._create(client, contact, state="inactive")
+        try:
+            self._tag_by_email(client, tag_id, contact.email)
+            return
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise
+        self.ids.forget("tag", tag)  # the subscriber exists: the tag is what went away
+        tag_id = self._tag_id(client, tag, create=True)
+        assert tag_id is not None
         self._tag_by_email(client, tag_id, contact.email)
 
     def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:

@@ -98,11 +98,10 @@ def test_add_tag_creates_the_tag_and_an_unsubscribed_carrier_on_first_use(kit, i
         ("GET", "/v4/tags"),
         ("POST", "/v4/tags"),
         tagging,  # 404: Kit tags only subscribers it knows
-        ("GET", "/v4/subscribers"),
         ("POST", "/v4/subscribers"),
         tagging,
     ]
-    assert kit.calls_exact("GET", "/v4/subscribers")[0].query["status"] == ["all"]
+    assert kit.calls_exact("POST", "/v4/subscribers")[0].body["state"] == "inactive"
 
 
 def test_add_tag_costs_one_call_once_the_tag_id_is_known(kit, integration):
@@ -259,3 +258,14 @@ def test_vip_resolves_exactly_among_45_tags_containing_it(kit, integration):
     provider_for(integration).add_tag(ANA, "vip")
     assert kit.taggings == {(vip, sub["id"])}
     assert len(kit.tags) == 46  # found, not created again
+
+
+def test_a_tag_deleted_at_kit_is_looked_up_again(kit, integration):
+    sub = kit.add_subscriber("ana@example.com", state="cancelled")
+    provider = provider_for(integration)
+    provider.add_tag(ANA, "vip")
+    kit.tags.clear()  # deleted at Kit; our cached id is stale now
+    kit.taggings.clear()
+    provider_for(integration).add_tag(ANA, "vip")
+    assert kit.tag_names("ana@example.com") == {"vip"}
+    assert sub["state"] == "cancelled"  # the upsert on the way changed no state

@@ -306,7 +306,7 @@ CALLS: dict[str, dict[tuple[str, str], int]] = {
     "kit": {
         ("add_to_list", "new"): 3,
         ("add_to_list", "existing"): 2,
-        ("add_tag", "new"): 5,
+        ("add_tag", "new"): 4,
         ("add_tag", "existing"): 2,
         ("add_tag", "cached"): 1,
         ("remove_tag", "existing"): 2,
