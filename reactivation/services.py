@@ -20,11 +20,18 @@ from django.utils import timezone
 
 from accounts.errors import Conflict, DomainError
 from accounts.models import Creator, User
-from reactivation import eligibility
 from reactivation.models import REQUEST_LIFETIME, Mode, ReactivationBatch, ReactivationRequest
 from subscriptions.bulk import bulk_insert_rows
+from subscriptions.events import EventType
 from subscriptions.models import Charge, Plan, Subscription, SubscriptionEvent
 from subscriptions.outbox import event_record, events_record_bulk
+from subscriptions.reactivation_rules import (
+    IN_PROGRESS,
+    NOT_FOUND,
+    Refusal,
+    reactivation_refusal,
+    refusal_for,
+)
 
 # Largest list one bulk action takes (the API answers 400 above it).
 BULK_MAX = 10_000
@@ -96,7 +103,7 @@ def reactivation_request_create(
             .select_related("plan__product", "creator")
             .get(pk=subscription.pk, creator_id=subscription.creator_id)
         )
-        refusal = eligibility.reactivation_refusal(locked, as_support=as_support)
+        refusal = reactivation_refusal(locked, as_support=as_support)
         if refusal is None and _subscriptions_accepting_now(
             [locked.pk], creator_id=locked.creator_id
         ):
@@ -121,17 +128,12 @@ def reactivation_request_create(
         )
         event_record(
             subscription=locked,
-            type="reactivation.requested",
+            type=EventType.REACTIVATION_REQUESTED,
             data=_requested_data(request, str(previous) if previous else None),
             occurred_at=now,
         )
         _emails_after_commit([request.pk])
     return request
-
-
-IN_PROGRESS = eligibility.Refusal(
-    "in_progress", "The subscriber is accepting the current request right now; try again later."
-)
 
 
 def _subscriptions_accepting_now(subscription_ids: Sequence[int], *, creator_id: int) -> set[int]:
@@ -205,7 +207,7 @@ def reactivation_requests_create_bulk(
             parsed = _parse_uuid(raw)
             if parsed is None:
                 malformed += 1
-                failed.append(_failure(str(raw), eligibility.NOT_FOUND))
+                failed.append(_failure(str(raw), NOT_FOUND))
             elif parsed not in seen:
                 seen.add(parsed)
                 wanted.append(parsed)
@@ -238,11 +240,9 @@ def reactivation_requests_create_bulk(
         for wanted_uuid in wanted:
             found = by_uuid.get(wanted_uuid)
             if found is None:
-                refusal: eligibility.Refusal | None = eligibility.NOT_FOUND
+                refusal: Refusal | None = NOT_FOUND
             else:
-                refusal = eligibility.refusal_for(
-                    status=found[2], plan=plans[found[3]], as_support=as_support
-                )
+                refusal = refusal_for(status=found[2], plan=plans[found[3]], as_support=as_support)
                 if refusal is None and found[0] in busy:
                     refusal = IN_PROGRESS
             if refusal is not None:
@@ -288,7 +288,7 @@ def reactivation_requests_create_bulk(
                 SubscriptionEvent(
                     creator=creator,
                     subscription_id=request.subscription_id,
-                    type="reactivation.requested",
+                    type=EventType.REACTIVATION_REQUESTED,
                     data={**_requested_data(request, None), "batch": str(batch.uuid)},
                     occurred_at=now,
                 )
@@ -300,7 +300,7 @@ def reactivation_requests_create_bulk(
     )
 
 
-def _failure(subscription: str, refusal: eligibility.Refusal) -> dict[str, str]:
+def _failure(subscription: str, refusal: Refusal) -> dict[str, str]:
     return {"subscription": subscription, "code": refusal.code, "message": refusal.message}
 
 
@@ -369,7 +369,7 @@ def reactivation_request_expire_if_due(
         if expired:
             event_record(
                 subscription=request.subscription,
-                type="reactivation.expired",
+                type=EventType.REACTIVATION_EXPIRED,
                 data={"request": str(request.uuid), "mode": request.mode},
                 occurred_at=now,
             )
@@ -404,7 +404,7 @@ def reactivation_requests_expire_due(*, now: datetime | None = None, limit: int 
                 SubscriptionEvent(
                     creator_id=creator_id,
                     subscription_id=subscription_id,
-                    type="reactivation.expired",
+                    type=EventType.REACTIVATION_EXPIRED,
                     data={"request": str(request_uuid), "mode": mode},
                     occurred_at=now,
                 )

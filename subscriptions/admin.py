@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from subscriptions.admin_helpers import EstimatedCountPaginator, ReadOnlyAdminMixin, reason_action
 from subscriptions.charges import charge_chargeback, charge_refund
+from subscriptions.events import EventType
 from subscriptions.models import (
     Charge,
     Plan,
@@ -72,24 +73,9 @@ class EventTypeFilter(admin.SimpleListFilter):
 
     title = "type"
     parameter_name = "type"
-    TYPES = (
-        "subscription.created",
-        "subscription.status_changed",
-        "subscription.renewed",
-        "subscription.reactivated",
-        "charge.succeeded",
-        "charge.failed",
-        "charge.refunded",
-        "charge.chargeback",
-        "reactivation.requested",
-        "reactivation.accepted",
-        "reactivation.rejected",
-        "reactivation.expired",
-        "reactivation.failed",
-    )
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(t, t) for t in self.TYPES]
+        return [(value, f"{label} ({value})") for value, label in EventType.choices]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(type=self.value()) if self.value() else queryset

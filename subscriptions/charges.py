@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.errors import Conflict, DomainError
+from subscriptions.events import EventType
 from subscriptions.gateways import get_gateway
 from subscriptions.models import Charge, Subscription
 from subscriptions.outbox import event_record
@@ -54,7 +55,7 @@ def charge_refund(
         locked.save(update_fields=["status", "updated_at"])
         event_record(
             subscription=locked.subscription,
-            type="charge.refunded",
+            type=EventType.CHARGE_REFUNDED,
             data=_charge_event_data(locked, reason=reason.strip()[:500], actor=actor),
         )
     return locked
@@ -74,7 +75,7 @@ def charge_chargeback(*, charge: Charge, reason: str = "", actor: str = "") -> C
         locked.save(update_fields=["status", "updated_at"])
         event_record(
             subscription=locked.subscription,
-            type="charge.chargeback",
+            type=EventType.CHARGE_CHARGEBACK,
             data=_charge_event_data(locked, reason=reason.strip()[:500], actor=actor),
         )
     return locked

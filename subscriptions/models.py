@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
 from accounts.tenancy import TenantManager
+from subscriptions.events import EventType
 
 
 class Period(models.TextChoices):
@@ -256,7 +257,7 @@ class SubscriptionEvent(models.Model):
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="events")
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=40, db_index=True)
+    type = models.CharField(max_length=40, choices=EventType.choices, db_index=True)
     data = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)

@@ -25,39 +25,23 @@ from dashboard.access import (
 from dashboard.bulk import BulkAction, BulkSelection
 from dashboard.bulk_jobs import bulk_job_create
 from dashboard.models import BulkJob
-from reactivation.eligibility import (
-    ACTIVE,
-    ADMIN_CANCELLED,
-    ENDED,
-    INACTIVE,
-    NOT_FOUND,
-    PLAN_INACTIVE,
-)
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
 from reactivation.selectors import batch_progress, requests_for_creator
 from reactivation.services import (
-    IN_PROGRESS,
     reactivation_request_create,
     reactivation_request_resend,
     reactivation_request_revoke,
     reactivation_requests_create_bulk,
 )
+from subscriptions.reactivation_rules import REFUSALS
 
 ACTION_NAME = "reactivation_request"
 LIST_PAGE_SIZE = 50
 
 
 def refusal_labels() -> dict[str, str]:
-    """The reactivation app's refusal codes, said in the creator's language."""
-    return {
-        NOT_FOUND.code: _("No subscription with this id."),
-        ACTIVE.code: _("Not cancelled: there is nothing to reactivate."),
-        ENDED.code: _("Ended normally after its last cycle."),
-        INACTIVE.code: _("Never became active (the first charge was not paid)."),
-        ADMIN_CANCELLED.code: _("Cancelled by support: only support can ask."),
-        PLAN_INACTIVE.code: _("The plan is no longer on sale."),
-        IN_PROGRESS.code: _("The subscriber is accepting the current request right now."),
-    }
+    """The refusal codes, said in the creator's language."""
+    return {refusal.code: refusal.message for refusal in REFUSALS}
 
 
 def _label(request: HttpRequest) -> str:

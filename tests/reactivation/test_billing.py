@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subscriptions.billing import PERIODS, due_date, reactivation_outcome
+from subscriptions.billing import PERIODS, due_date
+from subscriptions.reactivation_rules import reactivation_outcome
 
 ANCHOR = date(2026, 3, 10)  # billing day 10
 PAID_THROUGH = date(2026, 5, 10)  # cancelled April 15, the April 10 period was paid
