@@ -85,14 +85,15 @@ def _open_or_expire(request: ReactivationRequest, now: datetime) -> None:
                 raise RequestGone(locked)
     except RequestGone as gone:
         if gone.request.status == PENDING:
-            reactivation_request_expire_if_due(request=gone.request, now=now)
+            reactivation_request_expire_if_due(reactivation_request=gone.request, now=now)
             gone.request.refresh_from_db(fields=["status", "decided_at"])
             raise RequestGone(gone.request) from None
         raise
 
 
-def reactivation_request_reject(*, request: ReactivationRequest) -> Decision:
+def reactivation_request_reject(*, reactivation_request: ReactivationRequest) -> Decision:
     """The subscriber said no: `rejected` + `reactivation.rejected`; nothing else changes."""
+    request = reactivation_request
     now = timezone.now()
     _open_or_expire(request, now)
     with transaction.atomic():
@@ -113,7 +114,7 @@ def reactivation_request_reject(*, request: ReactivationRequest) -> Decision:
     return Decision("rejected", locked)
 
 
-def reactivation_request_accept(*, request: ReactivationRequest) -> Decision:
+def reactivation_request_accept(*, reactivation_request: ReactivationRequest) -> Decision:
     """The subscriber accepts on local date R (creator's time zone); SPEC §6.1.
 
     Same cycle (R < paid_through): ACTIVE, anchor unchanged, next charge = paid_through,
@@ -125,6 +126,7 @@ def reactivation_request_accept(*, request: ReactivationRequest) -> Decision:
     message. The gateway is called outside any transaction with a key derived from the
     request, so two accepts at once (rows locked) reactivate and charge once.
     """
+    request = reactivation_request
     now = timezone.now()
     _open_or_expire(request, now)
     with transaction.atomic():
@@ -132,6 +134,8 @@ def reactivation_request_accept(*, request: ReactivationRequest) -> Decision:
         subscription = locked.subscription
         charge = locked.charge
         if charge is None:
+            # Who asked was checked when the request was made (support may ask for an
+            # admin-cancelled one); here only a change since then refuses.
             refusal = reactivation_refusal(subscription, as_support=True)
             if refusal is not None:
                 return _fail(locked, refusal.message, now)

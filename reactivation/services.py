@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.errors import Conflict, DomainError
 from accounts.models import Creator, User
+from core.actors import Actor
 from reactivation.models import REQUEST_LIFETIME, Mode, ReactivationBatch, ReactivationRequest
 from subscriptions.bulk import bulk_insert_rows
 from subscriptions.events import EventType
@@ -85,14 +86,14 @@ def reactivation_request_create(
     *,
     subscription: Subscription,
     mode: str,
+    actor: Actor,
     requested_by: User | None = None,
-    requested_by_label: str = "",
-    as_support: bool = False,
 ) -> ReactivationRequest:
     """Ask the subscriber to reactivate; nothing changes until they accept (SPEC §6.1).
 
     Refused with a reason code (409) unless the subscription is CANCELLED_BY_CUSTOMER or
-    CANCELLED_BY_SELLER on a plan still on sale (CANCELLED_BY_ADMIN only `as_support`).
+    CANCELLED_BY_SELLER on a plan still on sale (CANCELLED_BY_ADMIN only when the actor
+    is support staff). The actor's label is kept on the request for its history.
     A pending request of the same subscription is superseded: its link answers 410.
     The email with the link goes out after commit.
     """
@@ -103,7 +104,7 @@ def reactivation_request_create(
             .select_related("plan__product", "creator")
             .get(pk=subscription.pk, creator_id=subscription.creator_id)
         )
-        refusal = reactivation_refusal(locked, as_support=as_support)
+        refusal = reactivation_refusal(locked, as_support=actor.is_support)
         if refusal is None and _subscriptions_accepting_now(
             [locked.pk], creator_id=locked.creator_id
         ):
@@ -122,7 +123,7 @@ def reactivation_request_create(
             subscription=locked,
             mode=mode,
             requested_by=requested_by,
-            requested_by_label=requested_by_label[:200],
+            requested_by_label=actor.label[:200],
             created_at=now,
             expires_at=now + REQUEST_LIFETIME,
         )
@@ -178,9 +179,8 @@ def reactivation_requests_create_bulk(
     mode: str,
     subscription_ids: Sequence[Any] | None = None,
     subscriptions: QuerySet[Subscription] | None = None,
+    actor: Actor,
     requested_by: User | None = None,
-    requested_by_label: str = "",
-    as_support: bool = False,
 ) -> BulkResult:
     """One mode sent to many subscriptions of a creator (SPEC §6.3).
 
@@ -242,7 +242,9 @@ def reactivation_requests_create_bulk(
             if found is None:
                 refusal: Refusal | None = NOT_FOUND
             else:
-                refusal = refusal_for(status=found[2], plan=plans[found[3]], as_support=as_support)
+                refusal = refusal_for(
+                    status=found[2], plan=plans[found[3]], as_support=actor.is_support
+                )
                 if refusal is None and found[0] in busy:
                     refusal = IN_PROGRESS
             if refusal is not None:
@@ -254,7 +256,7 @@ def reactivation_requests_create_bulk(
             creator=creator,
             mode=mode,
             requested_by=requested_by,
-            requested_by_label=requested_by_label[:200],
+            requested_by_label=actor.label[:200],
             total=len(wanted) + malformed,
             created_count=len(eligible),
             refused_count=len(failed),
@@ -271,7 +273,7 @@ def reactivation_requests_create_bulk(
                 subscription_id=pk,
                 mode=mode,
                 requested_by=requested_by,
-                requested_by_label=requested_by_label[:200],
+                requested_by_label=actor.label[:200],
                 created_at=now,
                 expires_at=now + REQUEST_LIFETIME,
                 batch=batch,
@@ -305,7 +307,10 @@ def _failure(subscription: str, refusal: Refusal) -> dict[str, str]:
 
 
 def reactivation_request_resend(
-    *, request: ReactivationRequest, requested_by: User | None = None, label: str = ""
+    *,
+    reactivation_request: ReactivationRequest,
+    actor: Actor,
+    requested_by: User | None = None,
 ) -> ReactivationRequest:
     """Resend = a fresh request with the same mode that supersedes this one.
 
@@ -313,31 +318,33 @@ def reactivation_request_resend(
     ("replaced by a newer request"). Works for pending and expired requests alike; the
     subscription must still be eligible (support may resend for admin-cancelled ones).
     """
-    if request.status not in (PENDING, ReactivationRequest.Status.EXPIRED):
+    status = reactivation_request.status
+    if status not in (PENDING, ReactivationRequest.Status.EXPIRED):
         raise Conflict(
-            f"A {request.status} request cannot be resent; send a new one.", code="not_resendable"
+            f"A {status} request cannot be resent; send a new one.", code="not_resendable"
         )
     return reactivation_request_create(
-        subscription=request.subscription,
-        mode=request.mode,
+        subscription=reactivation_request.subscription,
+        mode=reactivation_request.mode,
+        actor=actor,
         requested_by=requested_by,
-        requested_by_label=label or request.requested_by_label,
-        as_support=bool(label.startswith("support:")),
     )
 
 
-def reactivation_request_revoke(*, request: ReactivationRequest, actor: str = "") -> bool:
+def reactivation_request_revoke(*, reactivation_request: ReactivationRequest, actor: Actor) -> bool:
     """Withdraw a pending request: its link answers 410. False when it was not pending."""
     with transaction.atomic():
         revoked = (
             ReactivationRequest.objects.filter(
-                pk=request.pk, creator_id=request.creator_id, status=PENDING
+                pk=reactivation_request.pk,
+                creator_id=reactivation_request.creator_id,
+                status=PENDING,
             )
             .filter(_EXPIRABLE)
             .update(
                 status=ReactivationRequest.Status.SUPERSEDED,
                 decided_at=timezone.now(),
-                failure_message=f"Revoked by {actor}"[:500] if actor else "Revoked",
+                failure_message=f"Revoked by {actor}"[:500],
             )
         )
     return bool(revoked)
@@ -352,13 +359,14 @@ _EXPIRABLE = Q(charge__isnull=True) | ~Q(
 
 
 def reactivation_request_expire_if_due(
-    *, request: ReactivationRequest, now: datetime | None = None
+    *, reactivation_request: ReactivationRequest, now: datetime | None = None
 ) -> bool:
     """Record the expiry of one request exactly once (status `expired` + event).
 
     A conditional UPDATE: when the link is opened late and the periodic job runs at the
     same moment, only one of them matches the pending row.
     """
+    request = reactivation_request
     now = now or timezone.now()
     with transaction.atomic():
         expired = (

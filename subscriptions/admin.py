@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from core.actors import Actor
 from subscriptions.admin_helpers import EstimatedCountPaginator, ReadOnlyAdminMixin, reason_action
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.events import EventType
@@ -142,15 +143,15 @@ class ChargeInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
-def _cancel_as_support(subscription: Subscription, reason: str, actor: str) -> None:
-    subscription_cancel(subscription=subscription, source="admin", reason=reason, actor=actor)
+def _cancel_as_support(subscription: Subscription, reason: str, actor: Actor) -> None:
+    subscription_cancel(subscription=subscription, actor=actor, reason=reason)
 
 
-def _refund(charge: Charge, reason: str, actor: str) -> None:
+def _refund(charge: Charge, reason: str, actor: Actor) -> None:
     charge_refund(charge=charge, reason=reason, actor=actor)
 
 
-def _chargeback(charge: Charge, reason: str, actor: str) -> None:
+def _chargeback(charge: Charge, reason: str, actor: Actor) -> None:
     charge_chargeback(charge=charge, reason=reason, actor=actor)
 
 

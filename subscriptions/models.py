@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
 from accounts.tenancy import TenantManager
+from core.actors import ActorKind
 from subscriptions.events import EventType
 
 
@@ -46,6 +47,15 @@ class CancellationSource(models.TextChoices):
     SELLER = "seller", _("Seller")
     ADMIN = "admin", _("Support")
 
+
+# The cancellation source follows from who acted, never from client input (SPEC §4.2).
+CANCELLATION_SOURCE_BY_ACTOR = {
+    ActorKind.MEMBER: CancellationSource.SELLER,
+    ActorKind.API_KEY: CancellationSource.SELLER,
+    ActorKind.SUBSCRIBER: CancellationSource.CUSTOMER,
+    ActorKind.SUPPORT: CancellationSource.ADMIN,
+    ActorKind.SYSTEM: CancellationSource.ADMIN,
+}
 
 CANCELLED_STATUS_BY_SOURCE = {
     CancellationSource.CUSTOMER: Status.CANCELLED_BY_CUSTOMER,

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.errors import DomainError
 from accounts.models import Creator
+from core.actors import Actor
 from subscriptions import billing, transitions
 from subscriptions.events import EventType
 from subscriptions.gateways import (
@@ -415,9 +416,10 @@ def first_charge_outcome_apply(
 
 
 def subscription_cancel(
-    *, subscription: Subscription, source: str, reason: str = "", actor: str = ""
+    *, subscription: Subscription, actor: Actor, reason: str = ""
 ) -> Subscription:
-    """Cancel as the one who acted: customer, seller or support (SPEC §5).
+    """Cancel as the one who acted (SPEC §5): a member or API key cancels as the seller,
+    the subscriber as the customer, support or the system as admin.
 
     Status CANCELLED_BY_<source>; cancelled_at now; no further charges
     (next_charge_date null); paid_through unchanged, so access lasts until then.
@@ -425,9 +427,7 @@ def subscription_cancel(
     """
     with transaction.atomic():
         locked = _locked(subscription)
-        events = transitions.cancelled(
-            locked, source=source, reason=reason, actor=actor, at=timezone.now()
-        )
+        events = transitions.cancelled(locked, actor=actor, reason=reason, at=timezone.now())
         locked.save()
         transition_record(subscription=locked, events=events)
     return locked

@@ -21,12 +21,13 @@ from datetime import date, datetime
 from typing import Any
 
 from accounts.errors import Conflict
+from core.actors import Actor
 from subscriptions import billing
 from subscriptions.events import EventType
 from subscriptions.models import (
+    CANCELLATION_SOURCE_BY_ACTOR,
     CANCELLED_STATUS_BY_SOURCE,
     CANCELLED_STATUSES,
-    CancellationSource,
     Status,
     Subscription,
 )
@@ -164,12 +165,15 @@ def inactivated(subscription: Subscription, *, reason: str) -> list[Event]:
 
 
 def cancelled(
-    subscription: Subscription, *, source: str, reason: str, actor: str, at: datetime
+    subscription: Subscription, *, actor: Actor, reason: str, at: datetime
 ) -> list[Event]:
-    """Cancel as the one who acted (SPEC §5): CANCELLED_BY_<source>, cancelled_at, no
-    further charges or retries; paid_through unchanged, so access lasts until then.
-    Refused (409) for a cancelled, ended or never-active subscription."""
-    status = CANCELLED_STATUS_BY_SOURCE[CancellationSource(source)]
+    """Cancel as the one who acted (SPEC §5): the source follows from the actor's kind
+    (member or API key → seller, subscriber → customer, support or system → admin);
+    CANCELLED_BY_<source>, cancelled_at, no further charges or retries; paid_through
+    unchanged, so access lasts until then. Refused (409) for a cancelled, ended or
+    never-active subscription."""
+    source = CANCELLATION_SOURCE_BY_ACTOR[actor.kind]
+    status = CANCELLED_STATUS_BY_SOURCE[source]
     if subscription.status in CANCELLED_STATUSES:
         raise Conflict("This subscription is already cancelled.", code="already_cancelled")
     if subscription.status == Status.OVERDUE:
@@ -187,7 +191,7 @@ def cancelled(
     return _status(
         subscription,
         status,
-        {"source": source, "reason": subscription.cancellation_reason, "actor": actor},
+        {"source": source.value, "reason": subscription.cancellation_reason, "actor": actor.ref},
     )
 
 
@@ -195,9 +199,7 @@ def cancelled_unpaid(subscription: Subscription, *, at: datetime) -> list[Event]
     """The period before the due date ended unpaid, the fifth in a row (SPEC §4.3):
     counted, then cancelled by support with reason `unpaid`."""
     subscription.unpaid_recurrences += 1
-    return cancelled(
-        subscription, source=CancellationSource.ADMIN, reason="unpaid", actor="system", at=at
-    )
+    return cancelled(subscription, actor=Actor.system(), reason="unpaid", at=at)
 
 
 def reactivated(

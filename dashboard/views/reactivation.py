@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict
+from core.actors import Actor
 from dashboard.access import (
     member_required,
     membership,
@@ -44,8 +45,8 @@ def refusal_labels() -> dict[str, str]:
     return {refusal.code: refusal.message for refusal in REFUSALS}
 
 
-def _label(request: HttpRequest) -> str:
-    return f"dashboard: {request.user.email}"  # type: ignore[union-attr]
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.member(request.user)
 
 
 def _mode(request: HttpRequest) -> str | None:
@@ -84,8 +85,8 @@ def bulk_runner(job: BulkJob, selection: BulkSelection) -> dict[str, Any]:
         creator=selection.creator,
         mode=job.params["mode"],
         subscriptions=selection.subscriptions(),
+        actor=Actor.member(job.created_by) if job.created_by else Actor.system("dashboard"),
         requested_by=job.created_by,
-        requested_by_label=f"dashboard: {job.created_by.email}" if job.created_by else "dashboard",
     )
     return {
         "batch": str(result.batch.uuid),
@@ -154,8 +155,8 @@ def request_create_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
             reactivation_request_create(
                 subscription=subscription,
                 mode=mode,
+                actor=_actor(request),
                 requested_by=request.user,  # type: ignore[arg-type]
-                requested_by_label=_label(request),
             )
         except Conflict as exc:
             messages.error(request, refusal_labels().get(exc.code or "", exc.message))
@@ -183,9 +184,9 @@ def request_resend_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
     found = _request_get(request, uuid, write=True)
     try:
         reactivation_request_resend(
-            request=found,
+            reactivation_request=found,
+            actor=_actor(request),
             requested_by=request.user,  # type: ignore[arg-type]
-            label=_label(request),
         )
     except Conflict as exc:
         messages.error(request, refusal_labels().get(exc.code or "", exc.message))
@@ -198,7 +199,7 @@ def request_resend_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @member_required
 def request_revoke_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
     found = _request_get(request, uuid, write=True)
-    if reactivation_request_revoke(request=found, actor=request.user.email):  # type: ignore[union-attr]
+    if reactivation_request_revoke(reactivation_request=found, actor=_actor(request)):
         messages.success(request, _("The request was revoked; its link no longer works."))
     else:
         messages.error(request, _("This request is no longer pending."))
