@@ -350,6 +350,20 @@ CASES: dict[str, DashboardCase] = {
             )
         },
     ),
+    # OAuth providers only: the sandbox integration answers with a message, no redirect
+    # to a provider; what matters here is who may ask.
+    "dashboard:integration_authorize": DashboardCase(
+        build=integration_object, calls={"post": Call(ok=302, data=lambda b: {})}
+    ),
+    # Without a valid signed state nothing is looked up (the state's own checks are in
+    # tests/dashboard/test_integrations_oauth.py).
+    "dashboard:integration_oauth_callback": DashboardCase(
+        build=integrations_page, calls={"get": Call(ok=302)}
+    ),
+    "dashboard:integration_contact_status": DashboardCase(
+        build=integration_object,
+        calls={"post": Call(ok=302, data=lambda b: {"new_contact_status": "subscribed"})},
+    ),
     "dashboard:integration_disconnect": DashboardCase(
         build=integration_object,
         calls={"post": Call(ok=302, data=lambda b: {}, check=_integration_deleted_only_by_owner)},

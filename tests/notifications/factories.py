@@ -30,6 +30,16 @@ class IntegrationFactory(factory.django.DjangoModelFactory[Integration]):
                 "api_key": f"ac-{uuid.uuid4().hex}",
             },
             "brevo": {"api_key": f"xkeysib-{uuid.uuid4().hex}"},
+            "mailerlite": {"api_key": f"ml-{uuid.uuid4().hex}"},
+            "kit": {"api_key": f"kit_{uuid.uuid4().hex}"},
+            # Tokens as the authorization flow leaves them (tests set real ones).
+            "rdstation": {
+                "client_id": f"app-{uuid.uuid4().hex[:12]}",
+                "client_secret": f"secret-{uuid.uuid4().hex}",
+                "access_token": f"at-{uuid.uuid4().hex}",
+                "refresh_token": f"rt-{uuid.uuid4().hex}",
+                "expires_at": "4102444800",  # 2100-01-01
+            },
         }[o.provider]
     )
 
