@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from subscriptions.admin_helpers import EstimatedCountPaginator, ReadOnlyAdminMixin, reason_action
+from core.admin import EstimatedCountPaginator, ReadOnlyAdminMixin, reason_action
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.models import (
     Charge,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 from subscriptions.gateways import get_gateway
 from subscriptions.models import Charge, Subscription
 from subscriptions.outbox import event_record

@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
-from accounts.tenancy import TenantManager
+from core.tenancy import TenantManager
 
 
 class Period(models.TextChoices):

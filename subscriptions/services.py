@@ -16,8 +16,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import Conflict, DomainError
 from accounts.models import Creator
+from core.errors import Conflict, DomainError
 from subscriptions import billing
 from subscriptions.gateways import (
     ChargeOutcome,

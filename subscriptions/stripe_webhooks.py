@@ -22,8 +22,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.errors import Conflict
 from accounts.models import Creator
+from core.errors import Conflict
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.models import Charge, StripeWebhookEvent
 

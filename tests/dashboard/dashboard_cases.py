@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Creator
 from dashboard.models import BulkJob
-from notifications.models import Integration, WebhookDelivery, WebhookEndpoint
+from notifications.models import Integration
 from reactivation.models import Mode, ReactivationRequest
 from reactivation.services import reactivation_request_create
 from segmentation.models import SegmentationDelivery, SegmentationRule
@@ -31,6 +31,7 @@ from tests.reliability.dashboard_cases import (
     _subscription,
     creator_page,
 )
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 # --- builders -----------------------------------------------------------------------
 

@@ -7,10 +7,10 @@ from functools import cache
 from typing import Any
 
 from accounts.models import Creator
-from notifications.models import WebhookDelivery
 from tests.api.route_cases import Built, Call, RouteCase, as_list
 from tests.notifications.factories import IntegrationFactory, WebhookEndpointFactory
 from tests.notifications.http_server import FakeServer, json_answer
+from webhooks.models import WebhookDelivery
 
 
 @cache

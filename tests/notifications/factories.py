@@ -4,9 +4,10 @@ import uuid
 
 import factory
 
-from notifications.models import Integration, WebhookEndpoint
-from notifications.webhooks.signing import secret_generate
+from notifications.models import Integration
 from tests.factories import CreatorFactory
+from webhooks.models import WebhookEndpoint
+from webhooks.signing import secret_generate
 
 
 def mailchimp_key() -> str:

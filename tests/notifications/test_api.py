@@ -6,13 +6,14 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from notifications import services
-from notifications.models import Integration, WebhookDelivery, WebhookEndpoint
-from notifications.webhooks.services import webhook_deliveries_create_for_event
+from notifications.models import Integration
 from subscriptions.models import SubscriptionEvent
 from tests.api_helpers import api_client
 from tests.factories import SubscriptionFactory
 from tests.notifications.factories import IntegrationFactory, WebhookEndpointFactory
 from tests.notifications.http_server import FakeServer, json_answer
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import webhook_deliveries_create_for_event
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from notifications.webhooks import transport
+from core import egress as transport
 
 
 def _certificate(tmp_path, name: str):  # type: ignore[no-untyped-def]

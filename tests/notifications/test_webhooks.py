@@ -10,11 +10,15 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from accounts.errors import DomainError
-from notifications.jobs import webhook_deliveries_due
-from notifications.models import WebhookDelivery, WebhookEndpoint
-from notifications.webhooks import transport
-from notifications.webhooks.services import (
+from core import egress as transport
+from core.errors import DomainError
+from subscriptions.models import Subscription, SubscriptionEvent
+from subscriptions.presenters import subscription_as_api
+from tests.factories import SubscriptionFactory
+from tests.notifications.receiver import Receiver
+from webhooks.jobs import webhook_deliveries_due
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import (
     RETRY_SCHEDULE,
     webhook_deliveries_create_for_event,
     webhook_delivery_replay,
@@ -22,10 +26,6 @@ from notifications.webhooks.services import (
     webhook_endpoint_update,
     webhook_test_send,
 )
-from subscriptions.models import Subscription, SubscriptionEvent
-from subscriptions.presenters import subscription_as_api
-from tests.factories import SubscriptionFactory
-from tests.notifications.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -485,7 +485,7 @@ def test_a_cancellation_reaches_the_endpoint_through_the_event_outbox(
 
 
 def test_the_5_second_retry_rides_a_short_countdown(private_ok, monkeypatch):
-    from notifications import tasks
+    from webhooks import tasks
 
     subscription = SubscriptionFactory()
     endpoint, secret = webhook_endpoint_create(
@@ -506,7 +506,7 @@ def test_the_5_second_retry_rides_a_short_countdown(private_ok, monkeypatch):
 def test_an_events_deliveries_go_in_one_message_and_are_claimed_together(
     private_ok, monkeypatch, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
-    from notifications import tasks
+    from webhooks import tasks
 
     subscription = SubscriptionFactory()
     secrets = [

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from core import egress as transport
 from notifications.providers.activecampaign.adapter import ActiveCampaignProvider
 from notifications.providers.base import CredentialsInvalid, ProviderError
 from notifications.providers.http import ProviderClient
-from notifications.webhooks import transport
 
 pytestmark = pytest.mark.django_db
 

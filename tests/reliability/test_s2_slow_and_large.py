@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
+from core import egress as transport
 from notifications.providers.base import ProviderError
 from notifications.providers.http import ProviderClient
-from notifications.webhooks import transport
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
 

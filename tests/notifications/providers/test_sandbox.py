@@ -31,7 +31,7 @@ def test_sandbox_accepts_known_lists_and_tags_and_refuses_others_like_a_provider
 
 
 def test_sandbox_refuses_credentials(creator):
-    from accounts.errors import DomainError
+    from core.errors import DomainError
 
     with pytest.raises(DomainError):
         integration_create(
