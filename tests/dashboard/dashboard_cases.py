@@ -23,7 +23,7 @@ from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_cancel
 from tests.factories import MembershipFactory
-from tests.notifications.factories import IntegrationFactory, WebhookEndpointFactory
+from tests.notifications.factories import IntegrationFactory
 from tests.reliability.dashboard_cases import (
     Built,
     Call,
@@ -31,6 +31,7 @@ from tests.reliability.dashboard_cases import (
     _subscription,
     creator_page,
 )
+from tests.webhooks.factories import WebhookEndpointFactory
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 # --- builders -----------------------------------------------------------------------

@@ -6,8 +6,6 @@ import factory
 
 from notifications.models import Integration
 from tests.factories import CreatorFactory
-from webhooks.models import WebhookEndpoint
-from webhooks.signing import secret_generate
 
 
 def mailchimp_key() -> str:
@@ -33,13 +31,3 @@ class IntegrationFactory(factory.django.DjangoModelFactory[Integration]):
             "brevo": {"api_key": f"xkeysib-{uuid.uuid4().hex}"},
         }[o.provider]
     )
-
-
-class WebhookEndpointFactory(factory.django.DjangoModelFactory[WebhookEndpoint]):
-    class Meta:
-        model = WebhookEndpoint
-
-    creator = factory.SubFactory(CreatorFactory)
-    url = "https://hooks.example.com/receive"
-    events = factory.LazyFunction(lambda: ["*"])
-    secret = factory.LazyFunction(secret_generate)
