@@ -40,11 +40,13 @@ def enqueue_chunks(
                 one.apply_async(args=one_args(chunk[0]), **options)
             else:
                 many.apply_async(args=(chunk,), **options)
-        except Exception:  # broker down: the periodic job picks them up
+        except Exception as exc:  # broker down: the periodic job picks them up
             logger.warning(
-                "%s %s not queued now; the periodic job will pick them up",
+                "%s %s not queued now (%s: %s); the periodic job will pick them up",
                 len(items) - start,
                 what,
+                type(exc).__name__,
+                exc,
             )
             return start
     return len(items)
