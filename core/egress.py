@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+import certifi
 import httpcore
 import httpx
 
@@ -274,11 +275,23 @@ class GuardedBackend(httpcore.NetworkBackend):
 _POOLS: dict[tuple[int, bool], httpcore.ConnectionPool] = {}
 _CLIENTS: dict[tuple[int, bool], httpx.Client] = {}
 _LOCK = threading.Lock()
+_TLS: ssl.SSLContext | None = None
+
+
+def _default_tls() -> ssl.SSLContext:
+    """The system's CAs plus certifi's (httpcore's default), loaded once per process:
+    loading the bundle costs milliseconds, and httpcore would do it per connection."""
+    global _TLS
+    if _TLS is None:
+        context = ssl.create_default_context()
+        context.load_verify_locations(certifi.where())
+        _TLS = context
+    return _TLS
 
 
 def _new_pool(*, guard: bool, ssl_context: ssl.SSLContext | None = None) -> httpcore.ConnectionPool:
     return httpcore.ConnectionPool(
-        ssl_context=ssl_context,  # None: httpcore's default, certifi's CA bundle (as httpx)
+        ssl_context=ssl_context or _default_tls(),
         max_connections=100,
         max_keepalive_connections=KEEPALIVE_MAX_CONNECTIONS,
         keepalive_expiry=KEEPALIVE_IDLE_SECONDS,
