@@ -32,6 +32,7 @@ class IntegrationViewSet(
             provider=data["provider"],
             name=data.get("name", ""),
             credentials=data["credentials"],
+            new_contact_status=data.get("new_contact_status"),
         )
         return Response(self.get_serializer(integration).data, status=status.HTTP_201_CREATED)
 
@@ -45,7 +46,10 @@ class IntegrationViewSet(
                 details={"provider": ["Cannot change."]},
             )
         integration = services.integration_update(
-            integration=integration, name=data.get("name"), credentials=data.get("credentials")
+            integration=integration,
+            name=data.get("name"),
+            credentials=data.get("credentials"),
+            new_contact_status=data.get("new_contact_status"),
         )
         return Response(self.get_serializer(integration).data)
 

@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0002_integrations_and_webhooks'),
+        ('notifications', '0003_integration_new_contact_status'),
         ('webhooks', '0001_initial'),
     ]
 
