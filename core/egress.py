@@ -195,16 +195,27 @@ def _clamp(timeout: float | None, exc: type[Exception]) -> float | None:
 
 
 class _DeadlineStream(httpcore.NetworkStream):
-    """A network stream whose every operation ends by the call's total deadline."""
+    """A network stream whose every operation ends by the call's total deadline.
+
+    Writes are held until the first read and then sent as one: httpcore writes a
+    request's headers and body separately, and with TCP_NODELAY each write is a packet.
+    One write is one packet fewer, and a receiver that answers after its first read
+    (many do) has the whole request by then: otherwise it may close with the body
+    unread, which resets the connection under our answer."""
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        self._pending = bytearray()
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._pending:
+            pending, self._pending = bytes(self._pending), bytearray()
+            self._inner.write(pending, _clamp(timeout, httpcore.WriteTimeout))
         return self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamp(timeout, httpcore.WriteTimeout))
+        _clamp(timeout, httpcore.WriteTimeout)
+        self._pending += buffer
 
     def close(self) -> None:
         self._inner.close()

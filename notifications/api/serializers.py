@@ -6,8 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from notifications.models import Integration
-from notifications.providers import CONTACT_STATUSES
+from notifications.models import Integration, NewContactStatus
 
 
 class IntegrationSerializer(serializers.ModelSerializer[Integration]):
@@ -32,14 +31,14 @@ class IntegrationCreateSerializer(serializers.Serializer[Any]):
     provider = serializers.CharField(max_length=40)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     credentials = serializers.JSONField(write_only=True)
-    new_contact_status = serializers.ChoiceField(choices=CONTACT_STATUSES, required=False)
+    new_contact_status = serializers.ChoiceField(choices=NewContactStatus.choices, required=False)
 
 
 class IntegrationUpdateSerializer(serializers.Serializer[Any]):
     provider = serializers.CharField(max_length=40, required=False)
     name = serializers.CharField(max_length=200, required=False)
     credentials = serializers.JSONField(write_only=True, required=False)
-    new_contact_status = serializers.ChoiceField(choices=CONTACT_STATUSES, required=False)
+    new_contact_status = serializers.ChoiceField(choices=NewContactStatus.choices, required=False)
 
 
 class ListInfoSerializer(serializers.Serializer[Any]):
