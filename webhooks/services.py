@@ -32,6 +32,7 @@ from core.bulk import insert_new_rows
 from core.claims import claim_rows
 from core.enqueue import enqueue_chunks
 from core.errors import Conflict, DomainError
+from subscriptions.events import WEBHOOK_EVENT_TYPES
 from subscriptions.models import Subscription, SubscriptionEvent
 from subscriptions.outbox import event_subscription
 from subscriptions.presenters import subscription_as_api
@@ -57,21 +58,8 @@ DUE_BATCH = 200
 SEND_BATCH = 8
 TEST_EVENT_TYPE = "webhook.test"
 
-EVENT_TYPES: tuple[str, ...] = (
-    "subscription.created",
-    "subscription.status_changed",
-    "subscription.renewed",
-    "subscription.reactivated",
-    "charge.succeeded",
-    "charge.failed",
-    "charge.refunded",
-    "charge.chargeback",
-    "reactivation.requested",
-    "reactivation.accepted",
-    "reactivation.rejected",
-    "reactivation.expired",
-    "reactivation.failed",
-)
+# The event types flagged for webhooks in the vocabulary (SPEC §9).
+EVENT_TYPES: tuple[str, ...] = WEBHOOK_EVENT_TYPES
 
 
 def _allow_private() -> bool:

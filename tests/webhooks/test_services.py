@@ -14,7 +14,7 @@ from django.core.management import call_command
 from core.errors import DomainError
 from subscriptions.models import Subscription, SubscriptionEvent
 from subscriptions.presenters import subscription_as_api
-from tests.factories import SubscriptionFactory
+from tests.factories import SubscriptionFactory, actor_for
 from tests.webhooks.receiver import Receiver
 from webhooks.jobs import webhook_deliveries_due
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -284,7 +284,9 @@ def test_a_cancellation_reaches_the_endpoint_through_the_event_outbox(
     with Receiver(secret, statuses=[204]) as receiver:
         webhook_endpoint_update(endpoint=endpoint, url=receiver.url)
         with django_capture_on_commit_callbacks(execute=True):
-            subscription_cancel(subscription=subscription, source="seller", reason="moved")
+            subscription_cancel(
+                subscription=subscription, actor=actor_for("seller"), reason="moved"
+            )
     [received] = receiver.received
     assert received.verified
     body = received.json()
