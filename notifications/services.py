@@ -20,8 +20,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import Conflict, DomainError
 from accounts.models import Creator
+from core.errors import Conflict, DomainError
 from notifications.models import Integration
 from notifications.providers import (
     CredentialsInvalid,

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
 from notifications.models import Integration, NewContactStatus
 from notifications.providers import provider_class, provider_classes

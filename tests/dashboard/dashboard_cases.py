@@ -16,14 +16,14 @@ from django.utils import timezone
 
 from accounts.models import Creator
 from dashboard.models import BulkJob
-from notifications.models import Integration, WebhookDelivery, WebhookEndpoint
+from notifications.models import Integration
 from reactivation.models import Mode, ReactivationRequest
 from reactivation.services import reactivation_request_create
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_cancel
 from tests.factories import MembershipFactory, actor_for, labelled_actor
-from tests.notifications.factories import IntegrationFactory, WebhookEndpointFactory
+from tests.notifications.factories import IntegrationFactory
 from tests.reliability.dashboard_cases import (
     Built,
     Call,
@@ -31,6 +31,8 @@ from tests.reliability.dashboard_cases import (
     _subscription,
     creator_page,
 )
+from tests.webhooks.factories import WebhookEndpointFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 # --- builders -----------------------------------------------------------------------
 

@@ -4,8 +4,7 @@ import uuid
 
 import factory
 
-from notifications.models import Integration, WebhookEndpoint
-from notifications.webhooks.signing import secret_generate
+from notifications.models import Integration
 from tests.factories import CreatorFactory
 
 
@@ -42,13 +41,3 @@ class IntegrationFactory(factory.django.DjangoModelFactory[Integration]):
             },
         }[o.provider]
     )
-
-
-class WebhookEndpointFactory(factory.django.DjangoModelFactory[WebhookEndpoint]):
-    class Meta:
-        model = WebhookEndpoint
-
-    creator = factory.SubFactory(CreatorFactory)
-    url = "https://hooks.example.com/receive"
-    events = factory.LazyFunction(lambda: ["*"])
-    secret = factory.LazyFunction(secret_generate)

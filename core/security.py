@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from accounts.api.errors import error_body
+from core.api.errors import error_body
 
 logger = logging.getLogger(__name__)
 

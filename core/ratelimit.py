@@ -27,7 +27,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from redis.exceptions import RedisError
 
-from accounts.api.errors import error_body
+from core.api.errors import error_body
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 KeyFunc = Callable[[HttpRequest], str]

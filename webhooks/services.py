@@ -3,7 +3,7 @@
 Rules:
 - an endpoint's URL is http(s); https unless DEBUG or WEBHOOKS_ALLOW_PRIVATE_TARGETS;
   never a private/loopback/link-local address unless that setting allows it (checked
-  again after DNS resolution at every send, see transport.py);
+  again after DNS resolution at every send, see core/egress.py);
 - its secret is generated here and returned once, by `webhook_endpoint_create`;
 - one delivery per (endpoint, event) — a re-processed event never sends twice;
 - attempts follow RETRY_SCHEDULE (0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h) as data:
@@ -23,18 +23,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import Conflict, DomainError
 from accounts.models import Creator
-from notifications.models import WebhookDelivery, WebhookEndpoint
-from notifications.webhooks import signing, transport
-from subscriptions.bulk import insert_new_rows
+from core import egress
+from core.bulk import insert_new_rows
+from core.claims import claim_rows
+from core.enqueue import enqueue_chunks
+from core.errors import Conflict, DomainError
 from subscriptions.events import WEBHOOK_EVENT_TYPES
 from subscriptions.models import Subscription, SubscriptionEvent
 from subscriptions.outbox import event_subscription
 from subscriptions.presenters import subscription_as_api
+from webhooks import signing
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +73,12 @@ def webhook_url_clean(url: Any) -> str:
     if len(url) > 2000:
         raise DomainError("The URL is too long.", details={"url": ["At most 2000 characters."]})
     try:
-        transport.url_check(
+        egress.url_check(
             url,
             allow_private=_allow_private(),
             require_https=not (settings.DEBUG or _allow_private()),
         )
-    except transport.TargetRefused as exc:
+    except egress.TargetRefused as exc:
         raise DomainError(str(exc), details={"url": [str(exc)]}) from None
     return url
 
@@ -246,20 +249,16 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
 def enqueue(items: list[tuple[int, int]]) -> None:
     """Hand attempts to Celery, SEND_BATCH to a message (an event's deliveries to its
     endpoints travel together). A broker outage is fine: the periodic job finds them."""
-    from notifications.tasks import webhook_deliveries_send, webhook_delivery_send
+    from webhooks.tasks import webhook_deliveries_send, webhook_delivery_send
 
-    for start in range(0, len(items), SEND_BATCH):
-        batch = items[start : start + SEND_BATCH]
-        try:
-            if len(batch) == 1:
-                webhook_delivery_send.apply_async(args=batch[0], retry=False)
-            else:
-                webhook_deliveries_send.apply_async(args=(batch,), retry=False)
-        except Exception:  # broker down; the rows are due, so the job will send them
-            logger.warning(
-                "%s webhook deliveries not queued; the periodic job will", len(items) - start
-            )
-            return
+    enqueue_chunks(
+        items,
+        size=SEND_BATCH,
+        many=webhook_deliveries_send,
+        one=webhook_delivery_send,
+        one_args=tuple,
+        what="webhook deliveries",
+    )
 
 
 def webhook_deliveries_claim_due(*, limit: int = DUE_BATCH) -> list[tuple[int, int]]:
@@ -297,36 +296,23 @@ def webhook_delivery_attempt(*, delivery_id: int, expected_attempts: int) -> Att
 
 def _claim(items: list[tuple[int, int]], now: datetime) -> list[int]:
     """Claim each attempt with a conditional UPDATE on its attempt count, so two workers
-    never send the same attempt: one `UPDATE … WHERE id IN (…) AND attempts = n
-    RETURNING id` per distinct count (a batch usually has one), which also says which
-    rows it claimed (the ORM's update() only counts them). Portable SQL: PostgreSQL, and
-    SQLite from 3.35."""
+    never send the same attempt: one claim per distinct count (a batch usually has one),
+    which also says which rows it claimed."""
     by_count: dict[int, list[int]] = {}
     for delivery_id, expected in items:
         by_count.setdefault(expected, []).append(int(delivery_id))
-    fields = {f.name: f for f in WebhookDelivery._meta.concrete_fields}
-    connection = connections[WebhookDelivery.objects.db]
-    lease = fields["next_attempt_at"].get_db_prep_save(now + CLAIM_LEASE, connection)
-    attempt_at = fields["last_attempt_at"].get_db_prep_save(now, connection)
-    q = connection.ops.quote_name
-    table = q(WebhookDelivery._meta.db_table)
-    pk, attempts, status, next_at, last_at = (
-        q(fields[name].column)
-        for name in ("id", "attempts", "status", "next_attempt_at", "last_attempt_at")
-    )
-    sql = (
-        f"UPDATE {table} SET {attempts} = {attempts} + 1, "  # noqa: S608 (no value inlined)
-        f"{next_at} = %s, {last_at} = %s "
-        f"WHERE {pk} IN ({{ids}}) AND {status} = %s AND {attempts} = %s RETURNING {pk}"
-    )
     claimed: list[int] = []
-    with connection.cursor() as cursor:
-        for expected, ids in by_count.items():
-            cursor.execute(
-                sql.format(ids=", ".join(["%s"] * len(ids))),
-                [lease, attempt_at, *ids, WebhookDelivery.Status.PENDING.value, expected],
+    for expected, ids in by_count.items():
+        claimed += [
+            row[0]
+            for row in claim_rows(
+                WebhookDelivery,
+                ids=ids,
+                where={"status": WebhookDelivery.Status.PENDING, "attempts": expected},
+                set={"next_attempt_at": now + CLAIM_LEASE, "last_attempt_at": now},
+                increment=("attempts",),
             )
-            claimed += [row[0] for row in cursor.fetchall()]
+        ]
     return claimed
 
 
@@ -345,7 +331,7 @@ def webhook_deliveries_attempt(*, items: list[tuple[int, int]]) -> dict[int, Att
         .order_by("pk")
     )  # one the endpoint of which was deleted meanwhile is gone with it: skipped
     outcomes: dict[int, AttemptOutcome] = {}
-    succeeded: list[tuple[WebhookDelivery, transport.SendResult]] = []
+    succeeded: list[tuple[WebhookDelivery, egress.SendResult]] = []
     disabled: set[int] = set()  # by an answer of this batch (410, 5 days of failures)
     recovered: set[int] = set()  # endpoints that answered 2xx in this batch
     for delivery in deliveries:
@@ -368,7 +354,7 @@ def webhook_deliveries_attempt(*, items: list[tuple[int, int]]) -> dict[int, Att
             timestamp=int(timezone.now().timestamp()),  # when sent, not when claimed
             body=body,
         )
-        result = transport.post(
+        result = egress.post(
             endpoint.url, body=body.encode(), headers=headers, allow_private=_allow_private()
         )
         _log(delivery, result)
@@ -392,7 +378,7 @@ def webhook_deliveries_attempt(*, items: list[tuple[int, int]]) -> dict[int, Att
     return outcomes
 
 
-def _fields(result: transport.SendResult) -> dict[str, Any]:
+def _fields(result: egress.SendResult) -> dict[str, Any]:
     return {
         "last_status_code": result.status_code,
         "last_error": result.error[:2000],
@@ -400,7 +386,7 @@ def _fields(result: transport.SendResult) -> dict[str, Any]:
     }
 
 
-def _log(delivery: WebhookDelivery, result: transport.SendResult) -> None:
+def _log(delivery: WebhookDelivery, result: egress.SendResult) -> None:
     logger.info(
         "webhook delivery %s attempt %s -> %s %s",
         delivery.uuid,
@@ -410,7 +396,7 @@ def _log(delivery: WebhookDelivery, result: transport.SendResult) -> None:
     )
 
 
-def _record_successes(succeeded: list[tuple[WebhookDelivery, transport.SendResult]]) -> None:
+def _record_successes(succeeded: list[tuple[WebhookDelivery, egress.SendResult]]) -> None:
     """Mark the successful attempts, one UPDATE per distinct answer (receivers mostly
     answer alike), and restart the failure clock of their endpoints."""
     if not succeeded:
@@ -435,7 +421,7 @@ def _record_successes(succeeded: list[tuple[WebhookDelivery, transport.SendResul
 
 
 def _record(
-    delivery: WebhookDelivery, endpoint: WebhookEndpoint, result: transport.SendResult
+    delivery: WebhookDelivery, endpoint: WebhookEndpoint, result: egress.SendResult
 ) -> AttemptOutcome:
     now = timezone.now()
     attempts = delivery.attempts

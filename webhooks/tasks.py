@@ -1,10 +1,10 @@
-"""Celery tasks of notifications: thin adapters over the services."""
+"""Celery tasks of outbound webhooks: thin adapters over the services."""
 
 from __future__ import annotations
 
 from celery import current_app, shared_task
 
-from notifications.webhooks import services as webhooks
+from webhooks import services as webhooks
 
 # Short retries (the 5 s step) may ride a Celery countdown; anything longer is data.
 MAX_COUNTDOWN = 60

@@ -4,6 +4,9 @@ Subclasses declare `scope_field` (the path from their model to the Creator, defa
 "creator") and implement `get_scoped_queryset()`; `get_queryset()` is final and always
 filters by the caller's creator, so a subclass cannot forget or bypass the tenant wall.
 Viewers may read and get 403 on every write.
+
+Authentication is the tenant app's: `settings.API_AUTHENTICATION_CLASSES` names the
+classes (dotted paths) that set `request.tenant` and `request.can_write`.
 """
 
 from __future__ import annotations
@@ -11,19 +14,19 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar, TypeVar
 
+from django.conf import settings
 from django.db.models import Model, QuerySet
 from django.http import Http404
-from rest_framework import generics, permissions, viewsets
+from django.utils.module_loading import import_string
+from rest_framework import authentication, generics, permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.api.auth import ApiKeyAuthentication, TenantSessionAuthentication
-from accounts.api.pagination import CursorPagination
-from accounts.api.parsers import JSONParser
-from accounts.api.schema import ApiAutoSchema
-from accounts.api.throttling import ApiKeyRateThrottle
-from accounts.models import Creator
-from accounts.tenancy import enter_tenant_context, leave_tenant_context
+from core.api.pagination import CursorPagination
+from core.api.parsers import JSONParser
+from core.api.schema import ApiAutoSchema
+from core.api.throttling import ApiKeyRateThrottle
+from core.tenancy import enter_tenant_context, leave_tenant_context
 
 
 class IsTenantMember(permissions.BasePermission):
@@ -39,7 +42,6 @@ class IsTenantMember(permissions.BasePermission):
 
 
 class TenantGenericAPIView(generics.GenericAPIView):  # type: ignore[type-arg]
-    authentication_classes = [ApiKeyAuthentication, TenantSessionAuthentication]
     permission_classes = [IsTenantMember]
     parser_classes = [JSONParser]
     throttle_classes = [ApiKeyRateThrottle]
@@ -50,13 +52,16 @@ class TenantGenericAPIView(generics.GenericAPIView):  # type: ignore[type-arg]
     schema = ApiAutoSchema()
 
     @property
-    def tenant(self) -> Creator:
-        return self.request._request.tenant  # type: ignore[attr-defined, no-any-return]
+    def tenant(self) -> Any:
+        return self.request._request.tenant  # type: ignore[attr-defined]
+
+    def get_authenticators(self) -> list[authentication.BaseAuthentication]:
+        return [import_string(path)() for path in settings.API_AUTHENTICATION_CLASSES]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         # Authenticated and permitted: from here on every query on a tenant-owned model
-        # must be scoped (accounts.tenancy); dispatch() leaves the context.
+        # must be scoped (core.tenancy); dispatch() leaves the context.
         tenant = getattr(request._request, "tenant", None)
         if tenant is not None:
             self._tenant_token = enter_tenant_context(tenant)
@@ -110,8 +115,24 @@ def is_uuid(value: Any) -> bool:
     return True
 
 
-def get_tenant_object(queryset: QuerySet[M], tenant: Creator, **lookup: Any) -> M:
+def get_tenant_object(queryset: QuerySet[M], tenant: Model, **lookup: Any) -> M:
     """Fetch one object inside the tenant, 404 (never 403) when it is elsewhere or missing."""
     from django.shortcuts import get_object_or_404
 
     return get_object_or_404(queryset.filter(creator=tenant), **lookup)
+
+
+class UUIDLookupMixin:
+    """A malformed id is a missing object (404), not a 400 or a 500."""
+
+    def get_object(self) -> Any:
+        if not is_uuid(self.kwargs.get("id", "")):  # type: ignore[attr-defined]
+            raise Http404
+        return super().get_object()  # type: ignore[misc]
+
+
+def validated(serializer_class: type[Any], data: Any, *, partial: bool = False) -> dict[str, Any]:
+    """The serializer's validated data, or the API's 400 with per-field details."""
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

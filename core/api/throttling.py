@@ -5,12 +5,12 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from accounts.ratelimit import hit
+from core.ratelimit import hit
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """Requests per minute per API key (or per member session), counted by
-    accounts.ratelimit in the shared cache (Redis in production): an atomic INCR, so every
+    core.ratelimit in the shared cache (Redis in production): an atomic INCR, so every
     web process adds to one count. (DRF's own history list is read-modify-write and lets
     concurrent processes overshoot the limit.)"""
 

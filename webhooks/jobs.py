@@ -1,9 +1,9 @@
-"""Periodic jobs of notifications (registered at import by AppConfig.ready)."""
+"""Periodic jobs of outbound webhooks (registered at import by AppConfig.ready)."""
 
 from __future__ import annotations
 
-from notifications.webhooks import services as webhooks
-from subscriptions import scheduling
+from core import scheduling
+from webhooks import services as webhooks
 
 
 @scheduling.register_job("webhook_deliveries_due", queue="webhooks")

@@ -16,8 +16,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from accounts.errors import DomainError
 from core.actors import Actor
+from core.errors import DomainError
 
 # Below this many rows an exact COUNT(*) is cheap and an estimate would look odd.
 ESTIMATE_ABOVE = 100_000

@@ -13,7 +13,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from accounts.api.auth import ApiKeyAuthentication
+# The `Authorization` scheme of API keys (accounts.api.auth checks it).
+BEARER = "Bearer"
 
 
 class ErrorDetailSerializer(serializers.Serializer[Any]):
@@ -122,7 +123,7 @@ class BearerApiKeyScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         scheme = build_bearer_security_scheme_object(
             header_name="Authorization",
-            token_prefix=ApiKeyAuthentication.keyword,
+            token_prefix=BEARER,
         )
         scheme["description"] = "`Authorization: Bearer sk_live_…` — a creator's API key."
         return scheme  # type: ignore[no-any-return]

@@ -28,18 +28,18 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-if TYPE_CHECKING:
-    from accounts.models import Creator
-
 logger = logging.getLogger(__name__)
 
-_current_tenant: ContextVar[Creator | None] = ContextVar("current_tenant", default=None)
+# The tenant is whatever model `settings.TENANT_MODEL` names ("app_label.Model", like
+# AUTH_USER_MODEL): this bottom layer knows no app, the tenant's app knows it.
+_current_tenant: ContextVar[models.Model | None] = ContextVar("current_tenant", default=None)
 
 # Lookups that test for absence rather than select a tenant (`creator__isnull=True`).
 _NON_SCOPING_LOOKUPS = frozenset({"isnull", "ne"})
@@ -49,12 +49,16 @@ class TenantScopeError(RuntimeError):
     """A tenant-owned model was queried without a tenant filter inside a tenant's request."""
 
 
-def current_tenant() -> Creator | None:
+def tenant_model() -> type[models.Model]:
+    return apps.get_model(settings.TENANT_MODEL)
+
+
+def current_tenant() -> Any:
     return _current_tenant.get()
 
 
 @contextmanager
-def tenant_context(creator: Creator | None) -> Iterator[None]:
+def tenant_context(creator: models.Model | None) -> Iterator[None]:
     """Mark the code inside as serving `creator` (None: outside any tenant)."""
     token = _current_tenant.set(creator)
     try:
@@ -63,7 +67,7 @@ def tenant_context(creator: Creator | None) -> Iterator[None]:
         _current_tenant.reset(token)
 
 
-def enter_tenant_context(creator: Creator | None) -> Any:
+def enter_tenant_context(creator: models.Model | None) -> Any:
     """For middleware/views that cannot use a `with` block: returns a token for
     `leave_tenant_context`."""
     return _current_tenant.set(creator)
@@ -74,10 +78,8 @@ def leave_tenant_context(token: Any) -> None:
 
 
 def is_tenant_model(model: Any) -> bool:
-    from accounts.models import Creator
-
     return isinstance(model, type) and (
-        issubclass(model, Creator)
+        issubclass(model, tenant_model())
         or isinstance(getattr(model, "_default_manager", None), TenantManager)
     )
 

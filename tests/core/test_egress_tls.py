@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from notifications.webhooks import transport
+from core import egress
 
 
 def _certificate(tmp_path, name: str):  # type: ignore[no-untyped-def]
@@ -79,7 +79,7 @@ def resolves_to_loopback(monkeypatch):  # type: ignore[no-untyped-def]
     def resolver(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
 
-    monkeypatch.setattr(transport.socket, "getaddrinfo", resolver)
+    monkeypatch.setattr(egress.socket, "getaddrinfo", resolver)
 
 
 def test_https_sends_sni_and_host_of_the_name_to_the_vetted_address(tmp_path, resolves_to_loopback):
@@ -87,7 +87,7 @@ def test_https_sends_sni_and_host_of_the_name_to_the_vetted_address(tmp_path, re
     seen: dict[str, object] = {}
     listener = _tls_server(cert_file, key_file, seen)
     port = listener.getsockname()[1]
-    result = transport.post(
+    result = egress.post(
         f"https://hooks.example.com:{port}/in",
         body=b"{}",
         headers={},
@@ -104,7 +104,7 @@ def test_a_certificate_for_another_name_fails(tmp_path, resolves_to_loopback):
     pem, cert_file, key_file = _certificate(tmp_path, "other.example.com")
     seen: dict[str, object] = {}
     listener = _tls_server(cert_file, key_file, seen)
-    result = transport.post(
+    result = egress.post(
         f"https://hooks.example.com:{listener.getsockname()[1]}/in",
         body=b"{}",
         headers={},
