@@ -20,6 +20,9 @@ urlpatterns = [
     path("switch-creator/", account.creator_switch, name="creator_switch"),
     path("subscriptions/", subscriptions.subscription_list, name="subscriptions"),
     path("subscriptions/count/", subscriptions.subscription_count, name="subscriptions_count"),
+    path(
+        "subscriptions/export.csv", subscriptions.subscription_export, name="subscriptions_export"
+    ),
     path("subscriptions/bulk/", subscriptions.subscription_bulk, name="subscriptions_bulk"),
     path(
         "subscriptions/<uuid:uuid>/",
@@ -72,6 +75,11 @@ urlpatterns = [
         "segmentations/<uuid:uuid>/deliveries/",
         segmentations.rule_deliveries,
         name="segmentation_deliveries",
+    ),
+    path(
+        "segmentations/<uuid:uuid>/deliveries.csv",
+        segmentations.rule_deliveries_export,
+        name="segmentation_deliveries_export",
     ),
     path("integrations/", integrations.integration_list_view, name="integrations"),
     path("integrations/new/", integrations.integration_connect, name="integration_connect"),

@@ -183,7 +183,12 @@ def walk_site(transactional_db, app_settings, live_server):
     )
     # HTML fragments loaded by htmx into another page are walked inside that page.
     fragments = {"dashboard:subscriptions_count", "dashboard:segmentation_row"}
-    pages = {name: url for name, url in urls.items() if name not in fragments}
+    # CSV downloads are not pages.
+    pages = {
+        name: url
+        for name, url in urls.items()
+        if name not in fragments and not name.endswith("_export")
+    }
     return owner, pages
 
 

@@ -442,6 +442,9 @@ CASES: dict[str, DashboardCase] = {
     "dashboard:segmentation_deliveries": DashboardCase(
         build=segmentation_object, calls={"get": Call(shows_own_rows=True)}
     ),
+    "dashboard:segmentation_deliveries_export": DashboardCase(
+        build=segmentation_object, calls={"get": Call(shows_own_rows=True)}
+    ),
     # --- reactivation ---
     "dashboard:reactivation_requests": DashboardCase(
         build=reactivation_requests_page, calls={"get": Call(shows_own_rows=True)}

@@ -285,6 +285,9 @@ CASES: dict[str, DashboardCase] = {
     "dashboard:subscriptions_count": DashboardCase(
         build=subscriptions_page, calls={"get": Call(check=_count_is_own_rows)}
     ),
+    "dashboard:subscriptions_export": DashboardCase(
+        build=subscriptions_page, calls={"get": Call(shows_own_rows=True)}
+    ),
     "dashboard:subscriptions_bulk": DashboardCase(
         build=subscriptions_page,
         calls={
