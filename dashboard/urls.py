@@ -46,6 +46,11 @@ urlpatterns = [
         name="reactivation_bulk",
     ),
     path(
+        "reactivation/bulk/<uuid:uuid>/not-sent.csv",
+        reactivation.bulk_refused_export,
+        name="reactivation_bulk_refused_export",
+    ),
+    path(
         "reactivation/<uuid:uuid>/resend/",
         reactivation.request_resend_view,
         name="reactivation_resend",

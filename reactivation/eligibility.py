@@ -50,11 +50,21 @@ def reactivation_refusal(subscription: Subscription | None, *, as_support: bool)
 
 def refusal_for(*, status: str, plan: Plan, as_support: bool) -> Refusal | None:
     """The rule on a status and a plan (with `product` loaded); bulk checks use it directly."""
+    return refusal_for_flags(
+        status=status,
+        on_sale=plan.is_active and plan.product.is_active,
+        as_support=as_support,
+    )
+
+
+def refusal_for_flags(*, status: str, on_sale: bool, as_support: bool) -> Refusal | None:
+    """The same rule on a status and whether its plan and product are on sale (for counts
+    grouped in SQL, e.g. the dashboard's confirmation before a bulk send)."""
     refusal = _BY_STATUS.get(Status(status))
     if refusal is not None:
         return refusal
     if status == Status.CANCELLED_BY_ADMIN and not as_support:
         return ADMIN_CANCELLED
-    if not plan.is_active or not plan.product.is_active:
+    if not on_sale:
         return PLAN_INACTIVE
     return None

@@ -164,6 +164,19 @@ def bulk_job_object(creator: Creator, marker: str) -> Built:
     return Built(kwargs={"uuid": str(job.uuid)}, refs={"job": job})
 
 
+def bulk_job_with_refusals(creator: Creator, marker: str) -> Built:
+    """A finished bulk send that left the creator's (active) subscription out."""
+    refused = _subscription(creator, marker)
+    job = BulkJob.objects.create(
+        creator=creator,
+        action="reactivation_request",
+        params={"mode": Mode.REACTIVATE},
+        status=BulkJob.Status.DONE,
+        result={"refused_by_code": {"active": 1}, "refused": [[str(refused.uuid), "active"]]},
+    )
+    return Built(kwargs={"uuid": str(job.uuid)}, refs={"job": job})
+
+
 # --- form bodies --------------------------------------------------------------------
 
 
@@ -466,6 +479,9 @@ CASES: dict[str, DashboardCase] = {
         calls={"post": Call(ok=302, data=lambda b: {}, check=_revoked_only_by_owner)},
     ),
     "dashboard:reactivation_bulk": DashboardCase(build=bulk_job_object, calls={"get": Call()}),
+    "dashboard:reactivation_bulk_refused_export": DashboardCase(
+        build=bulk_job_with_refusals, calls={"get": Call(shows_own_rows=True)}
+    ),
     # --- settings ---
     "dashboard:settings_gateway": DashboardCase(
         build=gateway_page,
