@@ -11,6 +11,7 @@ On each page: a full-page screenshot in test-artifacts/, then
   (scrollWidth > clientWidth), and at laptop width no table hidden behind a horizontal
   scroller;
 - the page itself never scrolls sideways;
+- chart text shows at 11 px or more;
 - no raw status or event code (`CANCELLED_BY_CUSTOMER`, `charge.failed`) is visible
   outside a `<code>` element (the webhook pages name the payload's `type` as code).
 """
@@ -97,6 +98,12 @@ OVERFLOW_SCRIPT = """
         found.push(`table scroller ${table} ${el.scrollWidth}>${el.clientWidth}`);
       }
     }
+  }
+  // Chart text: its font size scaled as the drawing is, at least 11 px on screen.
+  for (const svg of document.querySelectorAll('main svg[data-view-width]')) {
+    const scale = svg.getBoundingClientRect().width / Number(svg.dataset.viewWidth);
+    const size = Number(svg.getAttribute('font-size')) * scale;
+    if (size < 11) found.push(`chart ${svg.id} text ${size.toFixed(1)} px < 11 px`);
   }
   const page = document.documentElement;
   if (page.scrollWidth > page.clientWidth + 1) {
