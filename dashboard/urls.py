@@ -3,6 +3,7 @@ from django.urls import path
 from dashboard.views import (
     account,
     api_keys,
+    imports,
     integrations,
     overview,
     reactivation,
@@ -23,6 +24,7 @@ urlpatterns = [
     path(
         "subscriptions/export.csv", subscriptions.subscription_export, name="subscriptions_export"
     ),
+    path("subscriptions/import/", imports.subscription_import, name="subscriptions_import"),
     path("subscriptions/bulk/", subscriptions.subscription_bulk, name="subscriptions_bulk"),
     path(
         "subscriptions/<uuid:uuid>/",

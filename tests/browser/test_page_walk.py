@@ -222,3 +222,37 @@ def test_every_dashboard_page_shows_its_content_whole(page, walk_site, live_serv
                 problems.setdefault(where, []).append(f"raw codes visible: {raw}")
     assert not problems, "\n".join(f"{where}: {found}" for where, found in problems.items())
     assert len(pages) >= 18, sorted(pages)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_import_preview_and_result_pages(page, walk_site, live_server, tmp_path, lang):
+    """The pages answering a POST (not in the walk above): the import's preview and
+    result, checked the same way."""
+    owner, _pages = walk_site
+    creator = owner.memberships.get().creator
+    plan = PlanFactory(product__creator=creator, name="Plano mensal")
+    upload = tmp_path / "assinantes.csv"
+    upload.write_text(
+        "email;name;plan;started_at;payment_method\n"
+        f"ana.beatriz.souza@example.com;Ana Beatriz;{plan.name};2025-03-10;pm_sandbox_ok\n"
+        "sem-arroba;X;Plano mensal;2025-03-10;pm_sandbox_ok\n"
+        f"bruno@example.com;Bruno;Plano inexistente;10/03/2025;tok_x\n",
+        encoding="utf-8",
+    )
+    base = live_server.url
+    sign_in(page, base, owner.email, lang)
+    page.goto(f"{base}/subscriptions/import/")
+    page.set_input_files("#id_file", str(upload))
+    page.click("#import-preview")
+    page.wait_for_selector("#import-summary")
+    assert page.locator("[data-count='rows']").inner_text() == "1"
+    assert page.locator("[data-count='errors']").inner_text() == "4"
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        shot(page, f"walk-import-preview-{width}-{lang}")
+        assert page.evaluate(OVERFLOW_SCRIPT, width >= 1000) == []
+    page.click("#import-confirm")
+    page.wait_for_selector("#import-result")
+    assert page.locator("[data-count='created']").inner_text() == "1"
+    shot(page, f"walk-import-done-{lang}")
+    assert page.evaluate(OVERFLOW_SCRIPT, False) == []
