@@ -179,8 +179,9 @@ def walk_site(transactional_db, app_settings, live_server):
     cases = all_cases()
     urls: dict[str, str] = {}
     for name in sorted(routes):
-        case = cases[name]
-        if "get" not in case.calls or case.calls["get"].ok != 200:
+        case = cases.get(name)
+        # A route without a case fails test_every_dashboard_route_has_a_case.
+        if case is None or "get" not in case.calls or case.calls["get"].ok != 200:
             continue
         built = case.build(creator, f"walk{len(urls)}")
         urls[name] = reverse(name, kwargs=built.kwargs)

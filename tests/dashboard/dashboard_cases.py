@@ -55,6 +55,22 @@ def integration_object(creator: Creator, marker: str) -> Built:
     return Built(kwargs={"uuid": str(built.refs["integration"].uuid)}, refs=built.refs)
 
 
+def mailchimp_integration_object(creator: Creator, marker: str) -> Built:
+    """Mailchimp offers a choice of status for new contacts (sandbox offers none)."""
+    _subscription(creator, marker)
+    integration = IntegrationFactory.create(
+        creator=creator, provider="mailchimp", name=f"Integration {marker}"
+    )
+    return Built(kwargs={"uuid": str(integration.uuid)}, refs={"integration": integration})
+
+
+def _contact_status_changed_only_by_owner(role: str, response: HttpResponse, built: Built) -> None:
+    integration = built.refs["integration"]
+    integration.refresh_from_db()
+    changed = integration.new_contact_status == "pending"
+    assert changed == (role == "owner"), (role, integration.new_contact_status)
+
+
 def _endpoint(creator: Creator, marker: str) -> WebhookEndpoint:
     subscription = _subscription(creator, marker)
     endpoint = WebhookEndpointFactory.create(
@@ -454,6 +470,16 @@ CASES: dict[str, DashboardCase] = {
     ),
     "dashboard:segmentation_deliveries": DashboardCase(
         build=segmentation_object, calls={"get": Call(shows_own_rows=True)}
+    ),
+    "dashboard:integration_contact_status": DashboardCase(
+        build=mailchimp_integration_object,
+        calls={
+            "post": Call(
+                ok=302,
+                data=lambda b: {"new_contact_status": "pending"},
+                check=_contact_status_changed_only_by_owner,
+            )
+        },
     ),
     "dashboard:segmentation_deliveries_export": DashboardCase(
         build=segmentation_object, calls={"get": Call(shows_own_rows=True)}
