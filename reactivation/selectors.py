@@ -12,10 +12,10 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Creator
-from reactivation import eligibility
 from reactivation.models import ReactivationBatch, ReactivationRequest
 from subscriptions import billing
 from subscriptions.models import Subscription
+from subscriptions.reactivation_rules import reactivation_outcome, refusal_for_flags
 
 # secrets.token_urlsafe(32): 43 URL-safe characters, 256 random bits.
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -64,7 +64,7 @@ def request_preview(request: ReactivationRequest, now: datetime | None = None) -
     subscription = request.subscription
     plan = subscription.plan
     accepted_on = billing.local_date(now or timezone.now(), request.creator.tz)
-    outcome = billing.reactivation_outcome(
+    outcome = reactivation_outcome(
         mode=request.mode,
         paid_through=subscription.paid_through,
         anchor=subscription.billing_anchor,
@@ -123,7 +123,7 @@ def bulk_preview(
     *, creator: Creator, subscriptions: QuerySet[Subscription], as_support: bool = False
 ) -> BulkPreview:
     """Two grouped queries whatever the size of the selection. The refusal rule is
-    `eligibility.refusal_for_flags`, the one the send applies (a request being accepted
+    `reactivation_rules.refusal_for_flags`, the one the send applies (a request being accepted
     at that very moment is the only refusal it cannot foresee)."""
     scope = subscriptions.filter(creator=creator)
     groups = scope.values("status", "plan__is_active", "plan__product__is_active").annotate(
@@ -134,9 +134,7 @@ def bulk_preview(
     eligible_filter = Q(pk__in=[])
     for group in groups:
         on_sale = bool(group["plan__is_active"] and group["plan__product__is_active"])
-        refusal = eligibility.refusal_for_flags(
-            status=group["status"], on_sale=on_sale, as_support=as_support
-        )
+        refusal = refusal_for_flags(status=group["status"], on_sale=on_sale, as_support=as_support)
         if refusal is None:
             eligible += group["n"]
             eligible_filter |= Q(

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
-from dashboard.templatetags.dashboard import event_labels
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from notifications.webhooks.services import (
     EVENT_TYPES,
@@ -27,6 +26,7 @@ from notifications.webhooks.services import (
     webhook_endpoint_update,
     webhook_test_send,
 )
+from subscriptions.events import event_type_label
 
 DELIVERIES_PER_PAGE = 50
 
@@ -46,9 +46,8 @@ class EndpointForm(forms.Form):
         super().__init__(*args, **kwargs)
         # The event's name in the member's language, then the type the receiver gets in
         # the payload (what a developer matches on), marked as code.
-        labels = event_labels()
         self.fields["events"].choices = [  # type: ignore[attr-defined]
-            (e, format_html('{} <code class="muted">{}</code>', labels.get(e, e), e))
+            (e, format_html('{} <code class="muted">{}</code>', event_type_label(e), e))
             for e in EVENT_TYPES
         ]
 
