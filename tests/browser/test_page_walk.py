@@ -39,6 +39,7 @@ from tests.factories import (
     ProductFactory,
     SubscriberFactory,
     SubscriptionFactory,
+    actor_for,
 )
 from tests.reliability.dashboard_cases import all_cases, dashboard_routes
 
@@ -163,7 +164,7 @@ def _detail_subscription(creator: Any) -> Any:
         )
     return subscription_cancel(
         subscription=subscription,
-        source="customer",
+        actor=actor_for("customer"),
         reason="Achei caro demais para o momento; talvez volte no ano que vem",
     )
 

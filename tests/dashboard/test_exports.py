@@ -14,7 +14,7 @@ from dashboard import exports
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import Status
 from subscriptions.services import subscription_cancel
-from tests.factories import PlanFactory, SubscriberFactory, SubscriptionFactory
+from tests.factories import PlanFactory, SubscriberFactory, SubscriptionFactory, actor_for
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_export_follows_the_tables_filters(creator, owner, login):
         plan=plan,
         subscriber=SubscriberFactory(creator=creator, email="ana@example.com", name="Ana Lima"),
     )
-    kept = subscription_cancel(subscription=kept, source="customer", reason="caro")
+    kept = subscription_cancel(subscription=kept, actor=actor_for("customer"), reason="caro")
     SubscriptionFactory(plan=plan, subscriber__email="bruno@example.com")  # active
     SubscriptionFactory(plan__product__creator=creator, subscriber__email="anabel@example.com")
     rows = download(
@@ -112,9 +112,9 @@ def test_deliveries_export(creator, owner, login):
     rule = SegmentationRule.objects.create(
         creator=creator, name="Churned", triggers=["CANCELLED_BY_CUSTOMER"], actions=[]
     )
-    event = subscription_cancel(subscription=subscription, source="customer").events.latest(
-        "occurred_at"
-    )
+    event = subscription_cancel(
+        subscription=subscription, actor=actor_for("customer")
+    ).events.latest("occurred_at")
     for status in (SegmentationDelivery.Status.SUCCEEDED, SegmentationDelivery.Status.FAILED):
         SegmentationDelivery.objects.create(
             creator=creator,

@@ -174,9 +174,13 @@ def test_bulk_send_asks_first_and_says_what_will_happen(creator, owner, login):
     subscriptions = cancelled(creator, 4, plan)
     SubscriptionFactory(creator=creator, plan=plan, status=Status.ACTIVE)
     SubscriptionFactory(creator=creator, plan=plan, status=Status.OVERDUE)
-    reactivation_request_create(subscription=subscriptions[0], mode="reactivate_and_charge")
-    reactivation_request_create(subscription=subscriptions[1], mode="reactivate_and_charge")
-    reactivation_request_create(subscription=subscriptions[2], mode="reactivate")
+    reactivation_request_create(
+        subscription=subscriptions[0], mode="reactivate_and_charge", actor=TEST_ACTOR
+    )
+    reactivation_request_create(
+        subscription=subscriptions[1], mode="reactivate_and_charge", actor=TEST_ACTOR
+    )
+    reactivation_request_create(subscription=subscriptions[2], mode="reactivate", actor=TEST_ACTOR)
     client = login(owner)
     filters = {"all_matching": "1", "plan": str(plan.uuid)}
     response = bulk_post(client, **filters)
@@ -208,7 +212,7 @@ def test_bulk_send_asks_first_and_says_what_will_happen(creator, owner, login):
 
 def test_bulk_confirm_in_portuguese(creator, owner, login):
     subscriptions = cancelled(creator, 2)
-    reactivation_request_create(subscription=subscriptions[0], mode="reactivate")
+    reactivation_request_create(subscription=subscriptions[0], mode="reactivate", actor=TEST_ACTOR)
     client = login(owner)
     client.cookies["django_language"] = "pt-br"
     html = bulk_post(
@@ -238,7 +242,9 @@ def test_bulk_confirm_query_count_does_not_grow_with_the_selection(creator, owne
 
     one = count()
     for subscription in cancelled(creator, 49, plan):
-        reactivation_request_create(subscription=subscription, mode="reactivate_and_charge")
+        reactivation_request_create(
+            subscription=subscription, mode="reactivate_and_charge", actor=TEST_ACTOR
+        )
     assert count() == one
 
 
