@@ -28,8 +28,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from accounts.errors import DomainError
 from accounts.models import Creator
+from core.errors import DomainError
 from subscriptions.gateways.base import GatewayError
 from subscriptions.gateways.registry import get_gateway
 from subscriptions.models import Plan, Subscription

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
+from subscriptions.events import event_type_label
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services import (
     EVENT_TYPES,
@@ -26,7 +27,6 @@ from webhooks.services import (
     webhook_endpoint_update,
     webhook_test_send,
 )
-from subscriptions.events import event_type_label
 
 DELIVERIES_PER_PAGE = 50
 

@@ -391,10 +391,6 @@ CASES: dict[str, DashboardCase] = {
     "dashboard:integration_oauth_callback": DashboardCase(
         build=integrations_page, calls={"get": Call(ok=302)}
     ),
-    "dashboard:integration_contact_status": DashboardCase(
-        build=integration_object,
-        calls={"post": Call(ok=302, data=lambda b: {"new_contact_status": "subscribed"})},
-    ),
     "dashboard:integration_disconnect": DashboardCase(
         build=integration_object,
         calls={"post": Call(ok=302, data=lambda b: {}, check=_integration_deleted_only_by_owner)},
