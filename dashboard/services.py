@@ -14,6 +14,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.errors import Conflict
 from accounts.models import Creator, Membership, Role, User
+from accounts.services import api_keys_revoke_for_member
 from notifications.email import email_send
 
 
@@ -74,7 +75,8 @@ def _owners_left_without(membership: Membership) -> int:
 
 @transaction.atomic
 def team_role_change(*, membership: Membership, role: str) -> Membership:
-    """Change a member's role. A workspace always keeps at least one owner."""
+    """Change a member's role. A workspace always keeps at least one owner. The member's
+    API keys follow at once: a key never grants more than its holder's current role."""
     locked = Membership.objects.select_for_update().get(pk=membership.pk)
     if locked.role == Role.OWNER and role != Role.OWNER and _owners_left_without(locked) == 0:
         raise Conflict("A team needs at least one owner.", code="last_owner")
@@ -85,10 +87,14 @@ def team_role_change(*, membership: Membership, role: str) -> Membership:
 
 @transaction.atomic
 def team_member_remove(*, membership: Membership) -> None:
-    """Remove a member. The last owner cannot be removed."""
+    """Remove a member; their access ends at once. Their API keys are revoked in the same
+    transaction (keys are the member's: accounts.models.ApiKey), and their sessions no
+    longer reach this creator (every request looks the membership up again). The last
+    owner cannot be removed."""
     locked = Membership.objects.select_for_update().get(pk=membership.pk)
     if locked.role == Role.OWNER and _owners_left_without(locked) == 0:
         raise Conflict("A team needs at least one owner.", code="last_owner")
+    api_keys_revoke_for_member(membership=locked)
     locked.delete()
 
 
