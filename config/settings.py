@@ -256,6 +256,13 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The same client address as the rate limiter (RATELIMIT_PROXY_COUNT hops of
+# X-Forwarded-For), and a lockout per (account, address): behind a proxy REMOTE_ADDR is
+# the proxy, and one client guessing passwords must not lock everyone out.
+AXES_CLIENT_IP_CALLABLE = "accounts.ratelimit.axes_client_ip"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # what our login forms post (not the model's "email")
+AXES_USERNAME_CALLABLE = "accounts.ratelimit.axes_username"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
