@@ -1,9 +1,11 @@
+import logging
 import os
 
 from celery import Celery, Task, signals
 from django.db import close_old_connections
 
 from accounts.tenancy import tenant_context
+from config.log_masking import install_on_handlers, install_on_loggers
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -26,6 +28,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # connection left unusable by an error is dropped) at the start and end of each task.
 app.conf["CELERY_DB_REUSE_MAX"] = 10**9
 app.autodiscover_tasks()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _mask_link_secrets(logger: logging.Logger | None = None, **kwargs: object) -> None:
+    # Celery replaces the root logger's handlers with its own: mask those too.
+    install_on_loggers()
+    if logger is not None:
+        install_on_handlers(logger)
 
 
 @signals.task_prerun.connect
