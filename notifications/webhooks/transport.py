@@ -21,6 +21,7 @@ deadline and the read cap all need control of the socket.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import select
@@ -51,6 +52,9 @@ _EXTRA_BLOCKED = [
     ipaddress.ip_network("64:ff9b::/96"),  # NAT64: reaches IPv4 space indirectly
 ]
 _NUMERIC_HOST = re.compile(r"(0[xX][0-9a-fA-F]+|[0-9]+)(\.(0[xX][0-9a-fA-F]+|[0-9]+)){0,3}")
+
+
+logger = logging.getLogger(__name__)
 
 
 class TargetRefused(Exception):
@@ -145,22 +149,22 @@ def resolve(host: str, port: int, *, allow_private: bool) -> list[IPAddress]:
     else:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise TargetRefused(f"The host {host!r} could not be resolved ({exc}).") from None
+        except (socket.gaierror, UnicodeError):
+            raise TargetRefused(f"The host {host} could not be resolved.") from None
         addresses = []
         for info in infos:
             ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
             if ip not in addresses:
                 addresses.append(ip)
     if not addresses:
-        raise TargetRefused(f"The host {host!r} has no address.")
+        raise TargetRefused(f"The host {host} has no address.")
     if not allow_private:
         for ip in addresses:
             if not address_allowed(ip):
-                raise TargetRefused(
-                    f"The host {host!r} resolves to {ip}, a private or reserved address; "
-                    "webhooks are only sent to public addresses."
-                )
+                # Never say what the name resolved to: the error is shown to the creator,
+                # and it would map our internal network for them.
+                logger.info("refused %s: resolves to a non-public address %s", host, ip)
+                raise TargetRefused(f"{host} is not an allowed address.")
     return addresses
 
 
