@@ -30,6 +30,14 @@ app.conf["CELERY_DB_REUSE_MAX"] = 10**9
 app.autodiscover_tasks()
 
 
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _require_secrets(**kwargs: object) -> None:
+    from config.security import require_serving_secrets
+
+    require_serving_secrets()
+
+
 @signals.after_setup_logger.connect
 @signals.after_setup_task_logger.connect
 def _mask_link_secrets(logger: logging.Logger | None = None, **kwargs: object) -> None:

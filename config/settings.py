@@ -17,11 +17,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite, cache and queue folders live here
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless development asks for it (`make run`, `manage.py run_dev`, the test suite):
+# a forgotten variable must not serve the development outbox with every sign-in link.
+DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("TESTING", False)
+# Without DEBUG there is no default: the web and worker processes refuse to start
+# without one (config.security.require_serving_secrets); tools that only read settings
+# (makemigrations, mypy) still work.
 SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-secret-key-change-me" if DEBUG else "")
-if not SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 BASE_URL = env_str("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -290,8 +293,9 @@ TENANT_SCOPE_ENFORCE = env_bool("TENANT_SCOPE_ENFORCE", DEBUG or TESTING)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Only a local plain-HTTP stack (docker-compose) turns these off.
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
