@@ -110,6 +110,23 @@ def ip_literal(host: str) -> IPAddress | None:
     return None
 
 
+# Label separators IDNA maps to "." (UTS #46): a URL written with them reaches the same
+# host as with ASCII dots, so the checks look at the host as it will be connected to.
+_UNICODE_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+def host_as_connected(hostname: str) -> str | None:
+    """The host name as a client will look it up (Unicode dots made ASCII, IDNA-encoded,
+    lower case, no trailing dot); None when it cannot be encoded."""
+    host = hostname.translate(_UNICODE_DOTS)
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    return host.rstrip(".").lower()
+
+
 def url_check(url: str, *, allow_private: bool, require_https: bool) -> SplitResult:
     """Form checks done when an endpoint is saved (DNS is checked again at each send)."""
     try:
@@ -128,7 +145,9 @@ def url_check(url: str, *, allow_private: bool, require_https: bool) -> SplitRes
     if port == 0:
         raise TargetRefused("The URL's port is not valid.")
     if not allow_private:
-        host = parts.hostname.rstrip(".").lower()
+        host = host_as_connected(parts.hostname)
+        if host is None:
+            raise TargetRefused("The URL's host name is not valid.")
         literal = ip_literal(host)
         if (
             (literal is not None and not address_allowed(literal))
