@@ -230,3 +230,36 @@ def test_the_team_and_keys_pages_say_what_happens_to_keys(creator, owner, login)
     for page in ("dashboard:team", "dashboard:api_keys"):
         html = client.get(reverse(page)).content.decode()
         assert "API keys belong to the member who created them" in html, page
+
+
+def test_a_pending_invitation_can_be_sent_again(
+    creator, owner, login, client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    team = login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        team.post(reverse("dashboard:team"), {"email": "late@example.com", "role": "viewer"})
+    with django_capture_on_commit_callbacks(execute=True):
+        again = team.post(
+            reverse("dashboard:team"), {"email": "late@example.com", "role": "manager"}
+        )
+    assert again.status_code == 302
+    sent = [m for m in mail.outbox if "late@example.com" in m.to]
+    assert len(sent) == 2
+    user = User.objects.get(email="late@example.com")
+    assert Membership.objects.get(creator=creator, user=user).role == Role.MANAGER
+    path = re.search(r"http://\S+?(/password-reset/\S+/)", sent[-1].body).group(1)
+    page = client.get(path, follow=True)
+    assert 'id="set-password-form"' in page.content.decode()
+
+
+def test_an_invited_user_of_another_creator_without_a_password_gets_a_set_password_link(
+    creator, owner, login, django_capture_on_commit_callbacks
+):
+    from tests.factories import CreatorFactory, UserFactory
+
+    pending = MembershipFactory(creator=CreatorFactory(), user=UserFactory(password=None)).user
+    with django_capture_on_commit_callbacks(execute=True):
+        login(owner).post(reverse("dashboard:team"), {"email": pending.email, "role": "viewer"})
+    assert "/password-reset/" in sent_to(pending.email).body
