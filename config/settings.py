@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # After auth: sets request.membership and activates the creator's time zone.
     "dashboard.middleware.CreatorMiddleware",
+    "notifications.middleware.ProviderLookupDeadlineMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -219,6 +220,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Integrations -------------------------------------------------------------------
 PROVIDER_BASE_URLS: dict[str, str] = env_json("PROVIDER_BASE_URLS", {})
 PROVIDER_TIMEOUT_SECONDS = float(env_str("PROVIDER_TIMEOUT_SECONDS", "10"))  # total, per call
+# Provider lookups while a page is answered (lists and tags for the rule builder): one
+# deadline for all of a request's calls, and the answers cached for a while.
+PROVIDER_LOOKUP_DEADLINE_SECONDS = float(env_str("PROVIDER_LOOKUP_DEADLINE_SECONDS", "8"))
+PROVIDER_LOOKUP_CACHE_SECONDS = env_int("PROVIDER_LOOKUP_CACHE_SECONDS", 300)
 PROVIDER_MAX_RESPONSE_BYTES = env_int("PROVIDER_MAX_RESPONSE_BYTES", 4 * 1024 * 1024)
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")

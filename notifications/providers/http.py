@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from notifications.providers import egress
+from notifications.providers import deadline, egress
 from notifications.providers.base import ProviderError
 from notifications.webhooks.transport import TargetRefused, url_check
 
@@ -107,6 +107,14 @@ class ProviderClient:
         """Send one request; return the decoded JSON body (None for an empty 2xx body)."""
         url = f"{self.base_url}{path}"
         timeout = settings.PROVIDER_TIMEOUT_SECONDS
+        left = deadline.seconds_left()
+        if left is not None:
+            if left <= 0.05:
+                raise ProviderError(
+                    f"{self.label} took too long to answer; try again in a moment.",
+                    permanent=False,
+                )
+            timeout = min(timeout, left)
         if self.guarded:
             try:
                 url_check(url, allow_private=False, require_https=False)
@@ -126,10 +134,11 @@ class ProviderClient:
                 f"{self.label}: the API URL is not valid.", permanent=True
             ) from None
         except httpx.TimeoutException:
-            raise ProviderError(
-                f"{self.label} did not answer within {timeout:g} s; we will try again.",
-                permanent=False,
-            ) from None
+            if left is not None and timeout < settings.PROVIDER_TIMEOUT_SECONDS:
+                message = f"{self.label} took too long to answer; try again in a moment."
+            else:
+                message = f"{self.label} did not answer within {timeout:g} s; we will try again."
+            raise ProviderError(message, permanent=False) from None
         except httpx.HTTPError as exc:
             raise ProviderError(
                 f"Could not reach {self.label} ({type(exc).__name__}); we will try again.",
