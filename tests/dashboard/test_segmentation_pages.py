@@ -11,7 +11,7 @@ from segmentation.services import rule_create
 from subscriptions.models import Status
 from tests.dashboard.fake_activecampaign import activecampaign
 from tests.factories import PlanFactory, SubscriptionFactory
-from tests.notifications.http_server import json_answer
+from tests.notifications.providers.fakes import Reply
 
 
 @pytest.fixture
@@ -120,6 +120,17 @@ def test_rows_are_added_and_re_rendered_by_htmx(creator, owner, login, integrati
         },
     ).content.decode()
     assert '<option value="churned">' in tags
+    assert "ActiveCampaign creates it on first use." in tags
+    removing = client.get(
+        reverse("dashboard:segmentation_row"),
+        {
+            "kind": "action",
+            "key": "a",
+            "act-a-type": "remove_tag",
+            "act-a-integration": str(integration.uuid),
+        },
+    ).content.decode()
+    assert "Contacts without it are left alone." in removing
     removed = client.get(reverse("dashboard:segmentation_row") + "?remove=1")
     assert removed.content == b"" and removed["HX-Trigger-After-Swap"] == "rowsChanged"
 
@@ -173,8 +184,8 @@ def test_toggle_send_test_and_delete(creator, owner, login, integration, ac):
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert 'id="test-result-0"' in result and "OK" in result
-    assert ac.calls("POST", "/api/3/contactTags")
-    ac.on("POST", "/api/3/contactTags", json_answer(422, {"message": "bad tag"}))
+    assert ac.calls_to("POST", "/api/3/contactTags")
+    ac.fail_next(Reply(422, {"message": "bad tag"}), path_prefix="/api/3/contactTags")
     failed = client.post(
         reverse("dashboard:segmentation_test", args=[rule.uuid]),
         {"email": owner.email},
@@ -289,8 +300,8 @@ def test_send_test_goes_only_to_one_verified_member_address(
     fragment = _send_test(client, rule, email.format(member=owner.email), hx=True)
     assert 'role="alert"' in fragment.content.decode() and message in fragment.content.decode()
     assert not SegmentationDelivery.objects.filter(rule=rule).exists()
-    assert not ac.calls("POST", "/api/3/contactTags")
-    assert not ac.calls("POST", "/api/3/contact/sync")
+    assert not ac.calls_to("POST", "/api/3/contactTags")
+    assert not ac.calls_to("POST", "/api/3/contact/sync")
 
 
 def test_send_test_accepts_a_teammates_address_but_not_a_pending_invitation(
@@ -329,3 +340,27 @@ def test_send_test_is_rate_limited_per_member_and_per_creator(
     assert "Too many test sends" in refused.content.decode()
     assert int(refused["Retry-After"]) >= 1
     assert SegmentationDelivery.objects.filter(rule=rule).count() == 3
+
+
+def test_the_tag_hint_says_brevo_has_no_tags(creator, owner, login):
+    brevo = Integration.objects.create(
+        creator=creator,
+        provider="brevo",
+        name="Brevo",
+        credentials={"api_key": "k"},
+        status=Integration.Status.CONNECTED,
+    )
+    row = (
+        login(owner)
+        .get(
+            reverse("dashboard:segmentation_row"),
+            {
+                "kind": "action",
+                "key": "a",
+                "act-a-type": "add_tag",
+                "act-a-integration": str(brevo.uuid),
+            },
+        )
+        .content.decode()
+    )
+    assert "Brevo has no contact tags: use a list action instead." in row
