@@ -1,7 +1,9 @@
 """Gunicorn settings for the web process (docker-compose runs `gunicorn -c gunicorn.conf.py`).
 
-The access log masks the secret tokens of emailed links (`/reactivate/<token>/`,
-`/s/<slug>/sign-in/<token>/`): anyone who can read logs must not be able to use them.
+The access and error logs mask the secrets of emailed links (every route with a
+`<token>` or `<uidb64>` parameter: `/reactivate/<token>/`, `/s/<slug>/sign-in/<token>/`,
+`/password-reset/<uidb64>/<token>/`, …; config/log_masking.py): anyone who can read
+logs must not be able to use them.
 Command-line options override these values.
 """
 

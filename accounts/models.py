@@ -128,6 +128,12 @@ class Role(models.TextChoices):
 
 
 WRITE_ROLES = frozenset({Role.OWNER, Role.MANAGER})
+ROLE_RANK = {Role.VIEWER: 0, Role.MANAGER: 1, Role.OWNER: 2}
+
+
+def weaker_role(first: str, second: str) -> Role:
+    """The lesser of two roles: what a key may do when its holder's role has changed."""
+    return min(Role(first), Role(second), key=ROLE_RANK.__getitem__)
 
 
 class Membership(models.Model):
@@ -150,7 +156,14 @@ class Membership(models.Model):
 
 
 class ApiKey(models.Model):
-    """A creator's API key. Only its SHA-256 is stored; the key is shown once."""
+    """A team member's API key for one creator. Only its SHA-256 is stored; the key is
+    shown once.
+
+    The key belongs to the member who created it (`created_by`): it works only while that
+    person is a member of the creator, and never grants more than the member's current
+    role (a manager demoted to viewer holds a read-only key). Removing the member revokes
+    their keys (see docs/reliability.md, "API keys").
+    """
 
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="api_keys")
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -176,6 +189,12 @@ class ApiKey(models.Model):
     @property
     def can_write(self) -> bool:
         return self.role in WRITE_ROLES
+
+    def effective_role(self, holder_role: str | None) -> Role | None:
+        """What the key may do given its holder's current role (None: not a member)."""
+        if holder_role is None:
+            return None
+        return weaker_role(self.role, holder_role)
 
 
 class IdempotencyRecord(models.Model):

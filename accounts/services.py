@@ -5,10 +5,12 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import ApiKey, Creator, Membership, Role, User
+from accounts.models import ROLE_RANK, WRITE_ROLES, ApiKey, Creator, Membership, Role, User
+from core.errors import PermissionDenied
 
 API_KEY_PREFIX = "sk_live_"
 
@@ -23,14 +25,27 @@ class IssuedApiKey:
     raw_key: str  # shown to the creator once, never stored
 
 
+@transaction.atomic
 def api_key_create(
     *,
     creator: Creator,
+    created_by: User,
     name: str = "API key",
     role: str = Role.MANAGER,
-    created_by: User | None = None,
 ) -> IssuedApiKey:
-    """Issue a key: 256 random bits behind a recognisable prefix; only the hash is kept."""
+    """Issue a key to a member: 256 random bits behind a recognisable prefix; only the
+    hash is kept. The key is the member's (`created_by`): nobody holds a key of a creator
+    they are not a member of, and nobody issues a key stronger than their own role (a
+    manager cannot create an owner's key)."""
+    holder_role = _member_role(creator_id=creator.pk, user_id=created_by.pk)
+    if holder_role is None:
+        raise PermissionDenied(
+            "Only a member of the team can hold an API key.", code="not_a_member"
+        )
+    if ROLE_RANK[Role(role)] > ROLE_RANK[holder_role]:
+        raise PermissionDenied(
+            "A key cannot grant more than its holder's role.", code="role_above_holder"
+        )
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         creator=creator,
@@ -43,27 +58,84 @@ def api_key_create(
     return IssuedApiKey(api_key=key, raw_key=raw)
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+def _member_role(*, creator_id: int, user_id: int | None) -> Role | None:
+    if user_id is None:
+        return None
+    role = (
+        Membership.objects.filter(creator_id=creator_id, user_id=user_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return Role(role) if role else None
+
+
+def api_key_is_owners(*, api_key: ApiKey) -> bool:
+    """An owner's key: one with the owner role, or held by an owner."""
+    return api_key.role == Role.OWNER or (
+        _member_role(creator_id=api_key.creator_id, user_id=api_key.created_by_id) == Role.OWNER
+    )
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, revoked_by: Membership | None = None) -> ApiKey:
+    """Revoke a key at once. A member revoking needs a write role, and only an owner may
+    revoke an owner's key; support staff (no membership) may revoke any."""
+    if revoked_by is not None:
+        if not revoked_by.can_write:
+            raise PermissionDenied("Viewers cannot revoke keys.")
+        if revoked_by.role != Role.OWNER and api_key_is_owners(api_key=api_key):
+            raise PermissionDenied("Only an owner can revoke an owner's key.", code="owner_key")
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     return api_key
 
 
-def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
-    """The active key for a raw bearer token, or None. Constant-time by hash lookup."""
+def api_keys_revoke_for_member(*, membership: Membership) -> int:
+    """Revoke every key a member holds for their creator (the member is leaving);
+    returns how many. Runs inside the caller's transaction."""
+    return ApiKey.objects.filter(
+        creator_id=membership.creator_id, created_by_id=membership.user_id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class AuthenticatedKey:
+    api_key: ApiKey
+    # The weaker of the key's role and its holder's current role.
+    role: Role
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITE_ROLES
+
+
+def api_key_authenticate(*, raw_key: str) -> AuthenticatedKey | None:
+    """The active key for a raw bearer token with what it may do now, or None.
+
+    A key works only while its holder is a member of the key's creator, and grants the
+    weaker of its own role and the holder's current role: a removed member's key is
+    refused at once, a demoted manager's key is read-only. One query (hash lookup)."""
     if not raw_key.startswith(API_KEY_PREFIX):
         return None
+    holder_role = Membership.objects.filter(
+        creator_id=OuterRef("creator_id"), user_id=OuterRef("created_by_id")
+    ).values("role")[:1]
     key = (
         ApiKey.objects.select_related("creator")
+        .annotate(holder_role=Subquery(holder_role))
         .filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True)
         .first()
     )
-    if key is not None:
-        now = timezone.now()
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key
+    if key is None:
+        return None
+    role = key.effective_role(key.holder_role)  # type: ignore[attr-defined]
+    if role is None:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return AuthenticatedKey(api_key=key, role=role)
 
 
 def _unique_slug(name: str) -> str:

@@ -1,8 +1,10 @@
+import logging
 import os
 
 from celery import Celery, Task, signals
 from django.db import close_old_connections
 
+from config.log_masking import install_on_handlers, install_on_loggers
 from core.tenancy import tenant_context
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -26,6 +28,23 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # connection left unusable by an error is dropped) at the start and end of each task.
 app.conf["CELERY_DB_REUSE_MAX"] = 10**9
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _require_secrets(**kwargs: object) -> None:
+    from core.security import require_serving_secrets
+
+    require_serving_secrets()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _mask_link_secrets(logger: logging.Logger | None = None, **kwargs: object) -> None:
+    # Celery replaces the root logger's handlers with its own: mask those too.
+    install_on_loggers()
+    if logger is not None:
+        install_on_handlers(logger)
 
 
 @signals.task_prerun.connect

@@ -17,11 +17,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite, cache and queue folders live here
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless development asks for it (`make run`, `manage.py run_dev`, the test suite):
+# a forgotten variable must not serve the development outbox with every sign-in link.
+DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("TESTING", False)
+# Without DEBUG there is no default: the web and worker processes refuse to start
+# without one (core.security.require_serving_secrets); tools that only read settings
+# (makemigrations, mypy) still work.
 SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-secret-key-change-me" if DEBUG else "")
-if not SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 BASE_URL = env_str("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -76,6 +79,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # After auth: sets request.membership and activates the creator's time zone.
     "dashboard.middleware.CreatorMiddleware",
+    "notifications.middleware.ProviderLookupDeadlineMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -218,6 +222,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Integrations -------------------------------------------------------------------
 PROVIDER_BASE_URLS: dict[str, str] = env_json("PROVIDER_BASE_URLS", {})
 PROVIDER_TIMEOUT_SECONDS = float(env_str("PROVIDER_TIMEOUT_SECONDS", "10"))  # total, per call
+# Provider lookups while a page is answered (lists and tags for the rule builder): one
+# deadline for all of a request's calls, and the answers cached for a while.
+PROVIDER_LOOKUP_DEADLINE_SECONDS = float(env_str("PROVIDER_LOOKUP_DEADLINE_SECONDS", "8"))
+PROVIDER_LOOKUP_CACHE_SECONDS = env_int("PROVIDER_LOOKUP_CACHE_SECONDS", 300)
 PROVIDER_MAX_RESPONSE_BYTES = env_int("PROVIDER_MAX_RESPONSE_BYTES", 4 * 1024 * 1024)
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
@@ -264,6 +272,13 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The same client address as the rate limiter (RATELIMIT_PROXY_COUNT hops of
+# X-Forwarded-For), and a lockout per (account, address): behind a proxy REMOTE_ADDR is
+# the proxy, and one client guessing passwords must not lock everyone out.
+AXES_CLIENT_IP_CALLABLE = "core.ratelimit.axes_client_ip"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # what our login forms post (not the model's "email")
+AXES_USERNAME_CALLABLE = "core.ratelimit.axes_username"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
@@ -280,24 +295,34 @@ RATELIMIT_PROXY_COUNT = env_int("RATELIMIT_PROXY_COUNT", 0)
 # (per email for the subscriber sign-in); the (N+1)th answers 429 with Retry-After.
 LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 20)  # dashboard login POSTs per IP
 LOGIN_RATE_WINDOW_SECONDS = env_int("LOGIN_RATE_WINDOW_SECONDS", 300)
+PASSWORD_RESET_RATE_LIMIT = env_int("PASSWORD_RESET_RATE_LIMIT", 5)  # "Forgot password" POSTs
+PASSWORD_RESET_RATE_WINDOW_SECONDS = env_int("PASSWORD_RESET_RATE_WINDOW_SECONDS", 3600)
 SUBSCRIBER_SIGN_IN_PER_IP = env_int("SUBSCRIBER_SIGN_IN_PER_IP", 20)  # per hour
 SUBSCRIBER_SIGN_IN_PER_EMAIL = env_int("SUBSCRIBER_SIGN_IN_PER_EMAIL", 5)  # per hour
 REACTIVATION_LINK_RATE_LIMIT = env_int("REACTIVATION_LINK_RATE_LIMIT", 60)  # GET+POST per IP
 REACTIVATION_LINK_RATE_WINDOW_SECONDS = env_int("REACTIVATION_LINK_RATE_WINDOW_SECONDS", 60)
+# "Send test" of a segmentation rule, per hour (segmentation.test_contacts).
+SEGMENTATION_TEST_SENDS_PER_MEMBER = env_int("SEGMENTATION_TEST_SENDS_PER_MEMBER", 20)
+SEGMENTATION_TEST_SENDS_PER_CREATOR = env_int("SEGMENTATION_TEST_SENDS_PER_CREATOR", 60)
 TENANT_SCOPE_ENFORCE = env_bool("TENANT_SCOPE_ENFORCE", DEBUG or TESTING)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Only a local plain-HTTP stack (docker-compose) turns these off.
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Every log line goes through config.log_masking: the secrets of emailed links
+# (`<token>`, `<uidb64>` URL parameters, found from the URL resolver) never reach a log.
+LOGGING_CONFIG = "config.log_masking.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"mask_secrets": {"()": "config.log_masking.MaskSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["mask_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},

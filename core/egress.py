@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
+import logging
 import os
 import re
 import socket
@@ -59,6 +60,8 @@ _EXTRA_BLOCKED = [
     ipaddress.ip_network("64:ff9b::/96"),  # NAT64: reaches IPv4 space indirectly
 ]
 _NUMERIC_HOST = re.compile(r"(0[xX][0-9a-fA-F]+|[0-9]+)(\.(0[xX][0-9a-fA-F]+|[0-9]+)){0,3}")
+
+logger = logging.getLogger(__name__)
 
 
 class TargetRefused(Exception):
@@ -105,6 +108,23 @@ def ip_literal(host: str) -> IPAddress | None:
     return None
 
 
+# Label separators IDNA maps to "." (UTS #46): a URL written with them reaches the same
+# host as with ASCII dots, so the checks look at the host as it will be connected to.
+_UNICODE_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+def host_as_connected(hostname: str) -> str | None:
+    """The host name as a client will look it up (Unicode dots made ASCII, IDNA-encoded,
+    lower case, no trailing dot); None when it cannot be encoded."""
+    host = hostname.translate(_UNICODE_DOTS)
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    return host.rstrip(".").lower()
+
+
 def url_check(url: str, *, allow_private: bool, require_https: bool) -> SplitResult:
     """Form checks, without DNS (the host is resolved and checked again at each call)."""
     try:
@@ -123,7 +143,9 @@ def url_check(url: str, *, allow_private: bool, require_https: bool) -> SplitRes
     if port == 0:
         raise TargetRefused("The URL's port is not valid.")
     if not allow_private:
-        host = parts.hostname.rstrip(".").lower()
+        host = host_as_connected(parts.hostname)
+        if host is None:
+            raise TargetRefused("The URL's host name is not valid.")
         literal = ip_literal(host)
         if (
             (literal is not None and not address_allowed(literal))
@@ -144,22 +166,22 @@ def resolve(host: str, port: int, *, allow_private: bool) -> list[IPAddress]:
     else:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise TargetRefused(f"The host {host!r} could not be resolved ({exc}).") from None
+        except (socket.gaierror, UnicodeError):
+            raise TargetRefused(f"The host {host} could not be resolved.") from None
         addresses = []
         for info in infos:
             ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
             if ip not in addresses:
                 addresses.append(ip)
     if not addresses:
-        raise TargetRefused(f"The host {host!r} has no address.")
+        raise TargetRefused(f"The host {host} has no address.")
     if not allow_private:
         for ip in addresses:
             if not address_allowed(ip):
-                raise TargetRefused(
-                    f"The host {host!r} resolves to {ip}, a private or reserved address; "
-                    "requests are only sent to public addresses."
-                )
+                # Never say what the name resolved to: the error is shown to the creator,
+                # and it would map our internal network for them.
+                logger.info("refused %s: resolves to a non-public address %s", host, ip)
+                raise TargetRefused(f"{host} is not an allowed address.")
     return addresses
 
 

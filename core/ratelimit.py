@@ -90,6 +90,24 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", "unknown"))
 
 
+def axes_client_ip(request: HttpRequest) -> str | None:
+    """`client_ip` for django-axes (AXES_CLIENT_IP_CALLABLE): one rule for both, and
+    None rather than a placeholder when a request carries no address at all (axes
+    stores it in an IP address column)."""
+    address = client_ip(request)
+    return None if address == "unknown" else address
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str | None:
+    """The account a login attempt names (AXES_USERNAME_CALLABLE), case-folded so that
+    `Victim@…` and `victim@…` count as one account. Our login forms (dashboard and
+    admin) post it as `username` (AXES_USERNAME_FORM_FIELD), the key axes also uses for
+    the credentials it checks."""
+    source: Any = credentials if credentials else getattr(request, "POST", {})
+    username = source.get("username") if source else None
+    return str(username).strip().lower() if username else None
+
+
 def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
     message = "Too many requests. Please wait a moment and try again."
     response: HttpResponse

@@ -85,3 +85,16 @@ class DatabaseUnavailableMiddleware:
         response["Retry-After"] = str(self.retry_after_seconds)
         response["Cache-Control"] = "no-store"
         return response
+
+
+def require_serving_secrets() -> None:
+    """Refuse to serve without the secrets production needs (called by the WSGI/ASGI
+    application and Celery's worker and beat at start): with DEBUG off there is no
+    development default for either."""
+    missing = [
+        name
+        for name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS")
+        if not getattr(settings, name, None)
+    ]
+    if missing and not settings.DEBUG:
+        raise RuntimeError(f"{' and '.join(missing)} must be set when DEBUG is off")

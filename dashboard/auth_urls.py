@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from core.ratelimit import rate_limit
+from dashboard.forms import PasswordResetForm
 
 # Per client IP, on top of django-axes' lockout (which counts failures only): bounds
 # password guessing spread over many accounts from one address.
@@ -13,6 +14,14 @@ login_rate_limit = rate_limit(
     "login",
     limit=lambda: settings.LOGIN_RATE_LIMIT,
     window_seconds=lambda: settings.LOGIN_RATE_WINDOW_SECONDS,
+    methods=("POST",),
+)
+
+# Per client IP: each POST may send an email; bounds mail sent to people who never asked.
+password_reset_rate_limit = rate_limit(
+    "password-reset",
+    limit=lambda: settings.PASSWORD_RESET_RATE_LIMIT,
+    window_seconds=lambda: settings.PASSWORD_RESET_RATE_WINDOW_SECONDS,
     methods=("POST",),
 )
 
@@ -29,11 +38,14 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="registration/password_reset_form.html",
-            email_template_name="registration/password_reset_email.txt",
-            html_email_template_name="registration/password_reset_email.html",
-            subject_template_name="registration/password_reset_subject.txt",
+        password_reset_rate_limit(
+            auth_views.PasswordResetView.as_view(  # type: ignore[type-var]
+                template_name="registration/password_reset_form.html",
+                email_template_name="registration/password_reset_email.txt",
+                html_email_template_name="registration/password_reset_email.html",
+                subject_template_name="registration/password_reset_subject.txt",
+                form_class=PasswordResetForm,
+            )
         ),
         name="password_reset",
     ),

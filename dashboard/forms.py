@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterator
 from typing import Any
 
 from babel.numbers import list_currencies
 from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -179,3 +182,16 @@ class GatewayForm(forms.Form):
         max_length=300,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's "Forgot password" form, also for invited members who never set one.
+
+    Django skips accounts without a usable password (meant for accounts that must not
+    sign in with one); ours have none only because the invitation was never finished,
+    and the reset link is exactly the invitation's set-password link. The answer is the
+    same whether the address is known or not (Django's view)."""
+
+    def get_users(self, email: str) -> Iterator[Any]:
+        users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
+        return (u for u in users if u.email.casefold() == email.casefold())

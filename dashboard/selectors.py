@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -192,8 +192,14 @@ def team_members(*, creator: Creator) -> QuerySet[Membership]:
 
 
 def api_keys_for_creator(*, creator: Creator) -> QuerySet[ApiKey]:
+    """The creator's keys, each with `holder_role`: its holder's current role, or None
+    when the holder is no longer a member (the key then works no more)."""
+    holder_role = Membership.objects.filter(
+        creator_id=OuterRef("creator_id"), user_id=OuterRef("created_by_id")
+    ).values("role")[:1]
     return (
         ApiKey.objects.filter(creator=creator)
         .select_related("created_by")
+        .annotate(holder_role=Subquery(holder_role))
         .order_by("revoked_at", "-created_at", "-id")
     )

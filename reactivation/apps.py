@@ -6,6 +6,3 @@ class ReactivationConfig(AppConfig):
 
     def ready(self) -> None:
         from reactivation import jobs  # noqa: F401  (registers the periodic jobs)
-        from reactivation.log_filters import install_token_filter
-
-        install_token_filter()

@@ -18,6 +18,7 @@ from notifications.models import Integration
 from notifications.providers import Contact, ProviderError, provider_for
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from segmentation.placeholders import render
+from segmentation.test_contacts import test_contact_check, test_send_count
 from segmentation.validation import CleanRule, rule_clean
 
 logger = logging.getLogger(__name__)
@@ -420,13 +421,20 @@ class TestOutcome:
     delivery: SegmentationDelivery
 
 
-def rule_send_test(*, rule: SegmentationRule, email: str, name: str = "") -> list[TestOutcome]:
+def rule_send_test(
+    *, rule: SegmentationRule, email: str, requested_by: User, name: str = ""
+) -> list[TestOutcome]:
     """Run every action of the rule now, for a test contact, and report each outcome.
 
+    The test contact is one verified address of a team member (segmentation.test_contacts:
+    TestContactRefused otherwise), and test sends are rate limited per member and per
+    creator (TestSendsThrottled); nothing is sent or logged when refused.
     Synchronous by design (the creator is waiting for the answer); each action is logged
     as an `is_test` delivery. Failures are not retried; an auth failure still marks the
     integration (and its rules) `error`, but a rejected test contact does not flag the rule.
     """
+    email = test_contact_check(creator=rule.creator, email=email)
+    test_send_count(creator=rule.creator, requested_by=requested_by)
     integrations = {str(i.uuid): i for i in rule.integrations.all()}
     results: list[TestOutcome] = []
     for index, action in enumerate(rule.actions):

@@ -29,11 +29,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if len(parts) != 2 or parts[0] != self.keyword:
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <api key>'.")
-        key = api_key_authenticate(raw_key=parts[1])
-        if key is None:
+        authenticated = api_key_authenticate(raw_key=parts[1])
+        if authenticated is None:
+            # Unknown, revoked, or its holder is no longer a member: the same answer.
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        key = authenticated.api_key
         request._request.tenant = key.creator  # type: ignore[attr-defined]
-        request._request.can_write = key.can_write  # type: ignore[attr-defined]
+        # Never more than the holder's current role (a demoted manager's key only reads).
+        request._request.can_write = authenticated.can_write  # type: ignore[attr-defined]
         request._request.api_key = key  # type: ignore[attr-defined]
         return (AnonymousUser(), key)
 

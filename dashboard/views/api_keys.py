@@ -3,13 +3,15 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
+from accounts.models import ApiKey, Membership, Role
 from accounts.services import api_key_create, api_key_revoke
+from core.errors import PermissionDenied as DomainPermissionDenied
 from dashboard.access import api_key_get_for_member, member_required, membership, require_write
 from dashboard.forms import ApiKeyCreateForm
 from dashboard.selectors import api_keys_for_creator
@@ -24,6 +26,21 @@ def _allowed_roles(role: str) -> list[str]:
     )
 
 
+def _key_rows(current: Membership, keys: list[ApiKey]) -> list[ApiKey]:
+    """Mark what the page shows per key: the role it acts with now (never above its
+    holder's) and whether this member may revoke it (only owners revoke an owner's key)."""
+    for key in keys:
+        holder_role = key.holder_role  # type: ignore[attr-defined]
+        acts_as = key.effective_role(holder_role)
+        key.acts_as_label = acts_as.label if acts_as and acts_as != key.role else ""  # type: ignore[attr-defined]
+        key.holder_left = holder_role is None  # type: ignore[attr-defined]
+        owners = Role.OWNER in (key.role, holder_role)
+        key.can_revoke = current.can_write and (  # type: ignore[attr-defined]
+            current.role == Role.OWNER or not owners
+        )
+    return keys
+
+
 @member_required
 def api_keys(request: HttpRequest) -> HttpResponse:
     current = membership(request)
@@ -34,6 +51,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         require_write(request)
         form = ApiKeyCreateForm(request.POST, allowed_roles=_allowed_roles(current.role))
         if form.is_valid():
+            # The form offers only roles up to the member's own; the service checks again.
             issued = api_key_create(
                 creator=current.creator,
                 name=form.cleaned_data["name"],
@@ -51,7 +69,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         "dashboard/api_keys.html",
         {
             "nav_section": "api_keys",
-            "keys": list(api_keys_for_creator(creator=current.creator)),
+            "keys": _key_rows(current, list(api_keys_for_creator(creator=current.creator))),
             "form": form,
             "new_key": new_key,
         },
@@ -66,6 +84,9 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @member_required
 def api_key_revoke_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
     key = api_key_get_for_member(request, uuid, write=True)
-    api_key_revoke(api_key=key)
+    try:
+        api_key_revoke(api_key=key, revoked_by=membership(request))
+    except DomainPermissionDenied as exc:
+        raise PermissionDenied(exc.message) from exc
     messages.success(request, _("The key %(prefix)s… was revoked.") % {"prefix": key.prefix})
     return redirect("dashboard:api_keys")

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.access import member_required, membership, require_write, tenant_object_get
@@ -35,6 +36,7 @@ from segmentation.selectors import (
     rules_with_figures,
 )
 from segmentation.services import rule_create, rule_delete, rule_send_test, rule_update
+from segmentation.test_contacts import TestContactRefused, TestSendsThrottled
 from segmentation.validation import RuleInvalid, rule_clean
 
 DELIVERIES_PER_PAGE = 50
@@ -89,6 +91,8 @@ def _render_builder(
     *,
     status: int = 200,
     test_results: list[Any] | None = None,
+    test_error: str = "",
+    test_email: str = "",
 ) -> HttpResponse:
     context = builder_context(membership(request).creator)
     options = ProviderOptions(context["integrations"])
@@ -103,7 +107,8 @@ def _render_builder(
             "builder": builder,
             "rule": rule,
             "test_results": test_results,
-            "test_email": request.user.email,  # type: ignore[union-attr]
+            "test_error": test_error,
+            "test_email": test_email or request.user.email,  # type: ignore[union-attr]
         },
         status=status,
     )
@@ -223,14 +228,54 @@ def rule_test(request: HttpRequest, uuid: UUID) -> HttpResponse:
         request, SegmentationRule.objects.select_related("product", "creator"), uuid, write=True
     )
     email = (request.POST.get("email") or "").strip() or request.user.email  # type: ignore[union-attr]
-    results = rule_send_test(rule=rule, email=email)
+    results: list[Any] | None = None
+    error, status, retry_after = "", 200, 0
+    try:
+        results = rule_send_test(
+            rule=rule,
+            email=email,
+            requested_by=request.user,  # type: ignore[arg-type]
+            name=request.user.get_full_name(),  # type: ignore[union-attr]
+        )
+    except TestContactRefused as exc:
+        error, status = _TEST_CONTACT_ERRORS[exc.reason](), 400
+    except TestSendsThrottled as exc:
+        minutes = max(1, round(exc.retry_after / 60))
+        error = ngettext(
+            "Too many test sends. Try again in %(minutes)d minute.",
+            "Too many test sends. Try again in %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+        status, retry_after = 429, exc.retry_after
     if request.headers.get("HX-Request"):
-        return render(
+        # htmx swaps only 2xx answers: the refusal is shown in place (an alert), while
+        # the full-page form below answers with the real status.
+        response = render(
             request,
             "dashboard/segmentations/_test_results.html",
-            {"test_results": results, "test_email": email},
+            {"test_results": results, "test_email": email, "test_error": error},
         )
-    return _render_builder(request, Builder.from_rule(rule), rule, test_results=results)
+    else:
+        response = _render_builder(
+            request,
+            Builder.from_rule(rule),
+            rule,
+            status=status,
+            test_results=results,
+            test_error=error,
+            test_email=email,
+        )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+_TEST_CONTACT_ERRORS = {
+    "one_address": lambda: _("Enter one email address."),
+    "not_a_member": lambda: _(
+        "Test sends go only to a team member's verified address (your own by default)."
+    ),
+}
 
 
 @member_required

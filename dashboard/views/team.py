@@ -57,11 +57,12 @@ def team(request: HttpRequest) -> HttpResponse:
     except Conflict:
         form.add_error("email", _("This person is already on the team."))
         return _render(request, form, status=409)
-    messages.success(
-        request,
-        _("%(email)s was invited and will receive an email.")
-        % {"email": invitation.membership.user.email},
+    message = (
+        _("%(email)s was invited again and will receive a new link.")
+        if invitation.sent_again
+        else _("%(email)s was invited and will receive an email.")
     )
+    messages.success(request, message % {"email": invitation.membership.user.email})
     return redirect("dashboard:team")
 
 

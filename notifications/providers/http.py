@@ -23,6 +23,7 @@ from django.conf import settings
 
 from core import egress
 from core.egress import TargetRefused, url_check
+from notifications.providers import deadline
 from notifications.providers.base import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,14 @@ class ProviderClient:
         """Send one request; return the decoded JSON body (None for an empty 2xx body)."""
         url = f"{self.base_url}{path}"
         timeout = settings.PROVIDER_TIMEOUT_SECONDS
+        left = deadline.seconds_left()
+        if left is not None:
+            if left <= 0.05:
+                raise ProviderError(
+                    f"{self.label} took too long to answer; try again in a moment.",
+                    permanent=False,
+                )
+            timeout = min(timeout, left)
         if self.guarded:
             try:
                 url_check(url, allow_private=False, require_https=False)
@@ -119,12 +128,15 @@ class ProviderClient:
                 f"{self.label}: the API URL is not valid.", permanent=True
             ) from None
         except httpx.TimeoutException:
-            raise ProviderError(
-                f"{self.label} did not answer within {timeout:g} s (a network problem, not "
-                "the credentials); we will try again.",
-                permanent=False,
-                network=True,
-            ) from None
+            if left is not None and timeout < settings.PROVIDER_TIMEOUT_SECONDS:
+                # The page's lookup deadline ran out (providers/deadline.py).
+                message = f"{self.label} took too long to answer; try again in a moment."
+            else:
+                message = (
+                    f"{self.label} did not answer within {timeout:g} s (a network problem, "
+                    "not the credentials); we will try again."
+                )
+            raise ProviderError(message, permanent=False, network=True) from None
         except httpx.HTTPError as exc:
             raise ProviderError(
                 f"Could not reach {self.label} ({type(exc).__name__}: a network problem, not "

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from accounts.services import api_key_create
+from tests.api_helpers import member_key
 from tests.factories import CreatorFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ def support(client):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("model", ["user", "creator", "membership", "apikey"])
 def test_changelist_and_change_pages_load(support, model):
     membership = MembershipFactory()
-    key = api_key_create(creator=membership.creator).api_key
+    key = member_key(membership.creator).api_key
     obj = {
         "user": membership.user,
         "creator": membership.creator,
@@ -38,7 +38,7 @@ def test_gateway_credentials_are_never_shown(support):
 
 
 def test_api_key_page_shows_prefix_not_hash_and_revokes(support):
-    issued = api_key_create(creator=CreatorFactory())
+    issued = member_key(CreatorFactory())
     page = support.get(reverse("admin:accounts_apikey_change", args=[issued.api_key.pk]))
     assert issued.api_key.key_hash.encode() not in page.content
     assert issued.raw_key.encode() not in page.content

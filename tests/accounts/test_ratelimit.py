@@ -146,3 +146,38 @@ def test_axes_locks_out_the_login_after_the_failure_limit(client, settings):
     locked = client.post("/admin/login/", {"username": user.email, "password": "pass-word-123"})
     assert locked.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_axes_behind_a_proxy_locks_one_client_and_account_not_everyone(settings):
+    """Behind the documented proxy every request comes from the proxy's address: the
+    lockout must use the client address the proxy forwarded (the rate limiter's rule)
+    and lock the (account, address) pair, so one client guessing a password locks out
+    neither the other users nor that user elsewhere."""
+    from django.test import Client
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.RATELIMIT_PROXY_COUNT = 1
+    settings.LOGIN_RATE_LIMIT = 1000  # this test is about axes, not the per-IP limit
+    limit = settings.AXES_FAILURE_LIMIT
+    victim, other = UserFactory(), UserFactory()
+    proxy = "10.0.0.2"
+
+    def via_proxy(forwarded_for: str) -> Client:
+        return Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=forwarded_for)
+
+    attacker = via_proxy("203.0.113.5")
+    wrong = {"username": victim.email, "password": "wrong"}
+    answers = [attacker.post("/login/", wrong).status_code for _ in range(limit)]
+    assert answers == [200] * (limit - 1) + [429]
+    # The attacker's address is locked for this account, even with the right password.
+    right = {"username": victim.email, "password": "pass-word-123"}
+    assert attacker.post("/login/", right).status_code == 429
+    # Another user from another forwarded address signs in.
+    elsewhere = via_proxy("198.51.100.7")
+    signed_in = elsewhere.post("/login/", {"username": other.email, "password": "pass-word-123"})
+    assert signed_in.status_code == 302
+    assert elsewhere.session["_auth_user_id"] == str(other.pk)
+    # And so does the victim, from their own address.
+    own = via_proxy("192.0.2.44")
+    assert own.post("/login/", right).status_code == 302

@@ -24,9 +24,9 @@ def test_fourth_request_in_a_minute_is_429_with_retry_after(creator):
 def test_limit_is_per_key_and_shared_across_clients(creator):
     from rest_framework.test import APIClient
 
-    from accounts.services import api_key_create
+    from tests.api_helpers import member_key
 
-    issued = api_key_create(creator=creator, role="owner")
+    issued = member_key(creator, "owner")
     one, two = APIClient(), APIClient()
     for client in (one, two):
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw_key}")

@@ -142,7 +142,11 @@ def test_build_a_rule_and_send_a_test(page, shop, live_server, settings, lang):
         page.wait_for_selector("#rule-send-test")
         rule = SegmentationRule.objects.get(creator=creator)
         assert rule.conditions == [{"field": "recurrence", "op": "gte", "value": 1}]
+        # Test sends go only to a verified team member: the owner's own address.
         page.fill("#test-email", "probe@example.com")
+        page.click("#rule-send-test")
+        page.wait_for_selector("#test-error")
+        page.fill("#test-email", owner.email)
         page.click("#rule-send-test")
         page.wait_for_selector("#test-result-0")
         assert "OK" in page.locator("#test-result-0").inner_text()

@@ -476,11 +476,7 @@ CASES: dict[str, DashboardCase] = {
     ),
     "dashboard:segmentation_test": DashboardCase(
         build=segmentation_object,
-        calls={
-            "post": Call(
-                data=lambda b: {"email": "test@example.com"}, check=_rule_tested_only_by_owner
-            )
-        },
+        calls={"post": Call(data=lambda b: {}, check=_rule_tested_only_by_owner)},
     ),
     "dashboard:segmentation_deliveries": DashboardCase(
         build=segmentation_object, calls={"get": Call(shows_own_rows=True)}

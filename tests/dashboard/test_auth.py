@@ -19,8 +19,16 @@ def sent_to(address: str):
 pytestmark = pytest.mark.django_db
 
 
+def _fresh_client() -> Client:
+    """A client from its own address: the per-IP limits' counters outlive a test run."""
+    import uuid
+
+    n = uuid.uuid4().int
+    return Client(REMOTE_ADDR=f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250 + 1}")
+
+
 def test_login_with_email_and_password_then_logout_by_post(owner):
-    client = Client()
+    client = _fresh_client()
     page = client.get(reverse("login"))
     assert 'for="id_username"' in page.content.decode()
     response = client.post(reverse("login"), {"username": owner.email, "password": "pass-word-123"})
@@ -32,13 +40,13 @@ def test_login_with_email_and_password_then_logout_by_post(owner):
 
 
 def test_wrong_password_shows_an_error(owner):
-    response = Client().post(reverse("login"), {"username": owner.email, "password": "nope"})
+    response = _fresh_client().post(reverse("login"), {"username": owner.email, "password": "nope"})
     assert response.status_code == 200
     assert 'class="message error"' in response.content.decode()
 
 
 def test_axes_locks_out_after_repeated_failures(owner, settings):
-    client = Client()
+    client = _fresh_client()
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(reverse("login"), {"username": owner.email, "password": "wrong"})
     response = client.post(reverse("login"), {"username": owner.email, "password": "pass-word-123"})
@@ -46,7 +54,8 @@ def test_axes_locks_out_after_repeated_failures(owner, settings):
     assert "Too many attempts" in response.content.decode()
 
 
-def test_password_reset_sends_text_and_html(owner, client):
+def test_password_reset_sends_text_and_html(owner):
+    client = _fresh_client()
     response = client.post(reverse("password_reset"), {"email": owner.email}, follow=True)
     assert "Check your email" in response.content.decode()
     email = sent_to(owner.email)
@@ -61,3 +70,29 @@ def test_language_switch_to_portuguese(owner, login):
     html = client.get(reverse("dashboard:subscriptions")).content.decode()
     assert '<html lang="pt-br">' in html
     assert "Assinaturas" in html
+
+
+def test_an_invited_user_who_never_set_a_password_can_use_forgot_password(creator):
+    from tests.factories import MembershipFactory, UserFactory
+
+    client = _fresh_client()
+    invited = MembershipFactory(creator=creator, user=UserFactory(password=None)).user
+    response = client.post(reverse("password_reset"), {"email": invited.email}, follow=True)
+    assert response.status_code == 200
+    email = sent_to(invited.email)
+    path = re.search(r"(/password-reset/[^/\s]+/[^/\s]+/)", email.body).group(1)
+    page = client.get(path, follow=True)
+    assert 'id="set-password-form"' in page.content.decode()
+
+
+def test_password_reset_is_rate_limited_per_client(settings):
+    import uuid
+
+    settings.PASSWORD_RESET_RATE_LIMIT = 2
+    client = _fresh_client()
+    url = reverse("password_reset")
+    answers = [
+        client.post(url, {"email": f"{uuid.uuid4().hex}@example.com"}).status_code for _ in range(3)
+    ]
+    assert answers == [302, 302, 429]
+    assert client.get(url).status_code == 200  # only sending counts

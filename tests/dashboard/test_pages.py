@@ -95,9 +95,9 @@ def test_outsider_list_does_not_show_other_tenants_rows(creator, outsider, login
 
 def test_viewer_gets_403_on_every_write(creator, viewer, owner, login):
     subscription = SubscriptionFactory(creator=creator, plan__product__creator=creator)
-    from accounts.services import api_key_create
+    from tests.api_helpers import member_key
 
-    key = api_key_create(creator=creator).api_key
+    key = member_key(creator, "manager").api_key
     client = login(viewer)
     owner_uuid = owner.uuid
     writes = [

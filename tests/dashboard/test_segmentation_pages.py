@@ -180,7 +180,7 @@ def test_toggle_send_test_and_delete(creator, owner, login, integration, ac):
     assert not rule.is_active
     result = client.post(
         reverse("dashboard:segmentation_test", args=[rule.uuid]),
-        {"email": "probe@example.com"},
+        {"email": owner.email},
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert 'id="test-result-0"' in result and "OK" in result
@@ -188,7 +188,7 @@ def test_toggle_send_test_and_delete(creator, owner, login, integration, ac):
     ac.fail_next(Reply(422, {"message": "bad tag"}), path_prefix="/api/3/contactTags")
     failed = client.post(
         reverse("dashboard:segmentation_test", args=[rule.uuid]),
-        {"email": "p@example.com"},
+        {"email": owner.email},
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert "HTTP 422" in failed
@@ -266,6 +266,80 @@ def test_rule_list_and_deliveries_query_counts(creator, owner, login, integratio
     deliveries(49)
     assert queries(client, reverse("dashboard:segmentations")) == one_list
     assert queries(client, url) == one_log
+
+
+def _send_test(client, rule, email, hx=False):
+    extra = {"HTTP_HX_REQUEST": "true"} if hx else {}
+    return client.post(
+        reverse("dashboard:segmentation_test", args=[rule.uuid]), {"email": email}, **extra
+    )
+
+
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        ("someone@outside.example", "only to a team member"),
+        ("{member}, evil@outside.example", "Enter one email address"),
+        ("{member};evil@outside.example", "Enter one email address"),
+        ("{member}\r\nBcc: evil@outside.example", "Enter one email address"),
+        ("Member <{member}>", "Enter one email address"),
+    ],
+    ids=["outside", "comma-list", "semicolon-list", "crlf-bcc", "display-name"],
+)
+def test_send_test_goes_only_to_one_verified_member_address(
+    creator, owner, login, integration, ac, email, message
+):
+    rule = make_rule(creator, integration)
+    client = login(owner)
+    response = _send_test(client, rule, email.format(member=owner.email))
+    html = response.content.decode()
+    assert response.status_code == 400, html
+    assert message in html and 'id="test-error"' in html
+    assert 'id="test-result-0"' not in html
+    # In place (htmx swaps only 2xx answers): the same alert.
+    fragment = _send_test(client, rule, email.format(member=owner.email), hx=True)
+    assert 'role="alert"' in fragment.content.decode() and message in fragment.content.decode()
+    assert not SegmentationDelivery.objects.filter(rule=rule).exists()
+    assert not ac.calls_to("POST", "/api/3/contactTags")
+    assert not ac.calls_to("POST", "/api/3/contact/sync")
+
+
+def test_send_test_accepts_a_teammates_address_but_not_a_pending_invitation(
+    creator, owner, login, integration, ac
+):
+    from tests.factories import MembershipFactory, UserFactory
+
+    rule = make_rule(creator, integration)
+    teammate = MembershipFactory(creator=creator, role="viewer").user
+    invited = MembershipFactory(creator=creator, role="viewer", user=UserFactory(password=None))
+    client = login(owner)
+    ok = _send_test(client, rule, teammate.email.upper(), hx=True)
+    assert ok.status_code == 200 and 'id="test-result-0"' in ok.content.decode()
+    refused = _send_test(client, rule, invited.user.email)
+    assert refused.status_code == 400
+    assert "only to a team member" in refused.content.decode()
+    assert SegmentationDelivery.objects.filter(rule=rule).count() == 1
+
+
+def test_send_test_is_rate_limited_per_member_and_per_creator(
+    creator, owner, login, integration, ac, settings
+):
+    from tests.factories import MembershipFactory
+
+    settings.SEGMENTATION_TEST_SENDS_PER_MEMBER = 2
+    settings.SEGMENTATION_TEST_SENDS_PER_CREATOR = 3
+    rule = make_rule(creator, integration)
+    first = login(owner)
+    answers = [_send_test(first, rule, owner.email).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
+    manager = MembershipFactory(creator=creator, role="manager").user
+    second = login(manager)
+    assert _send_test(second, rule, manager.email).status_code == 200
+    refused = _send_test(second, rule, manager.email)
+    assert refused.status_code == 429
+    assert "Too many test sends" in refused.content.decode()
+    assert int(refused["Retry-After"]) >= 1
+    assert SegmentationDelivery.objects.filter(rule=rule).count() == 3
 
 
 def test_the_tag_hint_says_brevo_has_no_tags(creator, owner, login):

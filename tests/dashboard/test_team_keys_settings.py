@@ -114,7 +114,7 @@ def test_api_key_is_shown_once(creator, manager, login):
     assert key.role == Role.VIEWER and key.created_by == manager
     from accounts.services import api_key_authenticate
 
-    assert api_key_authenticate(raw_key=raw) == key
+    assert api_key_authenticate(raw_key=raw).api_key == key
     again = client.get(reverse("dashboard:api_keys")).content.decode()
     assert raw not in again and key.prefix in again
 
@@ -126,9 +126,9 @@ def test_manager_cannot_create_an_owner_key(creator, manager, login):
 
 
 def test_api_key_revoke_and_tenant_wall(creator, manager, outsider, login):
-    from accounts.services import api_key_create
+    from tests.api_helpers import member_key
 
-    key = api_key_create(creator=creator).api_key
+    key = member_key(creator, "manager").api_key
     assert (
         login(outsider).post(reverse("dashboard:api_key_revoke", args=[key.uuid])).status_code
         == 404
@@ -170,3 +170,96 @@ def test_settings_validation(field, value, message, creator, owner, login):
     assert message in response.content.decode()
     creator.refresh_from_db()
     assert creator.time_zone == "America/Sao_Paulo"
+
+
+def test_a_removed_member_loses_their_session_and_keys_at_once(creator, owner, manager, login):
+    from accounts.services import api_key_create
+
+    issued = api_key_create(creator=creator, created_by=manager, name="Manager's key")
+    session = login(manager)
+    assert session.get(reverse("dashboard:subscriptions")).status_code == 200
+    assert session.get("/api/v1/products").status_code == 200
+
+    response = login(owner).post(reverse("dashboard:team_remove", args=[manager.uuid]))
+    assert response.status_code == 302
+
+    # The session they already had opens nothing of this creator any more.
+    assert session.get(reverse("dashboard:subscriptions")).status_code == 403
+    assert session.get("/api/v1/products").status_code == 403
+    issued.api_key.refresh_from_db()
+    assert issued.api_key.revoked_at is not None
+    keys_page = login(owner).get(reverse("dashboard:api_keys")).content.decode()
+    row = re.search(rf'id="key-{issued.api_key.uuid}".*?</tr>', keys_page, re.S).group(0)
+    assert "Revoked" in row
+
+
+def test_a_manager_cannot_revoke_an_owners_key(creator, owner, manager, login):
+    from accounts.services import api_key_create
+
+    held_by_owner = api_key_create(creator=creator, created_by=owner, role=Role.MANAGER).api_key
+    owner_role = api_key_create(creator=creator, created_by=owner, role=Role.OWNER).api_key
+    client = login(manager)
+    page = client.get(reverse("dashboard:api_keys")).content.decode()
+    for key in (held_by_owner, owner_role):
+        assert reverse("dashboard:api_key_revoke", args=[key.uuid]) not in page
+        response = client.post(reverse("dashboard:api_key_revoke", args=[key.uuid]))
+        assert response.status_code == 403
+        key.refresh_from_db()
+        assert key.revoked_at is None
+    # The owner can.
+    login(owner).post(reverse("dashboard:api_key_revoke", args=[owner_role.uuid]))
+    owner_role.refresh_from_db()
+    assert owner_role.revoked_at is not None
+
+
+def test_nobody_holds_a_key_above_their_role_or_of_a_creator_they_are_not_in(
+    creator, manager, outsider
+):
+    from accounts.services import api_key_create
+    from core.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        api_key_create(creator=creator, created_by=manager, role=Role.OWNER)
+    with pytest.raises(PermissionDenied):
+        api_key_create(creator=creator, created_by=outsider, role=Role.VIEWER)
+    assert not ApiKey.objects.filter(creator=creator).exists()
+
+
+def test_the_team_and_keys_pages_say_what_happens_to_keys(creator, owner, login):
+    client = login(owner)
+    for page in ("dashboard:team", "dashboard:api_keys"):
+        html = client.get(reverse(page)).content.decode()
+        assert "API keys belong to the member who created them" in html, page
+
+
+def test_a_pending_invitation_can_be_sent_again(
+    creator, owner, login, client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    team = login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        team.post(reverse("dashboard:team"), {"email": "late@example.com", "role": "viewer"})
+    with django_capture_on_commit_callbacks(execute=True):
+        again = team.post(
+            reverse("dashboard:team"), {"email": "late@example.com", "role": "manager"}
+        )
+    assert again.status_code == 302
+    sent = [m for m in mail.outbox if "late@example.com" in m.to]
+    assert len(sent) == 2
+    user = User.objects.get(email="late@example.com")
+    assert Membership.objects.get(creator=creator, user=user).role == Role.MANAGER
+    path = re.search(r"http://\S+?(/password-reset/\S+/)", sent[-1].body).group(1)
+    page = client.get(path, follow=True)
+    assert 'id="set-password-form"' in page.content.decode()
+
+
+def test_an_invited_user_of_another_creator_without_a_password_gets_a_set_password_link(
+    creator, owner, login, django_capture_on_commit_callbacks
+):
+    from tests.factories import CreatorFactory, UserFactory
+
+    pending = MembershipFactory(creator=CreatorFactory(), user=UserFactory(password=None)).user
+    with django_capture_on_commit_callbacks(execute=True):
+        login(owner).post(reverse("dashboard:team"), {"email": pending.email, "role": "viewer"})
+    assert "/password-reset/" in sent_to(pending.email).body

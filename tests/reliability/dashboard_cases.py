@@ -30,9 +30,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from accounts.models import Creator, Membership, Role
-from accounts.services import api_key_create
 from dashboard.bulk import BulkSelection
 from subscriptions.models import Status, Subscription, SubscriptionEvent
+from tests.api_helpers import member_key
 from tests.factories import (
     ChargeFactory,
     MembershipFactory,
@@ -194,7 +194,7 @@ def team_member_object(creator: Creator, marker: str) -> Built:
 
 
 def api_keys_page(creator: Creator, marker: str) -> Built:
-    issued = api_key_create(creator=creator, name=f"Key {marker}", role=Role.VIEWER)
+    issued = member_key(creator, Role.VIEWER, name=f"Key {marker}")
     return Built(refs={"key": issued.api_key})
 
 

@@ -18,7 +18,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 
-from accounts.services import api_key_create
+from tests.api_helpers import member_key
 from tests.conftest import require_service
 from tests.factories import CreatorFactory
 from tests.reliability.procs import REPO
@@ -141,7 +141,7 @@ def test_api_is_limited_per_key_in_redis_and_shared(settings: Any) -> None:
     settings.API_RATE_LIMIT_PER_MINUTE = limit = 3
     window = 60
     _fresh_window(window)
-    issued = api_key_create(creator=CreatorFactory(), role="owner")
+    issued = member_key(CreatorFactory(), "owner")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {issued.raw_key}")
     for _ in range(limit - 1):
         assert client.get("/api/v1/products").status_code == 200

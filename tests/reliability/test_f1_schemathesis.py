@@ -29,7 +29,7 @@ from schemathesis.checks import (
 
 from config.wsgi import application
 from core.api.errors import api_not_found
-from tests.api_helpers import api_key_create
+from tests.api_helpers import member_key
 from tests.factories import CreatorFactory
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"))
@@ -59,7 +59,7 @@ def in_process_wsgi():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def bearer(db, in_process_wsgi):  # type: ignore[no-untyped-def]
-    issued = api_key_create(creator=CreatorFactory(), role="owner")
+    issued = member_key(CreatorFactory(), "owner")
     return f"Bearer {issued.raw_key}"
 
 

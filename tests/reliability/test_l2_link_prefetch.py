@@ -8,6 +8,11 @@ link and on a sign-in link:
   django.db.backends, …) while Django's own server (`django.server` logs every request
   line) serves the links, and the access and error log of a real gunicorn started with
   the repository's gunicorn.conf.py.
+
+And every route whose URL carries a secret (a `<token>` or `<uidb64>` parameter, found
+from the URL resolver by config.log_masking, like T1 finds its routes; a new one without a
+case here fails) is crawled with GET, HEAD, a tampered secret, a POST without CSRF and
+the path without its trailing slash, with every log captured: no secret in any line.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from django.db import connection
 from django.db.backends.signals import connection_created
 from django.utils import timezone
 
+from config.log_masking import secret_routes
 from dashboard.models import SubscriberSignInToken
 from dashboard.subscriber.services import sign_in_link_send
 from reactivation import services
@@ -213,3 +219,109 @@ def test_gunicorn_access_and_error_logs_mask_the_tokens(live_db_url, procs):
     assert ReactivationRequest.objects.get().status == "pending"
     assert SubscriberSignInToken.objects.filter(expires_at__gt=timezone.now()).count() == 1
     assert timedelta(hours=1) >= SubscriberSignInToken.objects.get().expires_at - timezone.now()
+
+
+def _set_password_link() -> tuple[str, list[str]]:
+    """An unfinished invitation: a user without a password and their set-password link
+    (the password-reset link; whoever holds it sets the password)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(password=None)
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+    return path, [token, f"/{uid}/"]
+
+
+def _emailed_links() -> dict[str, tuple[str, list[str]]]:
+    reactivation, sign_in = _links()
+    return {
+        "reactivation_page": (reactivation[0], [reactivation[1]]),
+        "sign_in": (sign_in[0], [sign_in[1]]),
+        "password_reset_confirm": _set_password_link(),
+    }
+
+
+# One live link per secret-bearing route, by route name: (path, the secrets in it).
+LINK_ROUTES = ("reactivation_page", "sign_in", "password_reset_confirm")
+
+
+def test_every_secret_bearing_route_has_a_crawl_case() -> None:
+    found = {route.name for route in secret_routes()}
+    assert found, "the resolver walk found no route with a secret"
+    assert found == set(LINK_ROUTES), f"routes with a secret and no crawl case: {found}"
+
+
+def _tampered(path: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        inner = secret.strip("/")
+        path = path.replace(inner, inner[::-1])
+    return path
+
+
+def _crawl(base: str, path: str, secrets: list[str]) -> list[int]:
+    statuses = []
+    for method, url in (
+        ("GET", path),
+        ("HEAD", path),
+        ("GET", _tampered(path, secrets)),
+        ("POST", path),  # no CSRF token: 403, logged by django.security.csrf
+        ("POST", _tampered(path, secrets)),
+        ("GET", path.rstrip("/")),
+    ):
+        statuses.append(http(method, base + url, headers={"User-Agent": "MailScanner/1"})[0])
+    return statuses
+
+
+def _leaks(lines: list[str], secrets: list[str]) -> list[str]:
+    found = []
+    for secret in secrets:
+        reversed_secret = "/" + secret.strip("/")[::-1] + "/" if secret.startswith("/") else ""
+        for variant in (secret, reversed_secret or secret[::-1]):
+            found += [line for line in lines if variant in line]
+    return found
+
+
+def test_every_secret_bearing_route_is_masked_in_every_log(django_server, all_logs, settings):
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    links = _emailed_links()
+    all_logs.lines.clear()
+    for name in LINK_ROUTES:
+        path, secrets = links[name]
+        statuses = _crawl(django_server, path, secrets)
+        assert 403 in statuses, (name, statuses)  # a refused POST is logged with its path
+    lines = all_logs.lines
+    request_lines = [line for line in lines if line.startswith("django.server")]
+    assert len(request_lines) >= 6 * len(LINK_ROUTES), lines[-5:]
+    assert [line for line in lines if line.startswith("django.security.csrf")], lines[-5:]
+    for name in LINK_ROUTES:
+        path, secrets = links[name]
+        assert _leaks(lines, secrets) == [], name
+    masked = [line for line in request_lines if "[token]" in line]
+    assert len(masked) >= 6 * len(LINK_ROUTES) - len(LINK_ROUTES), request_lines
+    assert any("/password-reset/[uidb64]/[token]/" in line for line in lines)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_gunicorn_logs_mask_every_secret_bearing_route(live_db_url, procs):
+    links = _emailed_links()
+    env = child_env(database_url=live_db_url, redis_url=start_redis(procs), LOG_LEVEL="DEBUG")
+    base = start_gunicorn(procs, env, workers=1)
+    for name in LINK_ROUTES:
+        path, secrets = links[name]
+        _crawl(base, path, secrets)
+    web = next(p for p in procs.procs if p.name == "web")
+    log = web.log_tail(10_000_000)
+    lines = log.splitlines()
+    for name in LINK_ROUTES:
+        path, secrets = links[name]
+        assert _leaks(lines, secrets) == [], (name, log[-3000:])
+    assert log.count('"GET /password-reset/[uidb64]/[token]/ HTTP/1.1"') >= 2, log[-3000:]
+    assert log.count('"POST /reactivate/[token]/ HTTP/1.1" 403') == 2, log[-3000:]

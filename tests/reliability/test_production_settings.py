@@ -53,6 +53,7 @@ def test_production_settings_pass_every_deploy_check():
 def test_development_settings_fail_the_deploy_checks():
     """The check is not vacuous: DEBUG and the development secret key are reported."""
     env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    env["DEBUG"] = "true"  # development asks for it (the default is off)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=env,
@@ -147,3 +148,38 @@ def test_pip_audit_finds_no_known_vulnerability():
             f"({deps[0]['skip_reason'] if deps else result.stderr[-300:]})"
         )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def _settings_in_child(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + code],
+        cwd=REPO,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_debug_is_off_unless_development_asks_for_it():
+    """A forgotten DEBUG variable means off: no development outbox (every sign-in link),
+    and a web process without a SECRET_KEY refuses to start."""
+    env = {k: v for k, v in _production_env().items() if k != "DEBUG"}
+    shown = _settings_in_child(
+        env,
+        "from django.conf import settings\n"
+        "from django.test import Client\n"
+        "print(settings.DEBUG, Client().get('/dev/outbox/', secure=True, "
+        "HTTP_HOST='subscriptions.example.com').status_code)",
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split()[-2:] == ["False", "404"]
+    no_secret = {k: v for k, v in env.items() if k != "SECRET_KEY"}
+    refused = _settings_in_child(no_secret, "import config.wsgi")
+    assert refused.returncode != 0
+    # Django's own refusal or ours (core.security.require_serving_secrets).
+    assert "SECRET_KEY" in refused.stderr and "must" in refused.stderr
+    compose = (REPO / "docker-compose.yml").read_text()
+    assert "DEBUG: ${DEBUG:-false}" in compose
+    assert "run: export DEBUG ?= true" in (REPO / "Makefile").read_text()

@@ -67,7 +67,8 @@ CASES: dict[str, RouteCase] = {
     "segmentation-test": RouteCase(
         build=_rule,
         settings=_provider_settings,
-        calls={"post": Call(body=lambda b: {"email": "test@example.com"})},
+        # No address: the caller's own (the member, or the key's holder).
+        calls={"post": Call(body=lambda b: {})},
     ),
     "segmentation-preview": RouteCase(
         build=_integration_only, calls={"post": Call(body=_rule_body)}

@@ -214,19 +214,21 @@ def test_send_test_reports_each_action_and_defaults_to_the_members_email(
     assert rule.status == "ok"  # a rejected test contact does not flag the rule
 
 
-def test_send_test_with_an_api_key_needs_an_email(creator, integration, fake_provider):
+def test_send_test_with_an_api_key_goes_to_its_holder_or_a_teammate(
+    creator, integration, fake_provider
+):
+    from tests.factories import MembershipFactory
+
     rule = rule_create(creator=creator, data=body(integration))
     client = api_client(creator)
-    missing = client.post(f"/api/v1/segmentations/{rule.uuid}/test", {}, format="json")
-    assert missing.status_code == 400
-    assert missing.json()["error"]["message"] == (
-        "email: API key callers must pass the test contact's email."
-    )
+    teammate = MembershipFactory(creator=creator, role=Role.VIEWER).user
+    holder_default = client.post(f"/api/v1/segmentations/{rule.uuid}/test", {}, format="json")
+    assert holder_default.json()["results"][0]["outcome"] == "ok"
     ok = client.post(
-        f"/api/v1/segmentations/{rule.uuid}/test", {"email": "t@example.com"}, format="json"
+        f"/api/v1/segmentations/{rule.uuid}/test", {"email": teammate.email}, format="json"
     )
     assert ok.json()["results"][0]["outcome"] == "ok"
-    assert fake_provider.calls_to("POST")[0].path == "/contacts/t@example.com/tags"
+    assert fake_provider.calls_to("POST")[-1].path == f"/contacts/{teammate.email}/tags"
 
 
 def test_preview_counts_current_subscriptions_and_recent_events(creator, integration):
@@ -263,3 +265,37 @@ def test_preview_counts_current_subscriptions_and_recent_events(creator, integra
     )
     assert bad.status_code == 400
     assert bad.json()["error"]["message"].startswith("conditions[0]: operator 'gt'")
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "someone@outside.example",
+        "member@example.com, evil@outside.example",
+        "member@example.com\r\nBcc: evil@outside.example",
+    ],
+    ids=["outside", "comma-list", "crlf-bcc"],
+)
+def test_send_test_through_the_api_goes_only_to_a_member(
+    creator, integration, fake_provider, email
+):
+    from tests.api_helpers import member_key
+
+    rule = rule_create(creator=creator, data=body(integration))
+    issued = member_key(creator)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw_key}")
+    holder = issued.api_key.created_by
+    response = client.post(
+        f"/api/v1/segmentations/{rule.uuid}/test",
+        {"email": email},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["details"]["email"]
+    assert not SegmentationDelivery.objects.filter(rule=rule).exists()
+    assert fake_provider.calls_to("POST") == [] and fake_provider.calls_to("PUT") == []
+    # Without an address, the key's holder is the test contact.
+    ok = client.post(f"/api/v1/segmentations/{rule.uuid}/test", {}, format="json")
+    assert ok.status_code == 200, ok.content
+    assert fake_provider.calls_to("POST")[0].path == f"/contacts/{holder.email}/tags"

@@ -8,6 +8,7 @@ filesystem transport under VAR_DIR.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -34,6 +35,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         addrport = options["addrport"]
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        # Development: DEBUG on for the server and the worker unless the caller chose.
+        env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "true")}
         worker = subprocess.Popen(  # noqa: S603 — fixed argv, no shell
             [
                 sys.executable,
@@ -51,11 +54,13 @@ class Command(BaseCommand):
                 "INFO",
                 "--schedule",
                 str(settings.VAR_DIR / "celerybeat-schedule"),
-            ]
+            ],
+            env=env,
         )
         web = subprocess.Popen(  # noqa: S603
             [sys.executable, "manage.py", "runserver", addrport, "--noreload"],
             cwd=settings.BASE_DIR,
+            env=env,
         )
         # SIGTERM (e.g. from a supervisor) stops everything like Ctrl-C does.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

@@ -177,6 +177,24 @@ def test_credentials_need_an_https_account_url(url):
         provider_class("activecampaign").clean_credentials({"api_url": url, "api_key": "k"})
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127\u30020\u30020\u30021",  # ideographic full stops
+        "https://10\uff0e0\uff0e0\uff0e7",  # fullwidth full stops
+        "https://169\uff61254\uff61169\uff61254",  # halfwidth ideographic full stops
+        "https://localhost\u3002",
+        "https://a\u3002localhost",
+    ],
+    ids=["ideographic", "fullwidth", "halfwidth", "localhost-dot", "sub-localhost"],
+)
+def test_credentials_refuse_hosts_disguised_with_unicode_dots(url):
+    """The connect-time guard sees these as the private addresses they are (IDNA maps the
+    dots to '.'); the check at save must refuse them too."""
+    with pytest.raises(CredentialsInvalid, match="public address"):
+        provider_class("activecampaign").clean_credentials({"api_url": url, "api_key": "k"})
+
+
 def test_credentials_accept_the_url_with_api_path():
     cleaned = provider_class("activecampaign").clean_credentials(
         {"api_url": " https://x.api-us1.com/api/3/ ", "api_key": " k "}
