@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.errors import Conflict, DomainError
 from accounts.models import Creator
 from subscriptions import billing
+from subscriptions.declines import decline_code
 from subscriptions.gateways import (
     ChargeOutcome,
     ChargeResult,
@@ -226,7 +227,12 @@ def charge_settle(*, charge: Charge, result: ChargeResult) -> bool:
 
 
 def charge_result_apply(*, charge: Charge, result: ChargeResult) -> bool:
-    """`charge_settle` without the save: batch callers save many charges at once."""
+    """`charge_settle` without the save: batch callers save many charges at once.
+
+    A transient error (`failed`) records no event: the same attempt is tried again, and
+    one scheduled attempt writes one `charge.succeeded` or `charge.failed`, never one
+    per try (`charge_failed_record` writes it when the attempt is given up).
+    """
     if charge.status not in (Charge.Status.PENDING, Charge.Status.FAILED):
         return False
     if result.outcome is ChargeOutcome.SUCCEEDED:
@@ -238,21 +244,42 @@ def charge_result_apply(*, charge: Charge, result: ChargeResult) -> bool:
     charge.gateway_reference = result.reference or charge.gateway_reference
     charge.failure_message = result.message[:500]
     charge.updated_at = timezone.now()
+    if charge.status == Charge.Status.SUCCEEDED:
+        event_record(
+            subscription=charge.subscription, type="charge.succeeded", data=_charge_data(charge)
+        )
+    elif charge.status == Charge.Status.DECLINED:
+        charge_failed_record(charge=charge, result=result)
+    return True
+
+
+def charge_failed_record(*, charge: Charge, result: ChargeResult) -> None:
+    """Record the one `charge.failed` of a scheduled attempt: `attempt` counts from 1
+    (the due-date charge), `decline_code` is the processor's when it gave one, and
+    `outcome` is `error` for a transient error given up on the next attempt's day."""
     event_record(
         subscription=charge.subscription,
-        type="charge.succeeded" if charge.status == Charge.Status.SUCCEEDED else "charge.failed",
+        type="charge.failed",
         data={
-            "charge": str(charge.uuid),
-            "amount": str(charge.amount),
-            "currency": charge.currency,
-            "kind": charge.kind,
+            **_charge_data(charge),
             "outcome": result.outcome.value,
-            "message": charge.failure_message,
-            "period_start": charge.period_start.isoformat(),
-            "period_end": charge.period_end.isoformat(),
+            "attempt": charge.attempt + 1,
+            "decline_code": decline_code(result.details),
         },
     )
-    return True
+
+
+def _charge_data(charge: Charge) -> dict[str, Any]:
+    return {
+        "charge": str(charge.uuid),
+        "amount": str(charge.amount),
+        "currency": charge.currency,
+        "kind": charge.kind,
+        "outcome": "succeeded" if charge.status == Charge.Status.SUCCEEDED else "declined",
+        "message": charge.failure_message,
+        "period_start": charge.period_start.isoformat(),
+        "period_end": charge.period_end.isoformat(),
+    }
 
 
 def subscription_mark_paid(*, subscription: Subscription, period_start: Any) -> None:
@@ -267,6 +294,7 @@ def subscription_mark_paid(*, subscription: Subscription, period_start: Any) -> 
     subscription.unpaid_recurrences = 0
     subscription.retry_attempt = 0
     subscription.next_retry_date = None
+    subscription.retries_stopped_code = ""
     subscription.paid_through = billing.due_date(subscription.billing_anchor, plan.period, n + 1)
     if plan.max_cycles is not None and subscription.recurrence >= plan.max_cycles:
         subscription.next_charge_date = None
