@@ -1,0 +1,74 @@
+"""Writes of the recovery app: issuing payment links (one per failed attempt)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from recovery.models import PaymentLink
+from subscriptions.models import Charge, RecoveryPolicy, Status, SubscriptionEvent
+from subscriptions.overdue import is_payment_page_charge, unpaid_period_start
+
+logger = logging.getLogger(__name__)
+
+DUNNING_KINDS = frozenset({Charge.Kind.RENEWAL, Charge.Kind.RETRY})
+
+
+def link_expiry(*, next_charge_date: date, tz: ZoneInfo) -> datetime:
+    """Local midnight at the start of the next due date: the unpaid period's end."""
+    return datetime.combine(next_charge_date, time.min, tzinfo=tz)
+
+
+def payment_link_issue(*, event: SubscriptionEvent) -> PaymentLink | None:
+    """Issue the payment link of a `charge.failed` event and queue its email.
+
+    Only for a renewal or scheduled retry (not a payment the subscriber just tried on
+    the page, nor a first sale), only while the subscription is still late for that
+    period, and only if the product sends the email. Idempotent per event: the link is
+    unique on it, so an event processed twice sends one email.
+    """
+    data = event.data or {}
+    if data.get("kind") not in DUNNING_KINDS:
+        return None
+    subscription = event.subscription
+    charge = Charge.objects.filter(
+        creator_id=event.creator_id, uuid=data.get("charge"), subscription=subscription
+    ).first()
+    if charge is None or is_payment_page_charge(charge):
+        return None
+    subscription.refresh_from_db()
+    if subscription.status != Status.DELAYED or subscription.next_charge_date is None:
+        return None
+    if unpaid_period_start(subscription) != charge.period_start:
+        return None  # an old event: that period is no longer the one due
+    policy = RecoveryPolicy.objects.filter(product_id=subscription.plan.product_id).first()
+    if policy is not None and not policy.send_payment_failed_email:
+        return None
+    now = timezone.now()
+    link = PaymentLink(
+        creator_id=event.creator_id,
+        subscription=subscription,
+        event=event,
+        period_start=charge.period_start,
+        amount=Decimal(charge.amount),
+        currency=charge.currency,
+        attempt=int(data.get("attempt") or charge.attempt + 1),
+        created_at=now,
+        expires_at=link_expiry(
+            next_charge_date=subscription.next_charge_date, tz=subscription.creator.tz
+        ),
+    )
+    try:
+        with transaction.atomic():
+            link.save(force_insert=True)
+    except IntegrityError:
+        return None  # this event's link exists: processed before
+    from recovery.tasks import payment_emails_dispatch
+
+    transaction.on_commit(lambda: payment_emails_dispatch([link.pk]))
+    return link
