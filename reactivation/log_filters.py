@@ -2,7 +2,8 @@
 
 Django logs the path of every 4xx/5xx answer (`django.request`, `django.server`,
 `django.security.*`); a link's token in such a line would let anyone with log access
-decide for the subscriber or sign in as them. The filter masks `/reactivate/<token>/`
+decide or pay for the subscriber or sign in as them. The filter masks `/reactivate/<token>/`,
+the payment link `/pay/<token>/`
 and the subscriber sign-in link `/s/<slug>/sign-in/<token>/` in the message (gunicorn's
 logs use the same mask, see config/gunicorn_logging.py).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 
-TOKEN_IN_PATH = re.compile(r"(/reactivate/|/sign-in/)[^/\s\"'?]+")
+TOKEN_IN_PATH = re.compile(r"(/reactivate/|/sign-in/|/pay/)[^/\s\"'?]+")
 MASK = r"\1[token]"
 LOGGERS = ("django.request", "django.server", "django.security.csrf", "django.security")
 
