@@ -60,7 +60,7 @@ def payment_emails_send(*, link_ids: list[int]) -> int:
         rows = list(
             PaymentLink.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("creator", "subscription__subscriber", "subscription__plan__product")
-            .filter(pk__in=link_ids, emailed_at__isnull=True)
+            .filter(pk__in=link_ids, emailed_at__isnull=True, purpose=PaymentLink.Purpose.OVERDUE)
             .order_by("pk")
         )
         for row in rows:

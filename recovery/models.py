@@ -18,6 +18,12 @@ from subscriptions.models import Subscription, SubscriptionEvent
 
 
 class PaymentLink(models.Model):
+    class Purpose(models.TextChoices):
+        # A late subscription's unpaid period (from a failed renewal or retry).
+        OVERDUE = "overdue", "overdue"
+        # A reactivate-and-charge whose charge was declined: pay it with another card.
+        REACTIVATION = "reactivation", "reactivation"
+
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="+")
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     subscription = models.ForeignKey(
@@ -26,8 +32,15 @@ class PaymentLink(models.Model):
     # The `charge.failed` event this link answers: unique, so an event processed twice
     # (the outbox delivers at least once) issues one link and one email.
     event = models.OneToOneField(
-        SubscriptionEvent, on_delete=models.CASCADE, related_name="payment_link"
+        SubscriptionEvent,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="payment_link",
     )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.OVERDUE)
+    # For a reactivation link: the request's uuid (the reactivation app pays it).
+    reference = models.UUIDField(null=True, blank=True)
     # The unpaid period the link pays, and its amount as it was when the charge failed.
     period_start = models.DateField()
     amount = models.DecimalField(max_digits=12, decimal_places=2)

@@ -38,6 +38,10 @@ def payment_link_state(link: PaymentLink) -> LinkState:
     subscription = link.subscription
     if subscription.paid_through is not None and subscription.paid_through > link.period_start:
         return LinkState.PAID
+    if link.purpose == PaymentLink.Purpose.REACTIVATION:
+        if timezone.now() >= link.expires_at:
+            return LinkState.EXPIRED
+        return LinkState.PAYABLE if subscription.is_cancelled else LinkState.CLOSED
     if subscription.status != Status.DELAYED:
         return LinkState.CLOSED
     if timezone.now() >= link.expires_at:

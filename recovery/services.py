@@ -5,14 +5,23 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time
 from decimal import Decimal
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.errors import DomainError
+from core.links import link_token_hash, link_token_new
+from recovery.email import payment_link_url
 from recovery.models import PaymentLink
-from subscriptions.models import Charge, RecoveryPolicy, Status, SubscriptionEvent
-from subscriptions.overdue import is_payment_page_charge, unpaid_period_start
+from recovery.purposes import PaymentAnswer, register_payer
+from subscriptions.models import Charge, RecoveryPolicy, Status, Subscription, SubscriptionEvent
+from subscriptions.overdue import (
+    is_payment_page_charge,
+    subscription_pay_overdue,
+    unpaid_period_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +81,47 @@ def payment_link_issue(*, event: SubscriptionEvent) -> PaymentLink | None:
 
     transaction.on_commit(lambda: payment_emails_dispatch([link.pk]))
     return link
+
+
+def payment_link_for_charge(
+    *,
+    subscription: Subscription,
+    charge: Charge,
+    purpose: str,
+    reference: UUID,
+    expires_at: datetime,
+) -> str:
+    """Issue a link to pay `charge`'s amount with another method, for a page that shows
+    it at once (a declined reactivate-and-charge); its URL, the only place the token is."""
+    token = link_token_new()
+    PaymentLink.objects.create(
+        creator_id=subscription.creator_id,
+        subscription=subscription,
+        purpose=purpose,
+        reference=reference,
+        period_start=charge.period_start,
+        amount=charge.amount,
+        currency=charge.currency,
+        attempt=1,
+        created_at=timezone.now(),
+        expires_at=expires_at,
+        token_hash=link_token_hash(token),
+        emailed_at=None,
+    )
+    return payment_link_url(token)
+
+
+def _pay_overdue(link: PaymentLink, payment_method: str) -> PaymentAnswer:
+    try:
+        result = subscription_pay_overdue(
+            subscription=link.subscription, payment_method=payment_method
+        )
+    except DomainError as exc:
+        return PaymentAnswer("invalid_method", exc.message)
+    if result.outcome == "paid":
+        link.subscription.refresh_from_db()
+        return PaymentAnswer("paid", next_charge_date=link.subscription.next_charge_date)
+    return PaymentAnswer(result.outcome, result.message)
+
+
+register_payer(PaymentLink.Purpose.OVERDUE, _pay_overdue)

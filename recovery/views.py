@@ -18,14 +18,13 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.errors import DomainError
 from accounts.ratelimit import rate_limit
 from config.private_pages import private_page
 from notifications.email import language_for
 from recovery.email import link_context
 from recovery.models import PaymentLink
+from recovery.purposes import PaymentAnswer, payer_for
 from recovery.selectors import LinkState, payment_link_for_token, payment_link_state
-from subscriptions.overdue import subscription_pay_overdue
 
 
 def _message(
@@ -69,7 +68,12 @@ def _page(
     request: HttpRequest, link: PaymentLink, *, notice: str = "", status: int = 200
 ) -> HttpResponse:
     context = link_context(link, url="")
-    context.update(notice=notice, time_zone=link.creator.time_zone, gateway=link.creator.gateway)
+    context.update(
+        notice=notice,
+        time_zone=link.creator.time_zone,
+        gateway=link.creator.gateway,
+        purpose=link.purpose,
+    )
     return render(request, "recovery/page.html", context, status=status)
 
 
@@ -102,60 +106,60 @@ def payment_page(request: HttpRequest, token: str) -> HttpResponse:
         payment_method = request.POST.get("payment_method", "").strip()
         if not payment_method:
             return _page(request, link, notice=_("Enter a payment method."), status=400)
-        try:
-            result = subscription_pay_overdue(
-                subscription=link.subscription, payment_method=payment_method
+        answer = payer_for(link.purpose)(link, payment_method)
+        return _answer(request, link, answer)
+
+
+def _answer(request: HttpRequest, link: PaymentLink, answer: PaymentAnswer) -> HttpResponse:
+    if answer.outcome == "paid":
+        return _message(
+            request,
+            title=_("Payment received"),
+            message=_(
+                "Thank you! Your subscription to %(product)s is active again. "
+                "Your next charge will be on %(date)s."
             )
-        except DomainError:
-            return _page(
-                request,
-                link,
-                notice=_("This payment method cannot be used. Check it and try again."),
-                status=400,
-            )
-        if result.outcome == "paid":
-            link.subscription.refresh_from_db()
-            return _message(
-                request,
-                title=_("Payment received"),
-                message=_(
-                    "Thank you! Your subscription to %(product)s is active again. "
-                    "Your next charge will be on %(date)s."
-                )
-                % {
-                    "product": link.subscription.plan.product.name,
-                    "date": _date(link.subscription.next_charge_date),
-                },
-                tone="ok",
-                status=200,
-            )
-        if result.outcome == "declined":
-            return _page(
-                request,
-                link,
-                notice=_("The payment was not approved: %(reason)s Try another card.")
-                % {"reason": result.message},
-                status=200,
-            )
-        if result.outcome == "processing":
-            return _message(
-                request,
-                title=_("Processing your payment"),
-                message=_("Your payment is being processed. Reload this page in a moment."),
-                status=409,
-            )
-        if result.outcome == "nothing_due":
-            link.subscription.refresh_from_db()
-            return _gone(request, link, payment_link_state(link))
+            % {
+                "product": link.subscription.plan.product.name,
+                "date": _date(answer.next_charge_date),
+            },
+            tone="ok",
+            status=200,
+        )
+    if answer.outcome == "invalid_method":
         return _page(
             request,
             link,
-            notice=_(
-                "The payment processor did not answer, and nothing was charged. "
-                "Please try again in a few minutes."
-            ),
-            status=503,
+            notice=_("This payment method cannot be used. Check it and try again."),
+            status=400,
         )
+    if answer.outcome == "declined":
+        return _page(
+            request,
+            link,
+            notice=_("The payment was not approved: %(reason)s Try another card.")
+            % {"reason": answer.message},
+        )
+    if answer.outcome == "processing":
+        return _message(
+            request,
+            title=_("Processing your payment"),
+            message=_("Your payment is being processed. Reload this page in a moment."),
+            status=409,
+        )
+    if answer.outcome == "nothing_due":
+        link.subscription.refresh_from_db()
+        state = payment_link_state(link)
+        return _gone(request, link, state if state is not LinkState.PAYABLE else LinkState.CLOSED)
+    return _page(
+        request,
+        link,
+        notice=_(
+            "The payment processor did not answer, and nothing was charged. "
+            "Please try again in a few minutes."
+        ),
+        status=503,
+    )
 
 
 def _date(value: date | None) -> str:
