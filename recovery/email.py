@@ -6,7 +6,7 @@ The link's token is drawn when the email is sent and only its hash is stored.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -40,7 +40,10 @@ def link_context(link: PaymentLink, *, url: str) -> dict[str, Any]:
         "attempt": link.attempt,
         "next_attempt": next_attempt if not subscription.retries_stopped_code else None,
         "retries_stopped": bool(subscription.retries_stopped_code),
-        "expires_at": link.expires_at,
+        # Shown as the last minute it works: "until Jan 2, 11:59 p.m." rather than
+        # "until Jan 3, midnight", which reads as a day too many.
+        "expires_at": link.expires_at - timedelta(minutes=1),
+        "time_zone": link.creator.time_zone,
         "final_action": policy.final_action if policy else RecoveryPolicy.FinalAction.LEAVE_UNPAID,
         "custom_message": policy.payment_failed_message if policy else "",
         "link": url,

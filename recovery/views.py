@@ -70,7 +70,6 @@ def _page(
     context = link_context(link, url="")
     context.update(
         notice=notice,
-        time_zone=link.creator.time_zone,
         gateway=link.creator.gateway,
         purpose=link.purpose,
     )

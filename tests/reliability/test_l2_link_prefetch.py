@@ -33,7 +33,7 @@ from dashboard.subscriber.services import sign_in_link_send
 from reactivation import services
 from reactivation.models import ReactivationRequest
 from recovery.models import PaymentLink
-from subscriptions import renewals
+from subscriptions import billing, renewals
 from subscriptions.models import Subscription, SubscriptionEvent
 from subscriptions.outbox import event_process
 from tests.factories import CreatorFactory, SubscriberFactory, SubscriptionFactory
@@ -82,7 +82,7 @@ def _declined_today() -> None:
     sub = SubscriptionFactory(payment_method="pm_sandbox_declined")
     today = timezone.localdate(timezone.now(), sub.creator.tz)
     Subscription.objects.filter(pk=sub.pk).update(
-        billing_anchor=today - timedelta(days=30), next_charge_date=today, paid_through=today
+        billing_anchor=billing.add_months(today, -1), next_charge_date=today, paid_through=today
     )
     renewals.renewals_run()
     for event in SubscriptionEvent.objects.filter(subscription=sub, type="charge.failed"):
