@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from reactivation import services as reactivation_services
 from subscriptions import billing, renewals
-from subscriptions.models import Charge, Status, Subscription, SubscriptionEvent
+from subscriptions.models import Charge, RecoveryPolicy, Status, Subscription, SubscriptionEvent
 from subscriptions.outbox import event_process
 from subscriptions.services import subscription_cancel
-from tests.browser.conftest import open_last_email_link, shot
+from tests.browser.conftest import open_last_email_link, shot, sign_in
 from tests.browser.test_walkthroughs import LANGS, LOCALE_OF, shop  # noqa: F401 (fixture)
 from tests.factories import SubscriptionFactory
 
@@ -117,3 +117,35 @@ def test_declined_reactivate_and_charge_paid_with_another_card(page, shop, live_
     assert subscription.next_charge_date == billing.add_months(today, 1)
     charges = Charge.objects.filter(subscription=subscription, kind="reactivation")
     assert sorted(c.status for c in charges) == ["declined", "succeeded"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_creator_sets_a_products_recovery(page, shop, live_server, lang):  # noqa: F811
+    _creator, owner, plan = shop
+    base = live_server.url
+    sign_in(page, base, owner.email, lang)
+    page.goto(f"{base}/settings/")
+    page.locator("#recovery-products a").first.click()
+    page.wait_for_selector("#recovery-form")
+    page.fill("#id_retry_schedule", "2, 4")
+    page.select_option("#id_final_action", "cancel")
+    page.uncheck("#id_send_payment_failed_email")
+    page.fill("#id_payment_failed_message", "Your card bounced; pay below.")
+    _shots(page, f"recovery-policy-{lang}")
+    page.click("#recovery-submit")
+    page.wait_for_selector("#recovery-form")
+    policy = RecoveryPolicy.objects.get(product=plan.product)
+    assert (policy.retry_schedule, policy.final_action, policy.send_payment_failed_email) == (
+        [2, 4],
+        "cancel",
+        False,
+    )
+    page.goto(f"{base}/settings/#recovery")
+    assert "2, 4" in page.locator("#recovery-products").inner_text()
+    _shots(page, f"settings-recovery-{lang}")
+
+    page.goto(f"{base}/settings/recovery/{plan.product.uuid}/")
+    page.fill("#id_retry_schedule", "5, 2")
+    page.click("#recovery-submit")
+    page.wait_for_selector("#recovery-form .errorlist")
+    assert RecoveryPolicy.objects.get(product=plan.product).retry_schedule == [2, 4]
