@@ -28,6 +28,11 @@ def _process_events(subscription: Subscription) -> None:
             event_process(event_id=event_id)
 
 
+def _name_product(plan) -> None:  # type: ignore[no-untyped-def]
+    plan.product.name = "Yoga Club"
+    plan.product.save(update_fields=["name"])
+
+
 def _shots(page, name: str) -> None:  # type: ignore[no-untyped-def]
     for width in PAGE_WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
@@ -37,6 +42,7 @@ def _shots(page, name: str) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("lang", LANGS)
 def test_declined_renewal_paid_from_the_emailed_link(page, shop, live_server, lang):  # noqa: F811
     creator, _owner, plan = shop
+    _name_product(plan)
     today = timezone.localdate(timezone.now(), creator.tz)
     anchor = billing.add_months(today, -1)
     subscription = SubscriptionFactory(
@@ -81,6 +87,7 @@ def test_declined_renewal_paid_from_the_emailed_link(page, shop, live_server, la
 @pytest.mark.parametrize("lang", LANGS)
 def test_declined_reactivate_and_charge_paid_with_another_card(page, shop, live_server, lang):  # noqa: F811
     _creator, _owner, plan = shop
+    _name_product(plan)
     subscription = SubscriptionFactory(
         plan=plan,
         subscriber__email=f"back-{lang}@example.com",
