@@ -199,6 +199,10 @@ def charge_call_gateway(*, charge: Charge, gateway: PaymentGateway | None = None
                 "subscription": str(subscription.uuid),
                 "charge": str(charge.uuid),
                 "creator": str(subscription.creator.uuid),
+                # With these a gateway can find an earlier attempt's payment for the
+                # same period before charging under a new key (Stripe: see its gateway).
+                "period_start": charge.period_start.isoformat(),
+                "attempt": str(charge.attempt),
             },
             customer=subscription.subscriber.gateway_customer_id,
         )

@@ -202,6 +202,10 @@ class StripeGateway:
             "metadata": metadata,
         }
         client = self._client()
+        if metadata.get("attempt", "0") != "0":
+            earlier = self._earlier_payment(client, customer=customer, metadata=metadata)
+            if earlier is not None:
+                return earlier
         try:
             intent = client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -231,6 +235,42 @@ class StripeGateway:
         except stripe.APIError as exc:
             return _transient(exc)
         return _result_from_intent(intent)
+
+    def _earlier_payment(
+        self, client: stripe.StripeClient, *, customer: str, metadata: dict[str, str]
+    ) -> ChargeResult | None:
+        """Before a new attempt under a new key, the PaymentIntent an earlier attempt for
+        the same subscription and period may have created.
+
+        Stripe replays the first answer to a key — a 500 included — and prunes keys
+        after 24 hours, so an attempt that ended in an error may still have charged.
+        Found succeeded: that payment, no new one. Found processing: still open (it
+        settles through the `payment_intent.*` webhooks). Stripe unreachable: a
+        transient error, never a second PaymentIntent we could not rule out.
+        """
+        try:
+            page = client.v1.payment_intents.list(params={"customer": customer, "limit": 100})
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise GatewayMisconfigured(
+                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
+            ) from exc
+        except stripe.StripeError as exc:
+            return _transient(exc)
+        for intent in page.data:
+            found = intent.metadata or {}
+            if found.get("subscription") != metadata.get("subscription") or found.get(
+                "period_start"
+            ) != metadata.get("period_start"):
+                continue
+            if intent.status in ("succeeded", "processing"):
+                result = _result_from_intent(intent)
+                return ChargeResult(
+                    result.outcome,
+                    result.reference,
+                    result.message,
+                    {**result.details, "found": True},
+                )
+        return None
 
     def refund(
         self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str
