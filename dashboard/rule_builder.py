@@ -65,6 +65,9 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "send_email": _("Send an email"),
 }
 EVENT_TRIGGER_LABELS: dict[str, str | Promise] = {
+    "charge.failed": _("Charge failed"),
+    "payment_method.updated": _("Payment method updated"),
+    "subscription.recovered": _("Late payment recovered"),
     "charge.refunded": _("Charge refunded"),
     "charge.chargeback": _("Chargeback"),
     "reactivation.requested": _("Reactivation requested"),

@@ -24,6 +24,9 @@ STATUS_TRIGGERS = tuple(
     s for s in Status.values if s != Status.STARTED
 )  # a subscription never "becomes" STARTED: it is created so
 EVENT_TRIGGERS = (
+    "charge.failed",
+    "payment_method.updated",
+    "subscription.recovered",
     "charge.refunded",
     "charge.chargeback",
     "reactivation.requested",

@@ -68,6 +68,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "reactivation.rejected",
     "reactivation.expired",
     "reactivation.failed",
+    "payment_method.updated",
+    "subscription.recovered",
 )
 
 
