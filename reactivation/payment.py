@@ -126,12 +126,13 @@ def reactivation_pay_with_new_method(*, link: PaymentLink, payment_method: str) 
         charge_settle(charge=charge, result=result)
         request.charge = charge
         if charge.status == Charge.Status.SUCCEEDED:
-            locked.payment_method = payment_method
-            event_record(
-                subscription=locked,
-                type="payment_method.updated",
-                data={"source": "subscriber", "gateway": charge.gateway},
-            )
+            if locked.payment_method != payment_method:  # (Stripe's page recorded its own)
+                locked.payment_method = payment_method
+                event_record(
+                    subscription=locked,
+                    type="payment_method.updated",
+                    data={"source": "subscriber", "gateway": charge.gateway},
+                )
             _apply(
                 request, locked, _outcome(request, locked, charge.period_start), now, charged=True
             )

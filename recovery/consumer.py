@@ -10,3 +10,5 @@ from subscriptions.models import SubscriptionEvent
 def recovery_consume(event: SubscriptionEvent) -> None:
     if event.type == "charge.failed":
         services.payment_link_issue(event=event)
+    elif event.type == "payment_method.updated" and (event.data or {}).get("payment_link"):
+        services.payment_link_pay_with_saved_method(event=event)

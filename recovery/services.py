@@ -15,7 +15,9 @@ from accounts.errors import DomainError
 from core.links import link_token_hash, link_token_new
 from recovery.email import payment_link_url
 from recovery.models import PaymentLink
-from recovery.purposes import PaymentAnswer, register_payer
+from recovery.purposes import PaymentAnswer, payer_for, register_payer
+from recovery.selectors import LinkState, payment_link_state
+from subscriptions.gateways import GatewayError, get_gateway
 from subscriptions.models import Charge, RecoveryPolicy, Status, Subscription, SubscriptionEvent
 from subscriptions.overdue import (
     is_payment_page_charge,
@@ -125,3 +127,36 @@ def _pay_overdue(link: PaymentLink, payment_method: str) -> PaymentAnswer:
 
 
 register_payer(PaymentLink.Purpose.OVERDUE, _pay_overdue)
+
+
+def payment_link_pay_with_saved_method(*, event: SubscriptionEvent) -> PaymentAnswer | None:
+    """A card saved on the processor's page for a payment link (Stripe Checkout in setup
+    mode) pays what the link is for. Idempotent: once paid, the payer finds nothing due."""
+    link = PaymentLink.objects.filter(
+        creator_id=event.creator_id,
+        subscription_id=event.subscription_id,
+        uuid=(event.data or {}).get("payment_link"),
+    ).first()
+    if link is None:
+        return None
+    link.subscription.refresh_from_db()
+    if payment_link_state(link) is not LinkState.PAYABLE:
+        return None
+    answer = payer_for(link.purpose)(link, link.subscription.payment_method)
+    logger.info("payment link %s paid with the saved method: %s", link.uuid, answer.outcome)
+    return answer
+
+
+def payment_checkout_url(*, link: PaymentLink, page_url: str) -> str | None:
+    """Where the subscriber enters a new card for this link on the processor's own page
+    (None: our page collects a test token). Raises DomainError if it cannot start now."""
+    subscription = link.subscription
+    try:
+        return get_gateway(subscription.creator).payment_method_setup_url(
+            customer=subscription.subscriber.gateway_customer_id,
+            success_url=f"{page_url}?checkout=done",
+            cancel_url=page_url,
+            metadata={"subscription": str(subscription.uuid), "payment_link": str(link.uuid)},
+        )
+    except GatewayError as exc:
+        raise DomainError(str(exc), code="checkout_unavailable") from exc

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.errors import DomainError
 from accounts.ratelimit import rate_limit
 from config.private_pages import private_page
 from notifications.email import language_for
@@ -25,6 +26,7 @@ from recovery.email import link_context
 from recovery.models import PaymentLink
 from recovery.purposes import PaymentAnswer, payer_for
 from recovery.selectors import LinkState, payment_link_for_token, payment_link_state
+from recovery.services import payment_checkout_url
 
 
 def _message(
@@ -65,11 +67,17 @@ def _gone(request: HttpRequest, link: PaymentLink, state: LinkState) -> HttpResp
 
 
 def _page(
-    request: HttpRequest, link: PaymentLink, *, notice: str = "", status: int = 200
+    request: HttpRequest,
+    link: PaymentLink,
+    *,
+    notice: str = "",
+    status: int = 200,
+    tone: str = "error",
 ) -> HttpResponse:
     context = link_context(link, url="")
     context.update(
         notice=notice,
+        notice_tone=tone,
         gateway=link.creator.gateway,
         purpose=link.purpose,
     )
@@ -101,7 +109,22 @@ def payment_page(request: HttpRequest, token: str) -> HttpResponse:
         if state is not LinkState.PAYABLE:
             return _gone(request, link, state)
         if request.method in ("GET", "HEAD"):  # mail scanners send both: read only
-            return _page(request, link)
+            notice = ""
+            if request.GET.get("checkout") == "done":
+                notice = _("Your new card is saved and is being charged. Reload in a moment.")
+            return _page(request, link, notice=notice, tone="ok" if notice else "")
+        page_url = f"{settings.BASE_URL}{request.path}"
+        try:
+            checkout = payment_checkout_url(link=link, page_url=page_url)
+        except DomainError:
+            return _page(
+                request,
+                link,
+                notice=_("The card page could not be opened. Please try again in a few minutes."),
+                status=503,
+            )
+        if checkout is not None:  # the processor's own page collects the card
+            return HttpResponseRedirect(checkout, status=303)
         payment_method = request.POST.get("payment_method", "").strip()
         if not payment_method:
             return _page(request, link, notice=_("Enter a payment method."), status=400)

@@ -166,12 +166,13 @@ def subscription_recover_apply(
     late_since = charge.period_start
     retries_made = subscription.retry_attempt
     if payment_method and payment_method != subscription.payment_method:
+        # (A card saved through the processor's page was recorded when it was saved.)
         subscription.payment_method = payment_method
-    event_record(
-        subscription=subscription,
-        type="payment_method.updated",
-        data={"source": actor, "gateway": charge.gateway},
-    )
+        event_record(
+            subscription=subscription,
+            type="payment_method.updated",
+            data={"source": actor, "gateway": charge.gateway},
+        )
     subscription_mark_paid(subscription=subscription, period_start=charge.period_start)
     event_record(
         subscription=subscription,

@@ -308,6 +308,24 @@ def subscription_mark_paid(*, subscription: Subscription, period_start: Any) -> 
         subscription_status_set(subscription=subscription, status=Status.ACTIVE)
 
 
+@transaction.atomic
+def subscription_payment_method_set(
+    *, subscription: Subscription, payment_method: str, data: dict[str, Any]
+) -> Subscription:
+    """Save a new payment method and record `payment_method.updated` (with `data`). A
+    hard decline stopped automatic retries on the old method; they resume with this one."""
+    locked = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan", "creator")
+        .get(pk=subscription.pk, creator_id=subscription.creator_id)
+    )
+    locked.payment_method = payment_method
+    locked.retries_stopped_code = ""
+    locked.save(update_fields=["payment_method", "retries_stopped_code", "updated_at"])
+    event_record(subscription=locked, type="payment_method.updated", data=data)
+    return locked
+
+
 # --- creating subscriptions ----------------------------------------------------------
 
 

@@ -1,4 +1,7 @@
-"""Inbound Stripe webhooks: refunds and disputes made at Stripe reach our history.
+"""Inbound Stripe webhooks: refunds and disputes made at Stripe reach our history, and
+the card a subscriber saved on a Stripe Checkout page (setup mode) of the payment page
+becomes the subscription's payment method (`payment_method.updated`; the recovery app
+then pays what is due with it).
 
 `POST /webhooks/stripe/<creator uuid>/`, signed with the creator's webhook signing secret
 (Stripe's `Stripe-Signature: t=…,v1=…` scheme, 300 s tolerance). Stripe delivers at
@@ -25,12 +28,16 @@ from django.views.decorators.http import require_POST
 from accounts.errors import Conflict
 from accounts.models import Creator
 from subscriptions.charges import charge_chargeback, charge_refund
-from subscriptions.models import Charge, StripeWebhookEvent
+from subscriptions.gateways import get_gateway
+from subscriptions.gateways.stripe import StripeGateway
+from subscriptions.models import Charge, StripeWebhookEvent, Subscription
+from subscriptions.services import subscription_payment_method_set
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 HANDLED_TYPES = frozenset({"charge.refunded", "charge.dispute.created"})
+CHECKOUT_COMPLETED = "checkout.session.completed"
 
 
 class WebhookRejected(Exception):
@@ -85,9 +92,50 @@ def _charge_for_intent(*, creator: Creator, payment_intent: Any) -> Charge | Non
     )
 
 
-def _apply(*, creator: Creator, event: dict[str, Any]) -> str:
+def _checkout_payment_method(*, creator: Creator, event: dict[str, Any]) -> str:
+    """The card a `setup` Checkout Session of our payment page saved, read from Stripe
+    before any transaction opens ("" for any other event). A Stripe error raises, so the
+    delivery is answered 5xx and Stripe delivers it again."""
+    obj = event["data"]["object"]
+    if event["type"] != CHECKOUT_COMPLETED or obj.get("mode") != "setup":
+        return ""
+    if not (obj.get("metadata") or {}).get("subscription"):
+        return ""
+    setup_intent = obj.get("setup_intent")
+    if isinstance(setup_intent, dict):
+        setup_intent = setup_intent.get("id")
+    if not isinstance(setup_intent, str) or not setup_intent:
+        return ""
+    gateway = get_gateway(creator)
+    if not isinstance(gateway, StripeGateway):
+        return ""
+    return gateway.setup_intent_payment_method(setup_intent=setup_intent)
+
+
+def _apply_checkout(*, creator: Creator, event: dict[str, Any], payment_method: str) -> str:
+    metadata = event["data"]["object"].get("metadata") or {}
+    try:
+        subscription_uuid = uuid.UUID(str(metadata.get("subscription")))
+    except ValueError:
+        return "unknown_subscription"
+    subscription = Subscription.objects.filter(creator=creator, uuid=subscription_uuid).first()
+    if subscription is None:
+        return "unknown_subscription"
+    subscription_payment_method_set(
+        subscription=subscription,
+        payment_method=payment_method,
+        data={"source": "stripe_checkout", "payment_link": str(metadata.get("payment_link", ""))},
+    )
+    return "applied"
+
+
+def _apply(*, creator: Creator, event: dict[str, Any], payment_method: str = "") -> str:
     kind = event["type"]
     obj = event["data"]["object"]
+    if kind == CHECKOUT_COMPLETED:
+        if not payment_method:
+            return "ignored"
+        return _apply_checkout(creator=creator, event=event, payment_method=payment_method)
     if kind not in HANDLED_TYPES:
         return "ignored"
     if kind == "charge.refunded" and not obj.get("refunded"):
@@ -130,6 +178,11 @@ def stripe_webhook_process(*, creator: Creator, payload: bytes, signature: str) 
     Raises WebhookRejected for a bad signature or an unreadable body.
     """
     event = _verify(creator=creator, payload=payload, signature=signature)
+    if StripeWebhookEvent.objects.filter(
+        creator=creator, stripe_event_id=event["id"][:100]
+    ).exists():
+        return WebhookOutcome(event["id"], event["type"], "duplicate")
+    payment_method = _checkout_payment_method(creator=creator, event=event)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -138,7 +191,7 @@ def stripe_webhook_process(*, creator: Creator, payload: bytes, signature: str) 
                 )
         except IntegrityError:
             return WebhookOutcome(event["id"], event["type"], "duplicate")
-        row.outcome = _apply(creator=creator, event=event)
+        row.outcome = _apply(creator=creator, event=event, payment_method=payment_method)
         row.save(update_fields=["outcome"])
     return WebhookOutcome(event["id"], event["type"], row.outcome)
 

@@ -66,6 +66,11 @@ class SandboxGateway:
             )
         return ChargeResult(ChargeOutcome.ERROR, "", "The processor did not answer; will retry.")
 
+    def payment_method_setup_url(
+        self, *, customer: str, success_url: str, cancel_url: str, metadata: dict[str, str]
+    ) -> str | None:
+        return None  # the payment page asks for a test token itself
+
     def refund(
         self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str
     ) -> ChargeResult:

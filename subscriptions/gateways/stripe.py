@@ -236,6 +236,52 @@ class StripeGateway:
             return _transient(exc)
         return _result_from_intent(intent)
 
+    def payment_method_setup_url(
+        self, *, customer: str, success_url: str, cancel_url: str, metadata: dict[str, str]
+    ) -> str | None:
+        """A Stripe-hosted Checkout Session in `setup` mode for the saved customer: the
+        card is typed on Stripe's page (no Stripe.js on ours); its
+        `checkout.session.completed` webhook brings the new payment method back."""
+        if not customer.startswith("cus_"):
+            raise GatewayError("This subscriber has no Stripe customer to save a card on.")
+        client = self._client()
+        try:
+            session = client.v1.checkout.sessions.create(
+                params={
+                    "mode": "setup",
+                    "customer": customer,
+                    "payment_method_types": ["card"],
+                    "success_url": success_url,
+                    "cancel_url": cancel_url,
+                    "metadata": metadata,
+                    "setup_intent_data": {"metadata": metadata},
+                }
+            )
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise GatewayMisconfigured(
+                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
+            ) from exc
+        except stripe.StripeError as exc:
+            raise GatewayError(
+                f"Stripe could not open the card page ({type(exc).__name__})."
+            ) from exc
+        return str(session.url)
+
+    def setup_intent_payment_method(self, *, setup_intent: str) -> str:
+        """The payment method a completed SetupIntent saved (`pm_…`)."""
+        client = self._client()
+        try:
+            intent = client.v1.setup_intents.retrieve(setup_intent)
+        except stripe.StripeError as exc:
+            raise GatewayError(
+                f"Stripe did not return the SetupIntent ({type(exc).__name__})."
+            ) from exc
+        method = intent.payment_method
+        method_id = method if isinstance(method, str) else getattr(method, "id", "")
+        if not method_id:
+            raise GatewayError("The SetupIntent has no payment method.")
+        return str(method_id)
+
     def _earlier_payment(
         self, client: stripe.StripeClient, *, customer: str, metadata: dict[str, str]
     ) -> ChargeResult | None:

@@ -203,6 +203,11 @@ def balance(recorded: Recorded) -> tuple[int, dict]:
     }
 
 
+def no_payment_intents(recorded: Recorded) -> tuple[int, dict]:
+    """`GET /v1/payment_intents`: an empty list object."""
+    return 200, {"object": "list", "url": "/v1/payment_intents", "has_more": False, "data": []}
+
+
 def _default_answer(recorded: Recorded) -> tuple[int, dict]:
     if recorded.path == "/v1/balance":
         return balance(recorded)
