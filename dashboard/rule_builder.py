@@ -159,6 +159,11 @@ class ActionRow:
     provider_error: str = ""
     needs_list: bool = False
     takes_tag: bool = False
+    # What the provider does with a tag name it does not have yet (see
+    # EmailMarketingProvider.creates_tags / supports_tags), for the tag field's hint.
+    creates_tags: bool = False
+    supports_tags: bool = True
+    provider_label: str = ""
 
     @property
     def is_email(self) -> bool:
@@ -303,11 +308,15 @@ class ProviderOptions:
         if row.is_email or integration is None:
             return
         try:
-            tags_need_list = provider_class(integration.provider).tags_need_list
+            adapter = provider_class(integration.provider)
         except LookupError:
             return
+        tags_need_list = adapter.tags_need_list
         row.needs_list = row.type in LIST_ACTIONS or (row.type in TAG_ACTIONS and tags_need_list)
         row.takes_tag = row.type in TAG_ACTIONS
+        row.creates_tags = adapter.creates_tags
+        row.supports_tags = adapter.supports_tags
+        row.provider_label = adapter.label
         if row.needs_list:
             if row.integration not in self._lists:
                 try:

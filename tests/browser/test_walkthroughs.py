@@ -129,7 +129,7 @@ def test_build_a_rule_and_send_a_test(page, shop, live_server, settings, lang):
         page.click("#rule-send-test")
         page.wait_for_selector("#test-result-0")
         assert "OK" in page.locator("#test-result-0").inner_text()
-        assert ac.calls("POST", "/api/3/contact/sync")
+        assert ac.calls_to("POST", "/api/3/contact/sync")
         shot(page, f"rule-send-test-{lang}")
         page.set_viewport_size({"width": 375, "height": 800})
         shot(page, f"rule-builder-375-{lang}")
@@ -183,7 +183,7 @@ def test_subscriber_cancels_and_the_rule_fires(page, shop, live_server, settings
         assert subscription.status == Status.CANCELLED_BY_CUSTOMER
         delivery = SegmentationDelivery.objects.get(rule=rule, is_test=False)
         assert delivery.contact_email == "leaving@example.com"
-        assert ac.calls("POST", "/api/3/contactTags")
+        assert ac.calls_to("POST", "/api/3/contactTags")
 
         sign_in(page, base, owner.email, lang)
         page.goto(f"{base}/segmentations/{rule.uuid}/deliveries/")
