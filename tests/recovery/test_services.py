@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 
 from recovery.models import PaymentLink
@@ -84,3 +85,27 @@ def test_a_declined_first_sale_sends_no_payment_email():
     process_events(sub)
     assert sub.status == Status.INACTIVE
     assert PaymentLink.objects.count() == 0 and mail.outbox == []
+
+
+def test_the_sweep_job_emails_a_link_whose_email_was_never_queued(monkeypatch):
+    from django.core.management import call_command
+
+    from recovery import tasks
+
+    monkeypatch.setattr(tasks.payment_emails_send, "apply_async", _broker_down)
+    sub = declined_renewal()
+    link = PaymentLink.objects.get(subscription=sub)
+    assert link.emailed_at is None and mail.outbox == []
+    with at(DUE):
+        call_command("run_scheduled_jobs", "--job", "payment_email_sweep")
+    assert mail.outbox == []  # younger than two minutes: maybe still queued
+    with time_machine.travel(noon(DUE) + timedelta(minutes=3), tick=False):
+        call_command("run_scheduled_jobs", "--job", "payment_email_sweep")
+        call_command("run_scheduled_jobs", "--job", "payment_email_sweep")
+    assert len(mail.outbox) == 1
+    link.refresh_from_db()
+    assert link.emailed_at is not None
+
+
+def _broker_down(*args, **kwargs):  # type: ignore[no-untyped-def]
+    raise ConnectionError("broker unreachable")
