@@ -24,7 +24,9 @@ from segmentation.facts import TRIGGERS
 from segmentation.models import SegmentationRule
 from segmentation.placeholders import PLACEHOLDERS
 from segmentation.validation import ACTION_TYPES, LIST_ACTIONS, TAG_ACTIONS
+from subscriptions.events import EventType
 from subscriptions.models import Plan, Status
+from subscriptions.reactivation_rules import ReactivationMode
 
 MULTI_OPS = ("in", "not_in")
 
@@ -64,27 +66,12 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "remove_tag": _("Remove tag"),
     "send_email": _("Send an email"),
 }
-EVENT_TRIGGER_LABELS: dict[str, str | Promise] = {
-    "charge.failed": _("Charge failed"),
-    "payment_method.updated": _("Payment method updated"),
-    "subscription.recovered": _("Late payment recovered"),
-    "charge.refunded": _("Charge refunded"),
-    "charge.chargeback": _("Chargeback"),
-    "reactivation.requested": _("Reactivation requested"),
-    "reactivation.accepted": _("Reactivation accepted"),
-    "reactivation.rejected": _("Reactivation rejected"),
-    "reactivation.expired": _("Reactivation expired"),
-}
-MODE_LABELS: dict[str, str | Promise] = {
-    "reactivate": _("Reactivate"),
-    "reactivate_and_charge": _("Reactivate and charge now"),
-}
 LOCALE_LABELS: dict[str, str | Promise] = {"pt-BR": "Português (Brasil)", "en": "English"}
 
 
 def trigger_choices() -> list[tuple[str, str | Promise]]:
-    status_labels = dict(Status.choices)
-    return [(t, status_labels.get(t) or EVENT_TRIGGER_LABELS.get(t, t)) for t in TRIGGERS]
+    labels: dict[str, str | Promise] = {**dict(Status.choices), **dict(EventType.choices)}
+    return [(t, labels.get(t, t)) for t in TRIGGERS]
 
 
 def new_key() -> str:
@@ -121,7 +108,7 @@ class ConditionRow:
         if spec.type == ENUM:
             labels: dict[str, Any] = {
                 **dict(Status.choices),
-                **MODE_LABELS,
+                **dict(ReactivationMode.choices),
                 **LOCALE_LABELS,
             }
             from subscriptions.models import Period

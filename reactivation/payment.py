@@ -15,18 +15,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.errors import DomainError
-from reactivation import eligibility
 from reactivation.acceptance import _apply, _outcome
 from reactivation.models import Mode, ReactivationRequest
 from recovery.models import PaymentLink
 from recovery.purposes import PaymentAnswer, register_payer
 from recovery.services import payment_link_for_charge
-from subscriptions import billing
+from subscriptions import billing, transitions
 from subscriptions.gateways import GatewayError, get_gateway
 from subscriptions.models import Charge, Subscription
-from subscriptions.outbox import event_record
 from subscriptions.overdue import PENDING_LEASE
-from subscriptions.services import charge_call_gateway, charge_settle
+from subscriptions.reactivation_rules import reactivation_refusal
+from subscriptions.services import charge_call_gateway, charge_settle, transition_record
 
 FAILED = ReactivationRequest.Status.FAILED
 
@@ -85,7 +84,7 @@ def reactivation_pay_with_new_method(*, link: PaymentLink, payment_method: str) 
         if request is None or request.status != FAILED or now >= request.expires_at:
             return PaymentAnswer("nothing_due")
         locked = request.subscription
-        if eligibility.reactivation_refusal(locked, as_support=True) is not None:
+        if reactivation_refusal(locked, as_support=True) is not None:
             return PaymentAnswer("nothing_due")
         previous = request.charge
         if previous is not None and previous.status == Charge.Status.PENDING:
@@ -127,12 +126,13 @@ def reactivation_pay_with_new_method(*, link: PaymentLink, payment_method: str) 
         request.charge = charge
         if charge.status == Charge.Status.SUCCEEDED:
             if locked.payment_method != payment_method:  # (Stripe's page recorded its own)
-                locked.payment_method = payment_method
-                event_record(
-                    subscription=locked,
-                    type="payment_method.updated",
+                events = transitions.payment_method_changed(
+                    locked,
+                    payment_method=payment_method,
                     data={"source": "subscriber", "gateway": charge.gateway},
                 )
+                locked.save(update_fields=["payment_method", "retries_stopped_code"])
+                transition_record(subscription=locked, events=events)
             _apply(
                 request, locked, _outcome(request, locked, charge.period_start), now, charged=True
             )

@@ -13,6 +13,7 @@ from accounts.models import Creator
 from core.links import link_token_hash, link_token_hash_or_none
 from reactivation.models import ReactivationBatch, ReactivationRequest
 from subscriptions import billing
+from subscriptions.reactivation_rules import reactivation_outcome
 
 token_hash = link_token_hash
 
@@ -57,7 +58,7 @@ def request_preview(request: ReactivationRequest, now: datetime | None = None) -
     subscription = request.subscription
     plan = subscription.plan
     accepted_on = billing.local_date(now or timezone.now(), request.creator.tz)
-    outcome = billing.reactivation_outcome(
+    outcome = reactivation_outcome(
         mode=request.mode,
         paid_through=subscription.paid_through,
         anchor=subscription.billing_anchor,

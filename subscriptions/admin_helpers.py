@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from accounts.errors import DomainError
+from core.actors import Actor
 
 # Below this many rows an exact COUNT(*) is cheap and an estimate would look odd.
 ESTIMATE_ABOVE = 100_000
@@ -62,7 +63,7 @@ def reason_action(
     *,
     description: str,
     verb: str,
-    apply: Callable[[Any, str, str], None],
+    apply: Callable[[Any, str, Actor], None],
 ) -> Callable[[admin.ModelAdmin[Any], HttpRequest, QuerySet[Any]], HttpResponse | None]:
     """An admin action that first shows a page asking for a reason, then calls
     `apply(obj, reason, actor)` (a service) for each selected row. A refusal by the
@@ -74,7 +75,7 @@ def reason_action(
         form = ReasonForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             done = 0
-            actor = f"support:{request.user.get_username()}"
+            actor = Actor.support(request.user)
             for obj in queryset:
                 try:
                     apply(obj, form.cleaned_data["reason"], actor)

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator, validate_retry_schedule
 from accounts.tenancy import TenantManager
+from core.actors import ActorKind
+from subscriptions.events import EventType
 
 
 class Period(models.TextChoices):
@@ -45,6 +47,15 @@ class CancellationSource(models.TextChoices):
     SELLER = "seller", _("Seller")
     ADMIN = "admin", _("Support")
 
+
+# The cancellation source follows from who acted, never from client input (SPEC §4.2).
+CANCELLATION_SOURCE_BY_ACTOR = {
+    ActorKind.MEMBER: CancellationSource.SELLER,
+    ActorKind.API_KEY: CancellationSource.SELLER,
+    ActorKind.SUBSCRIBER: CancellationSource.CUSTOMER,
+    ActorKind.SUPPORT: CancellationSource.ADMIN,
+    ActorKind.SYSTEM: CancellationSource.ADMIN,
+}
 
 CANCELLED_STATUS_BY_SOURCE = {
     CancellationSource.CUSTOMER: Status.CANCELLED_BY_CUSTOMER,
@@ -305,7 +316,7 @@ class SubscriptionEvent(models.Model):
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="events")
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=40, db_index=True)
+    type = models.CharField(max_length=40, choices=EventType.choices, db_index=True)
     data = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)

@@ -21,15 +21,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.errors import DomainError
-from subscriptions import billing
+from subscriptions import billing, transitions
 from subscriptions.gateways import ChargeOutcome, GatewayError, get_gateway
 from subscriptions.models import Charge, Status, Subscription
-from subscriptions.outbox import event_record
 from subscriptions.services import (
     charge_build,
     charge_call_gateway,
     charge_settle,
-    subscription_mark_paid,
+    transition_record,
 )
 
 logger = logging.getLogger(__name__)
@@ -163,29 +162,11 @@ def subscription_recover_apply(
 ) -> None:
     """The unpaid period was paid with `payment_method`: save it, back to ACTIVE on the
     original anchor, retries ended. Caller holds the row lock and saves."""
-    late_since = charge.period_start
-    retries_made = subscription.retry_attempt
-    if payment_method and payment_method != subscription.payment_method:
-        # (A card saved through the processor's page was recorded when it was saved.)
-        subscription.payment_method = payment_method
-        event_record(
-            subscription=subscription,
-            type="payment_method.updated",
-            data={"source": actor, "gateway": charge.gateway},
-        )
-    subscription_mark_paid(subscription=subscription, period_start=charge.period_start)
-    event_record(
-        subscription=subscription,
-        type="subscription.recovered",
-        data={
-            "charge": str(charge.uuid),
-            "amount": str(charge.amount),
-            "currency": charge.currency,
-            "period_start": charge.period_start.isoformat(),
-            "retries_before": retries_made,
-            "days_late": (
-                billing.local_date(timezone.now(), subscription.creator.tz) - late_since
-            ).days,
-            "source": actor,
-        },
+    events = transitions.recovered(
+        subscription,
+        charge=charge,
+        payment_method=payment_method,
+        source=actor,
+        today=billing.local_date(timezone.now(), subscription.creator.tz),
     )
+    transition_record(subscription=subscription, events=events)

@@ -10,9 +10,9 @@ Three periodic jobs share one engine. Per batch of due subscriptions:
 2. **charge**: call the gateway for each pending charge, outside any transaction, with
    the charge's idempotency key.
 3. **settle** (one short transaction): lock the rows again, record each answer and apply
-   the same rules as the single-subscription services (`charge_result_apply`,
-   `subscription_mark_paid`, `subscription_cancel_apply`…); rows, charges and events are
-   written with bulk statements.
+   the same transitions as the single-subscription services
+   (`subscriptions.transitions`: paid, declined, cancelled…, all in memory); rows,
+   charges and events are written with bulk statements.
 
 A crash between 1 and 3 leaves `pending` charges; once their lease runs out the next
 run takes them over and calls the gateway again with the same key, so the processor
@@ -42,19 +42,13 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Creator
-from subscriptions import billing
+from core.actors import Actor
+from subscriptions import billing, transitions
 from subscriptions.bulk import bulk_insert_rows, bulk_update_rows
 from subscriptions.declines import decline_code, is_hard_decline
 from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
-from subscriptions.models import (
-    CancellationSource,
-    Charge,
-    Plan,
-    RecoveryPolicy,
-    Status,
-    Subscription,
-)
-from subscriptions.outbox import event_record, events_batched
+from subscriptions.models import Charge, Plan, RecoveryPolicy, Status, Subscription
+from subscriptions.outbox import events_batched
 from subscriptions.services import (
     charge_build,
     charge_call_gateway,
@@ -62,10 +56,7 @@ from subscriptions.services import (
     charge_result_apply,
     first_charge_outcome_apply,
     period_end_for,
-    subscription_cancel_apply,
-    subscription_inactivate,
-    subscription_mark_paid,
-    subscription_status_set,
+    transition_record,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,26 +68,10 @@ UNPAID_RECURRENCES_LIMIT = 5
 # A sale calls the gateway itself; the first-charge job only looks at older ones.
 FIRST_CHARGE_GRACE = timedelta(minutes=1)
 
-# The fields the billing rules change; a row whose values moved between claim and
-# settle was changed by someone else (a cancellation) and is not advanced.
-_TRACKED_FIELDS = (
-    "status",
-    "next_charge_date",
-    "paid_through",
-    "recurrence",
-    "unpaid_recurrences",
-    "retry_attempt",
-    "next_retry_date",
-    "retries_stopped_code",
-    "cancelled_at",
-    "cancellation_source",
-    "cancellation_reason",
-)
 _CHARGE_SETTLE_FIELDS = ["status", "gateway_reference", "failure_message", "updated_at"]
 
 
-def _snapshot(subscription: Subscription) -> tuple[Any, ...]:
-    return tuple(getattr(subscription, name) for name in _TRACKED_FIELDS)
+_snapshot = transitions.snapshot
 
 
 @dataclass(frozen=True)
@@ -251,61 +226,45 @@ def _given_up(charge: Charge, result: ChargeResult, outcome: ChargeOutcome) -> N
         charge_failed_record(charge=charge, result=result)
 
 
+def _record(subscription: Subscription, events: list[transitions.Event]) -> None:
+    """Inside the batch's `events_batched()`: collected, then bulk-inserted."""
+    transition_record(subscription=subscription, events=events)
+
+
 def _stop_retries_if_hard(subscription: Subscription, result: ChargeResult) -> None:
     """A hard decline (stolen card, closed account, "do not try again") stops automatic
     charges on this method; the retry days still pass, without a charge, so the link and
     the final action keep the schedule's dates."""
     if is_hard_decline(result.details):
-        subscription.retries_stopped_code = decline_code(result.details)
+        _record(
+            subscription,
+            transitions.retries_stopped(subscription, code=decline_code(result.details)),
+        )
 
 
 def _after_last_retry(subscription: Subscription) -> None:
     """No retry left for the unpaid period: the product's final action."""
     policy = _policy(subscription)
     if policy is not None and policy.final_action == RecoveryPolicy.FinalAction.CANCEL:
-        subscription_cancel_apply(
-            subscription=subscription,
-            source=CancellationSource.ADMIN,
-            reason="unpaid",
-            actor="system",
+        _record(
+            subscription,
+            transitions.cancelled(
+                subscription, actor=Actor.system(), reason="unpaid", at=timezone.now()
+            ),
         )
 
 
-def _paid(subscription: Subscription, charge: Charge) -> None:
-    subscription_mark_paid(subscription=subscription, period_start=charge.period_start)
-    event_record(
-        subscription=subscription,
-        type="subscription.renewed",
-        data={
-            "charge": str(charge.uuid),
-            "period_start": charge.period_start.isoformat(),
-            "period_end": charge.period_end.isoformat(),
-            "recurrence": subscription.recurrence,
-            "kind": charge.kind,
-        },
-    )
-
-
 def _delay(subscription: Subscription, period_start: date) -> None:
-    """The charge for the period starting `period_start` was declined: DELAYED, retries
-    scheduled, next due date one period on (access is kept meanwhile)."""
-    plan = subscription.plan
-    n = billing.period_index(subscription.billing_anchor, plan.period, period_start)
-    subscription.next_charge_date = billing.due_date(
-        subscription.billing_anchor, plan.period, n + 1
-    )
-    subscription.retry_attempt = 0
-    subscription.next_retry_date = _retry_date(subscription, period_start, 0)
+    """The charge for the period starting `period_start` was declined (or not made on a
+    refused method): DELAYED, retries scheduled, then the final action if none is left."""
     policy = _policy(subscription)
-    subscription_status_set(
-        subscription=subscription,
-        status=Status.DELAYED,
-        data={
-            "reason": "renewal_declined",
-            "period_start": period_start.isoformat(),
-            "access": policy.access_while_retrying if policy is not None else True,
-        },
+    events = transitions.declined(
+        subscription,
+        period_start=period_start,
+        next_retry_date=_retry_date(subscription, period_start, 0),
+        access=policy.access_while_retrying if policy is not None else True,
     )
+    _record(subscription, events)
     if subscription.next_retry_date is None:
         _after_last_retry(subscription)
 
@@ -327,19 +286,11 @@ class RenewalRules:
             and subscription.unpaid_recurrences + 1 >= UNPAID_RECURRENCES_LIMIT
         ):
             # The period before this due date ended unpaid: the fifth in a row.
-            subscription.unpaid_recurrences += 1
-            subscription_cancel_apply(
-                subscription=subscription,
-                source=CancellationSource.ADMIN,
-                reason="unpaid",
-                actor="system",
-            )
+            _record(subscription, transitions.cancelled_unpaid(subscription, at=ctx.now))
             return None
         if subscription.retries_stopped_code:
             # A hard decline is waiting for a new method: the new period starts unpaid
-            # without charging the method the issuer refused.
-            if subscription.status == Status.DELAYED:
-                subscription.unpaid_recurrences += 1
+            # (the ended one counted) without charging the method the issuer refused.
             _delay(subscription, subscription.next_charge_date)
             return None
         return ChargeSpec(Charge.Kind.RENEWAL, subscription.next_charge_date, 0)
@@ -355,12 +306,10 @@ class RenewalRules:
             outcome = _outcome(result, ctx.today(subscription), give_up_on)
             _given_up(charge, result, outcome)
         if outcome is ChargeOutcome.SUCCEEDED:
-            _paid(subscription, charge)
+            _record(subscription, transitions.renewed(subscription, charge=charge))
         elif outcome is ChargeOutcome.DECLINED:
-            if subscription.status == Status.DELAYED:
-                subscription.unpaid_recurrences += 1  # the previous period ended unpaid
             _stop_retries_if_hard(subscription, result)
-            _delay(subscription, charge.period_start)
+            _delay(subscription, charge.period_start)  # counts an unpaid period if DELAYED
 
 
 class RetryRules:
@@ -396,7 +345,7 @@ class RetryRules:
             outcome = _outcome(result, ctx.today(subscription), give_up_on)
             _given_up(charge, result, outcome)
         if outcome is ChargeOutcome.SUCCEEDED:
-            _paid(subscription, charge)
+            _record(subscription, transitions.renewed(subscription, charge=charge))
         elif outcome is ChargeOutcome.DECLINED:
             _stop_retries_if_hard(subscription, result)
             _retry_declined(subscription, charge.period_start)
@@ -413,10 +362,8 @@ def _last_retry_give_up(subscription: Subscription, charge: Charge) -> date:
 
 
 def _retry_declined(subscription: Subscription, period_start: date) -> None:
-    subscription.retry_attempt += 1
-    subscription.next_retry_date = _retry_date(
-        subscription, period_start, subscription.retry_attempt
-    )
+    next_retry = _retry_date(subscription, period_start, subscription.retry_attempt + 1)
+    _record(subscription, transitions.retry_declined(subscription, next_retry_date=next_retry))
     if subscription.next_retry_date is None:
         _after_last_retry(subscription)
 
@@ -437,14 +384,18 @@ class FirstChargeRules:
             days=retry_schedule_for(subscription)[-1]
         )
         if ctx.today(subscription) > last_retry_day:
-            subscription_inactivate(subscription=subscription, reason="first_charge_unconfirmed")
+            events = transitions.inactivated(subscription, reason="first_charge_unconfirmed")
+            _record(subscription, events)
             return None
         return ChargeSpec(Charge.Kind.FIRST, subscription.billing_anchor, 0)
 
     def apply(
         self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
     ) -> None:
-        first_charge_outcome_apply(subscription=subscription, charge=charge, result=result)
+        _record(
+            subscription,
+            first_charge_outcome_apply(subscription=subscription, charge=charge, result=result),
+        )
 
 
 # --- the engine --------------------------------------------------------------------
@@ -667,7 +618,7 @@ def _save_subscriptions(changed: list[tuple[Subscription, tuple[Any, ...]]], now
     for subscription, before in changed:
         fields.update(
             name
-            for name, old in zip(_TRACKED_FIELDS, before, strict=True)
+            for name, old in zip(transitions.FIELDS, before, strict=True)
             if getattr(subscription, name) != old
         )
         subscription.updated_at = now

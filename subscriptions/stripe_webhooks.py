@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict
 from accounts.models import Creator
+from core.actors import Actor
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.gateways import get_gateway
 from subscriptions.gateways.stripe import StripeGateway
@@ -36,6 +37,7 @@ from subscriptions.services import subscription_payment_method_set
 logger = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+STRIPE = Actor.system("stripe")
 HANDLED_TYPES = frozenset({"charge.refunded", "charge.dispute.created"})
 CHECKOUT_COMPLETED = "checkout.session.completed"
 
@@ -155,11 +157,11 @@ def _apply(*, creator: Creator, event: dict[str, Any], payment_method: str = "")
     try:
         if kind == "charge.refunded":
             charge_refund(
-                charge=charge, reason="Refunded in Stripe", actor="stripe", call_gateway=False
+                charge=charge, reason="Refunded in Stripe", actor=STRIPE, call_gateway=False
             )
         else:
             charge_chargeback(
-                charge=charge, reason=str(obj.get("reason") or "dispute"), actor="stripe"
+                charge=charge, reason=str(obj.get("reason") or "dispute"), actor=STRIPE
             )
     except Conflict as exc:
         # Already recorded (e.g. the refund was made from here and Stripe confirms it).

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_idempotencyrecord'),
-        ('subscriptions', '0005_recovery_policy'),
+        ('subscriptions', '0006_recovery_policy'),
     ]
 
     operations = [

@@ -15,7 +15,7 @@ from subscriptions.outbox import event_process
 from subscriptions.services import subscription_cancel
 from tests.browser.conftest import open_last_email_link, shot, sign_in
 from tests.browser.test_walkthroughs import LANGS, LOCALE_OF, shop  # noqa: F401 (fixture)
-from tests.factories import SubscriptionFactory
+from tests.factories import SubscriptionFactory, actor_for, labelled_actor
 
 PAGE_WIDTHS = (1366, 390)
 
@@ -94,13 +94,13 @@ def test_declined_reactivate_and_charge_paid_with_another_card(page, shop, live_
         subscriber__locale=LOCALE_OF[lang],
         payment_method="pm_sandbox_declined",
     )
-    subscription = subscription_cancel(subscription=subscription, source="customer")
+    subscription = subscription_cancel(subscription=subscription, actor=actor_for("customer"))
     Subscription.objects.filter(pk=subscription.pk).update(
         paid_through=billing.add_months(subscription.paid_through, -2)
     )
     with TestCase.captureOnCommitCallbacks(execute=True):
         reactivation_services.reactivation_request_create(
-            subscription=subscription, mode="reactivate_and_charge", requested_by_label="test"
+            subscription=subscription, mode="reactivate_and_charge", actor=labelled_actor("test")
         )
 
     base = live_server.url

@@ -15,7 +15,13 @@ from subscriptions.models import Status, Subscription
 from subscriptions.services import subscription_cancel
 from tests.browser.conftest import PASSWORD, open_last_email_link, shot, sign_in
 from tests.dashboard.fake_activecampaign import activecampaign
-from tests.factories import CreatorFactory, MembershipFactory, PlanFactory, SubscriptionFactory
+from tests.factories import (
+    CreatorFactory,
+    MembershipFactory,
+    PlanFactory,
+    SubscriptionFactory,
+    actor_for,
+)
 
 LANGS = ["en", "pt-br"]
 LOCALE_OF = {"en": "en", "pt-br": "pt-BR"}
@@ -40,7 +46,7 @@ def cancelled_subscriptions(plan, n, locale):
             subscriber__email=f"fan{i}-{locale.lower()}@example.com",
             subscriber__locale=locale,
         )
-        found.append(subscription_cancel(subscription=subscription, source="customer"))
+        found.append(subscription_cancel(subscription=subscription, actor=actor_for("customer")))
     return found
 
 

@@ -13,6 +13,7 @@ from django.test import Client
 from reactivation import services
 from reactivation.models import ReactivationRequest
 from subscriptions.models import Charge, Status, Subscription
+from tests.factories import labelled_actor
 from tests.reactivation.factories import at, page_url, seed_subscription, token_from_last_email
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def declined(mailoutbox, django_capture_on_commit_callbacks):  # type: ignore[no
         django_capture_on_commit_callbacks(execute=True),
     ):
         request = services.reactivation_request_create(
-            subscription=subscription, mode="reactivate_and_charge", requested_by_label="test"
+            subscription=subscription, mode="reactivate_and_charge", actor=labelled_actor("test")
         )
     token = token_from_last_email()
     with time_machine.travel(at(2026, 5, 20), tick=False):

@@ -114,10 +114,11 @@ def test_link_expires_when_the_unpaid_period_ends():
 
 def test_cancelled_subscription_link_is_closed():
     from subscriptions.services import subscription_cancel
+    from tests.factories import actor_for
 
     sub = declined_renewal()
     token = token_from_last_email()
-    subscription_cancel(subscription=sub, source="seller")
+    subscription_cancel(subscription=sub, actor=actor_for("seller"))
     with at(date(2026, 2, 12)):
         response = Client().post(_page(token), {"payment_method": "pm_sandbox_ok"})
     assert response.status_code == 410

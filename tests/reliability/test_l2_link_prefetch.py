@@ -36,7 +36,7 @@ from recovery.models import PaymentLink
 from subscriptions import billing, renewals
 from subscriptions.models import Subscription, SubscriptionEvent
 from subscriptions.outbox import event_process
-from tests.factories import CreatorFactory, SubscriberFactory, SubscriptionFactory
+from tests.factories import CreatorFactory, SubscriberFactory, SubscriptionFactory, labelled_actor
 from tests.reactivation.factories import cancelled_subscription
 from tests.reliability.procs import REPO, child_env, http, start_gunicorn, start_redis
 
@@ -63,7 +63,7 @@ def _links() -> list[tuple[str, str]]:
     mail.outbox.clear()
     subscription = cancelled_subscription()
     services.reactivation_request_create(
-        subscription=subscription, mode="reactivate_and_charge", requested_by_label="test"
+        subscription=subscription, mode="reactivate_and_charge", actor=labelled_actor("test")
     )
     creator = CreatorFactory()
     subscriber = SubscriberFactory(creator=creator)

@@ -34,7 +34,13 @@ from subscriptions import jobs as subscription_jobs
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_cancel
 from tests.conftest import require_service
-from tests.factories import CreatorFactory, PlanFactory, SubscriberFactory, SubscriptionFactory
+from tests.factories import (
+    CreatorFactory,
+    PlanFactory,
+    SubscriberFactory,
+    SubscriptionFactory,
+    actor_for,
+)
 from tests.notifications.providers.fakes import FAKES, FakeProvider
 from tests.segmentation.factories import IntegrationFactory
 from tests.segmentation.provider import FakeProviderServer
@@ -176,7 +182,7 @@ def _world(
 def _cancel_all(subscriptions: list[Subscription]) -> dict[str, float]:
     committed = {}
     for subscription in subscriptions:
-        subscription_cancel(subscription=subscription, source="seller")
+        subscription_cancel(subscription=subscription, actor=actor_for("seller"))
         committed[subscription.subscriber.email] = time.time()  # the service has committed
     return committed
 

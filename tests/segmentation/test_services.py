@@ -17,7 +17,7 @@ from segmentation.consumer import deliveries_create_for_event as segmentation_co
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import SubscriptionEvent
 from subscriptions.services import subscription_cancel
-from tests.factories import SubscriptionFactory
+from tests.factories import SubscriptionFactory, actor_for
 from tests.notifications.providers.fakes.mailchimp import MailchimpFake, invalid
 from tests.segmentation.factories import IntegrationFactory
 
@@ -40,7 +40,9 @@ def cancel(creator: Any, **subscriber: Any) -> SubscriptionEvent:
     subscription = SubscriptionFactory(
         plan__product__creator=creator, plan__creator=creator, **subscriber
     )
-    subscription_cancel(subscription=subscription, source="seller", reason="too expensive")
+    subscription_cancel(
+        subscription=subscription, actor=actor_for("seller"), reason="too expensive"
+    )
     return SubscriptionEvent.objects.get(
         subscription=subscription, type="subscription.status_changed"
     )

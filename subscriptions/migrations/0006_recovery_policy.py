@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_idempotencyrecord'),
-        ('subscriptions', '0004_dashboard_table_indexes'),
+        ('subscriptions', '0005_event_type_choices'),
     ]
 
     operations = [
