@@ -31,7 +31,7 @@ from core.actors import Actor
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.gateways import get_gateway
 from subscriptions.gateways.stripe import StripeGateway
-from subscriptions.models import Charge, StripeWebhookEvent, Subscription
+from subscriptions.models import CANCELLED_STATUSES, Charge, StripeWebhookEvent, Subscription
 from subscriptions.services import subscription_payment_method_set
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 STRIPE = Actor.system("stripe")
 HANDLED_TYPES = frozenset({"charge.refunded", "charge.dispute.created"})
 CHECKOUT_COMPLETED = "checkout.session.completed"
+CARD_UPDATED = "payment_method.automatically_updated"
 
 
 class WebhookRejected(Exception):
@@ -131,6 +132,30 @@ def _apply_checkout(*, creator: Creator, event: dict[str, Any], payment_method: 
     return "applied"
 
 
+def _apply_card_updated(*, creator: Creator, payment_method: dict[str, Any]) -> str:
+    """The card network updated a saved card (new expiry or number) under the same
+    PaymentMethod id: every subscription charging it records `payment_method.updated`,
+    and a hard decline's stop on it (an expired card, say) is lifted."""
+    method_id = payment_method.get("id")
+    if not isinstance(method_id, str) or not method_id.startswith("pm_"):
+        return "ignored"
+    card = payment_method.get("card") or {}
+    data = {
+        "source": "stripe_card_updater",
+        "exp_month": card.get("exp_month"),
+        "exp_year": card.get("exp_year"),
+        "last4": card.get("last4"),
+    }
+    subscriptions = Subscription.objects.filter(creator=creator, payment_method=method_id)
+    count = 0
+    for subscription in subscriptions.exclude(status__in=sorted(CANCELLED_STATUSES)):
+        subscription_payment_method_set(
+            subscription=subscription, payment_method=method_id, data=data
+        )
+        count += 1
+    return "applied" if count else "unknown_payment_method"
+
+
 def _apply(*, creator: Creator, event: dict[str, Any], payment_method: str = "") -> str:
     kind = event["type"]
     obj = event["data"]["object"]
@@ -138,6 +163,8 @@ def _apply(*, creator: Creator, event: dict[str, Any], payment_method: str = "")
         if not payment_method:
             return "ignored"
         return _apply_checkout(creator=creator, event=event, payment_method=payment_method)
+    if kind == CARD_UPDATED:
+        return _apply_card_updated(creator=creator, payment_method=obj)
     if kind not in HANDLED_TYPES:
         return "ignored"
     if kind == "charge.refunded" and not obj.get("refunded"):
