@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from accounts.tenancy import TenantManager
+from core.tenancy import TenantManager
 
 
 class SubscriberSignInToken(models.Model):

@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from accounts.errors import DomainError
 from accounts.models import User
 from core.actors import Actor
+from core.errors import DomainError
 from reactivation import services
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
 from subscriptions.models import Subscription

@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import DomainError
+from core.errors import DomainError
 from reactivation.acceptance import _apply, _outcome
 from reactivation.models import Mode, ReactivationRequest
 from recovery.models import PaymentLink

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from core import scheduling
 from recovery import email
 from recovery.models import PaymentLink
-from subscriptions import scheduling
 
 # A link still without its email this long after it was issued was never queued
 # (broker down at commit time, worker killed): send it now.

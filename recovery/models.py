@@ -13,7 +13,7 @@ import uuid
 from django.db import models
 
 from accounts.models import Creator
-from accounts.tenancy import TenantManager
+from core.tenancy import TenantManager
 from subscriptions.models import Subscription, SubscriptionEvent
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import DomainError
+from core.errors import DomainError
 from core.links import link_token_hash, link_token_new
 from recovery.email import payment_link_url
 from recovery.models import PaymentLink

@@ -18,9 +18,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.errors import DomainError
-from accounts.ratelimit import rate_limit
-from config.private_pages import private_page
+from core.errors import DomainError
+from core.private_pages import private_page
+from core.ratelimit import rate_limit
 from notifications.email import language_for
 from recovery.email import link_context
 from recovery.models import PaymentLink

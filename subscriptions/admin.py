@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from core.actors import Actor
-from subscriptions.admin_helpers import EstimatedCountPaginator, ReadOnlyAdminMixin, reason_action
+from core.admin import EstimatedCountPaginator, ReadOnlyAdminMixin, reason_action
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.events import EventType
 from subscriptions.models import (

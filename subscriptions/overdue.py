@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import DomainError
+from core.errors import DomainError
 from subscriptions import billing, transitions
 from subscriptions.gateways import ChargeOutcome, GatewayError, get_gateway
 from subscriptions.models import Charge, Status, Subscription

@@ -43,8 +43,8 @@ from django.utils import timezone
 
 from accounts.models import Creator
 from core.actors import Actor
+from core.bulk import bulk_insert_rows, bulk_update_rows
 from subscriptions import billing, transitions
-from subscriptions.bulk import bulk_insert_rows, bulk_update_rows
 from subscriptions.declines import decline_code, is_hard_decline
 from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
 from subscriptions.models import Charge, Plan, RecoveryPolicy, Status, Subscription

@@ -7,8 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.api.fields import StrictCharField
 from accounts.models import Creator
+from core.api.fields import StrictCharField
 from subscriptions.models import (
     CancellationSource,
     Charge,

@@ -8,12 +8,12 @@ from datetime import date
 import pytest
 from django.test import Client
 
-from notifications.webhooks.services import EVENT_TYPES
 from segmentation.models import SegmentationDelivery
 from segmentation.services import rule_create
 from subscriptions import renewals
 from tests.recovery.conftest import at, declined_renewal, process_events, token_from_last_email
 from tests.segmentation.factories import IntegrationFactory
+from webhooks.services import EVENT_TYPES
 
 pytestmark = pytest.mark.django_db
 
