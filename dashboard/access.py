@@ -14,13 +14,14 @@ from uuid import UUID
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 
 from accounts.models import ApiKey, Membership, Role
 from subscriptions.models import Subscription
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # pages and streamed downloads
 M = TypeVar("M", bound=Model)
 
 
@@ -29,7 +30,7 @@ def member_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "membership", None) is None:
             return render(request, "dashboard/no_membership.html", status=403)
         return view(request, *args, **kwargs)

@@ -17,13 +17,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
 from django.core.cache import cache
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import Creator
-from dashboard.charts import cancellations_chart
+from dashboard.charts import babel_locale
+from dashboard.metrics import activity_figures, cancellation_reasons, money_figures
 from dashboard.selectors import cancellations_per_week, subscription_counts_by_status
+from dashboard.svg import Series, bar_chart, horizontal_bars
 from subscriptions.models import CancellationSource
 
 logger = logging.getLogger(__name__)
@@ -77,14 +81,85 @@ def _cancellations(creator: Creator) -> dict[str, Any]:
         {"week": week, "counts": [data.by_source[source][i] for source in CancellationSource]}
         for i, week in enumerate(data.weeks)
     ]
+    sources = [str(label) for _value, label in CancellationSource.choices]
+    locale = babel_locale()
+    chart = bar_chart(
+        chart_id="chart-cancellations",
+        title=_("Cancellations per week by source"),
+        desc=_("Stacked bars, one per week of the last %(n)s weeks, by who cancelled.")
+        % {"n": len(data.weeks)},
+        labels=[format_date(week.date(), "d MMM", locale=locale) for week in data.weeks],
+        series=[
+            Series(str(label), data.by_source[source])
+            for source, label in CancellationSource.choices
+        ],
+        value_label=lambda v: format_decimal(v, locale=locale),
+    )
+    reasons = cancellation_reasons(creator=creator)
+    reason_rows = [(reason or _("No reason given"), n) for reason, n in reasons.rows]
+    if reasons.other:
+        reason_rows.append((_("Other reasons"), reasons.other))
+    total = sum(n for _reason, n in reason_rows)
+    reasons_chart = horizontal_bars(
+        chart_id="chart-reasons",
+        title=_("Cancellations by reason, last %(days)s days") % {"days": reasons.days},
+        desc=_("One bar per reason, the most frequent first.")
+        if reason_rows
+        else _("No cancellation in this period."),
+        rows=[
+            (
+                reason,
+                n,
+                f"{format_decimal(n, locale=locale)} · "
+                f"{format_percent(n / total, format='#,##0%', locale=locale)}",
+            )
+            for reason, n in reason_rows
+        ],
+    )
     return {
-        "chart": cancellations_chart(data, title=_("Cancellations per week by source")),
-        "sources": [str(label) for _value, label in CancellationSource.choices],
+        "chart": chart,
+        "sources": sources,
         "rows": rows,
+        "reasons_chart": reasons_chart,
+        "reasons": reason_rows,
+        "reasons_days": reasons.days,
+        "reasons_total": total,
     }
 
 
 cancellations_context = cached_for_a_minute("cancellations", _cancellations)
+
+
+def _money(creator: Creator) -> dict[str, Any]:
+    return {"money": money_figures(creator=creator)}
+
+
+money_context = cached_for_a_minute("money", _money)
+
+
+def _activity(creator: Creator) -> dict[str, Any]:
+    data = activity_figures(creator=creator)
+    locale = babel_locale()
+    months = [
+        format_date(end - timedelta(seconds=1), "MMM", locale=locale) for end in data.month_ends
+    ]
+    chart = bar_chart(
+        chart_id="chart-active",
+        title=_("Active subscriptions at the end of each month"),
+        desc=_("One bar per month of the last %(n)s months; the last bar is today.")
+        % {"n": len(months)},
+        labels=months,
+        series=[Series(_("Active subscriptions"), data.active)],
+        value_label=lambda v: format_decimal(v, locale=locale),
+    )
+    rows = [
+        {"month": end - timedelta(seconds=1), "active": n}
+        for end, n in zip(data.month_ends, data.active, strict=True)
+    ]
+    return {"activity": data, "chart": chart, "rows": rows}
+
+
+activity_context = cached_for_a_minute("activity", _activity)
 
 
 def segmentation_context(creator: Creator) -> dict[str, Any]:
@@ -151,10 +226,32 @@ def reactivation_funnel_context(creator: Creator) -> dict[str, Any]:
         }
         for s in (S.ACCEPTED, S.REJECTED, S.EXPIRED, S.FAILED, S.PENDING)
     ]
-    return {"requested": requested, "rows": rows, "days": FUNNEL_DAYS}
+    locale = babel_locale()
+    chart = horizontal_bars(
+        chart_id="chart-funnel",
+        title=_("Reactivation requests of the last %(days)s days") % {"days": FUNNEL_DAYS},
+        desc=_("The requests sent, then one bar per outcome with its share of the requests."),
+        rows=[(str(_("Requested")), requested, format_decimal(requested, locale=locale))]
+        + [
+            (
+                str(row["label"]),
+                row["count"],
+                f"{format_decimal(row['count'], locale=locale)}"
+                + (
+                    f" · {format_percent(row['rate'], format='#,##0%', locale=locale)}"
+                    if row["rate"] is not None
+                    else ""
+                ),
+            )
+            for row in rows
+        ],
+    )
+    return {"requested": requested, "rows": rows, "days": FUNNEL_DAYS, "chart": chart}
 
 
 SECTIONS: list[OverviewSection] = [
+    OverviewSection("money", "dashboard/overview/_money.html", money_context),
+    OverviewSection("activity", "dashboard/overview/_activity.html", activity_context),
     OverviewSection("status", "dashboard/overview/_status_counts.html", status_counts_context),
     OverviewSection(
         "cancellations", "dashboard/overview/_cancellations.html", cancellations_context

@@ -3,6 +3,7 @@ from django.urls import path
 from dashboard.views import (
     account,
     api_keys,
+    imports,
     integrations,
     overview,
     reactivation,
@@ -21,6 +22,10 @@ urlpatterns = [
     path("switch-creator/", account.creator_switch, name="creator_switch"),
     path("subscriptions/", subscriptions.subscription_list, name="subscriptions"),
     path("subscriptions/count/", subscriptions.subscription_count, name="subscriptions_count"),
+    path(
+        "subscriptions/export.csv", subscriptions.subscription_export, name="subscriptions_export"
+    ),
+    path("subscriptions/import/", imports.subscription_import, name="subscriptions_import"),
     path("subscriptions/bulk/", subscriptions.subscription_bulk, name="subscriptions_bulk"),
     path(
         "subscriptions/<uuid:uuid>/",
@@ -42,6 +47,11 @@ urlpatterns = [
         "reactivation/bulk/<uuid:uuid>/",
         reactivation.bulk_progress_page,
         name="reactivation_bulk",
+    ),
+    path(
+        "reactivation/bulk/<uuid:uuid>/not-sent.csv",
+        reactivation.bulk_refused_export,
+        name="reactivation_bulk_refused_export",
     ),
     path(
         "reactivation/<uuid:uuid>/resend/",
@@ -73,6 +83,11 @@ urlpatterns = [
         "segmentations/<uuid:uuid>/deliveries/",
         segmentations.rule_deliveries,
         name="segmentation_deliveries",
+    ),
+    path(
+        "segmentations/<uuid:uuid>/deliveries.csv",
+        segmentations.rule_deliveries_export,
+        name="segmentation_deliveries_export",
     ),
     path("integrations/", integrations.integration_list_view, name="integrations"),
     path("integrations/new/", integrations.integration_connect, name="integration_connect"),

@@ -13,7 +13,8 @@ from accounts.models import Creator
 from core.links import link_token_hash, link_token_hash_or_none
 from reactivation.models import ReactivationBatch, ReactivationRequest
 from subscriptions import billing
-from subscriptions.reactivation_rules import reactivation_outcome
+from subscriptions.models import Subscription
+from subscriptions.reactivation_rules import reactivation_outcome, refusal_for_flags
 
 token_hash = link_token_hash
 
@@ -98,4 +99,62 @@ def batch_progress(*, batch: ReactivationBatch) -> BatchProgress:
         emailed=counts["emailed"],
         left=counts["left"],
         status=batch.status,
+    )
+
+
+@dataclass(frozen=True)
+class BulkPreview:
+    """What a bulk send would do, before it is sent: how many subscriptions are selected,
+    how many will get an email, the refusals by reason code, and the pending requests
+    that the new ones will replace (by their mode)."""
+
+    selected: int
+    eligible: int
+    refused_by_code: dict[str, int]
+    pending_by_mode: dict[str, int]
+
+
+def bulk_preview(
+    *, creator: Creator, subscriptions: QuerySet[Subscription], as_support: bool = False
+) -> BulkPreview:
+    """Two grouped queries whatever the size of the selection. The refusal rule is
+    `reactivation_rules.refusal_for_flags`, the one the send applies (a request being accepted
+    at that very moment is the only refusal it cannot foresee)."""
+    scope = subscriptions.filter(creator=creator)
+    groups = scope.values("status", "plan__is_active", "plan__product__is_active").annotate(
+        n=Count("id")
+    )
+    eligible = 0
+    refused: dict[str, int] = {}
+    eligible_filter = Q(pk__in=[])
+    for group in groups:
+        on_sale = bool(group["plan__is_active"] and group["plan__product__is_active"])
+        refusal = refusal_for_flags(status=group["status"], on_sale=on_sale, as_support=as_support)
+        if refusal is None:
+            eligible += group["n"]
+            eligible_filter |= Q(
+                subscription__status=group["status"],
+                subscription__plan__is_active=group["plan__is_active"],
+                subscription__plan__product__is_active=group["plan__product__is_active"],
+            )
+        else:
+            refused[refusal.code] = refused.get(refusal.code, 0) + group["n"]
+    pending: dict[str, int] = {}
+    if eligible:
+        pending = {
+            row["mode"]: row["n"]
+            for row in ReactivationRequest.objects.filter(
+                eligible_filter,
+                creator=creator,
+                status=ReactivationRequest.Status.PENDING,
+                subscription__in=scope.values("pk"),
+            )
+            .values("mode")
+            .annotate(n=Count("id"))
+        }
+    return BulkPreview(
+        selected=eligible + sum(refused.values()),
+        eligible=eligible,
+        refused_by_code=refused,
+        pending_by_mode=pending,
     )

@@ -101,10 +101,20 @@ def reactivation_refusal(subscription: Subscription | None, *, as_support: bool)
 
 def refusal_for(*, status: str, plan: Plan, as_support: bool) -> Refusal | None:
     """The rule on a status and a plan (with `product` loaded); bulk checks use it directly."""
+    return refusal_for_flags(
+        status=status,
+        on_sale=plan.is_active and plan.product.is_active,
+        as_support=as_support,
+    )
+
+
+def refusal_for_flags(*, status: str, on_sale: bool, as_support: bool) -> Refusal | None:
+    """The same rule on a status and whether its plan and product are on sale (for counts
+    grouped in SQL: the dashboard's confirmation before a bulk send)."""
     decision = ELIGIBILITY.get(Status(status), Eligibility(refusal=NOT_DECIDED))
     if decision.refusal is not None and not (decision.support_only and as_support):
         return decision.refusal
-    if not plan.is_active or not plan.product.is_active:
+    if not on_sale:
         return PLAN_INACTIVE
     return None
 

@@ -5,15 +5,17 @@ page, and the list of requests."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from core.actors import Actor
 from core.errors import Conflict
@@ -25,15 +27,17 @@ from dashboard.access import (
 )
 from dashboard.bulk import BulkAction, BulkSelection
 from dashboard.bulk_jobs import bulk_job_create
+from dashboard.exports import EXPORT_CHUNK, csv_lines, csv_response
 from dashboard.models import BulkJob
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
-from reactivation.selectors import batch_progress, requests_for_creator
+from reactivation.selectors import batch_progress, bulk_preview, requests_for_creator
 from reactivation.services import (
     reactivation_request_create,
     reactivation_request_resend,
     reactivation_request_revoke,
     reactivation_requests_create_bulk,
 )
+from subscriptions.models import Subscription
 from subscriptions.reactivation_rules import REFUSALS
 
 ACTION_NAME = "reactivation_request"
@@ -58,14 +62,26 @@ def _mode(request: HttpRequest) -> str | None:
 
 
 def bulk_handler(request: HttpRequest, selection: BulkSelection) -> HttpResponse:
+    """First answer: what will happen (emails, mode, refusals, requests replaced), with
+    the selection carried in hidden fields; the send starts only from that page's button
+    (`confirmed=1`)."""
     mode = _mode(request)
     if mode is None:
         messages.error(
             request, _("Choose how to reactivate: reactivate, or reactivate and charge.")
         )
-        return redirect("dashboard:subscriptions")
+        return redirect(_back_to_table(request))
+    if request.POST.get("confirmed") != "1":
+        return _bulk_confirm(request, selection, mode)
     query = request.POST.copy()
-    for name in ("csrfmiddlewaretoken", "action", "subscription", "all_matching", "mode"):
+    for name in (
+        "csrfmiddlewaretoken",
+        "action",
+        "subscription",
+        "all_matching",
+        "mode",
+        "confirmed",
+    ):
         query.pop(name, None)
     job = bulk_job_create(
         creator=selection.creator,
@@ -76,6 +92,54 @@ def bulk_handler(request: HttpRequest, selection: BulkSelection) -> HttpResponse
         created_by=request.user,  # type: ignore[arg-type]
     )
     return redirect("dashboard:reactivation_bulk", uuid=job.uuid)
+
+
+def _back_to_table(request: HttpRequest) -> str:
+    """The subscriptions table with the filters the selection was made under."""
+    query = request.POST.copy()
+    for name in (
+        "csrfmiddlewaretoken",
+        "action",
+        "subscription",
+        "all_matching",
+        "mode",
+        "confirmed",
+    ):
+        query.pop(name, None)
+    encoded = query.urlencode()
+    return reverse("dashboard:subscriptions") + (f"?{encoded}" if encoded else "")
+
+
+def _bulk_confirm(request: HttpRequest, selection: BulkSelection, mode: str) -> HttpResponse:
+    preview = bulk_preview(creator=selection.creator, subscriptions=selection.subscriptions())
+    labels = refusal_labels()
+    other_mode = Mode.REACTIVATE_AND_CHARGE if mode == Mode.REACTIVATE else Mode.REACTIVATE
+    modes = dict(Mode.choices)
+    carried = [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in ("csrfmiddlewaretoken", "confirmed")
+        for value in values
+    ]
+    return render(
+        request,
+        "dashboard/reactivation/bulk_confirm.html",
+        {
+            "nav_section": "subscriptions",
+            "preview": preview,
+            "mode": mode,
+            "mode_label": modes[mode],
+            "other_mode_label": modes[other_mode],
+            "replaced_same": preview.pending_by_mode.get(mode, 0),
+            "replaced_other": preview.pending_by_mode.get(other_mode, 0),
+            "refused": sorted(
+                (labels.get(code, code), count) for code, count in preview.refused_by_code.items()
+            ),
+            "refused_total": sum(preview.refused_by_code.values()),
+            "carried": carried,
+            "back_url": _back_to_table(request),
+        },
+    )
 
 
 def bulk_runner(job: BulkJob, selection: BulkSelection) -> dict[str, Any]:
@@ -91,6 +155,8 @@ def bulk_runner(job: BulkJob, selection: BulkSelection) -> dict[str, Any]:
     return {
         "batch": str(result.batch.uuid),
         "refused_by_code": dict(Counter(f["code"] for f in result.failed)),
+        # Which ones, for the "Not sent" list and its CSV: [subscription uuid, code].
+        "refused": [[f["subscription"], f["code"]] for f in result.failed],
     }
 
 
@@ -101,6 +167,49 @@ BULK_ACTION = BulkAction(
     fields_template="dashboard/reactivation/_bulk_fields.html",
     runner=bulk_runner,
 )
+
+
+REFUSED_SHOWN = 50
+
+
+def _refused_rows(
+    job: BulkJob, listed: list[list[str]], labels: dict[str, str]
+) -> list[dict[str, Any]]:
+    """[uuid, code] pairs of a job, with each subscription's email (one query)."""
+    wanted = []
+    for raw, _code in listed:
+        try:
+            wanted.append(UUID(raw))
+        except ValueError:
+            continue
+    emails = dict(
+        Subscription.objects.filter(creator_id=job.creator_id, uuid__in=wanted).values_list(
+            "uuid", "subscriber__email"
+        )
+    )
+    rows = []
+    for raw, code in listed:
+        try:
+            key: UUID | None = UUID(raw)
+        except ValueError:
+            key = None
+        rows.append(
+            {
+                "uuid": key if key in emails else None,
+                "id": raw,
+                "email": emails.get(key, "") if key else "",
+                "code": code,
+                "reason": labels.get(code, code),
+            }
+        )
+    return rows
+
+
+def _refused_csv_rows(job: BulkJob, labels: dict[str, str]) -> Iterator[list[Any]]:
+    listed = job.result.get("refused") or []
+    for start in range(0, len(listed), EXPORT_CHUNK):
+        for row in _refused_rows(job, listed[start : start + EXPORT_CHUNK], labels):
+            yield [row["id"], row["email"], row["code"], row["reason"]]
 
 
 def _progress_context(job: BulkJob) -> dict[str, Any]:
@@ -120,11 +229,14 @@ def _progress_context(job: BulkJob) -> dict[str, Any]:
         (labels.get(code, code), count)
         for code, count in sorted((job.result.get("refused_by_code") or {}).items())
     ]
+    listed = job.result.get("refused") or []
     return {
         "job": job,
         "progress": progress,
         "finished": finished,
         "refused": refused,
+        "refused_rows": _refused_rows(job, listed[:REFUSED_SHOWN], labels) if finished else [],
+        "refused_more": max(len(listed) - REFUSED_SHOWN, 0),
         "mode_label": dict(Mode.choices).get(job.params.get("mode", ""), ""),
     }
 
@@ -138,6 +250,19 @@ def bulk_progress_page(request: HttpRequest, uuid: UUID) -> HttpResponse:
         else "dashboard/reactivation/bulk.html"
     )
     return render(request, template, {"nav_section": "subscriptions", **_progress_context(job)})
+
+
+@require_GET
+@member_required
+def bulk_refused_export(request: HttpRequest, uuid: UUID) -> StreamingHttpResponse:
+    """The subscriptions a bulk send left out, with the reason, as CSV."""
+    job = get_object_or_404(BulkJob, creator=membership(request).creator, uuid=uuid)
+    return csv_response(
+        csv_lines(
+            ["id", "email", "reason_code", "reason"], _refused_csv_rows(job, refusal_labels())
+        ),
+        filename=f"not-sent-{job.uuid}.csv",
+    )
 
 
 # --- one subscription ------------------------------------------------------------------

@@ -8,12 +8,14 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.access import member_required, membership, require_write, tenant_object_get
+from dashboard.exports import DELIVERY_COLUMNS, csv_lines, csv_response, delivery_rows
 from dashboard.rule_builder import (
     ActionRow,
     Builder,
@@ -242,4 +244,15 @@ def rule_deliveries(request: HttpRequest, uuid: UUID) -> HttpResponse:
         request,
         "dashboard/segmentations/deliveries.html",
         {"nav_section": "segmentations", "rule": rule, "page": page},
+    )
+
+
+@require_GET
+@member_required
+def rule_deliveries_export(request: HttpRequest, uuid: UUID) -> StreamingHttpResponse:
+    """The rule's whole delivery log as CSV, newest first (see dashboard/exports.py)."""
+    rule = tenant_object_get(request, SegmentationRule.objects.all(), uuid)
+    return csv_response(
+        csv_lines(DELIVERY_COLUMNS, delivery_rows(deliveries_of_rule(rule))),
+        filename=f"deliveries-{rule.uuid}-{timezone.localdate():%Y-%m-%d}.csv",
     )

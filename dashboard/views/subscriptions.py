@@ -4,8 +4,9 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -18,6 +19,12 @@ from dashboard.access import (
     subscription_get_for_member,
 )
 from dashboard.bulk import BulkSelection, bulk_action_get, bulk_actions
+from dashboard.exports import (
+    SUBSCRIPTION_COLUMNS,
+    csv_lines,
+    csv_response,
+    subscription_rows,
+)
 from dashboard.forms import SellerCancelForm, SubscriptionFilterForm
 from dashboard.pagination import keyset_page
 from dashboard.selectors import (
@@ -91,6 +98,19 @@ def subscription_count(request: HttpRequest) -> HttpResponse:
         request,
         "dashboard/subscriptions/_count.html",
         {"count": count, "can_select_all": bool(bulk_actions()) and membership(request).can_write},
+    )
+
+
+@require_GET
+@member_required
+def subscription_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The table's rows under its current filters, as CSV (see dashboard/exports.py)."""
+    creator = membership(request).creator
+    form = _filter_form(request, request.GET)
+    rows = subscription_rows(subscriptions_filtered(creator=creator, filters=form.filters()))
+    return csv_response(
+        csv_lines(SUBSCRIPTION_COLUMNS, rows),
+        filename=f"subscriptions-{creator.slug}-{timezone.localdate():%Y-%m-%d}.csv",
     )
 
 

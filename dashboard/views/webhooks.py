@@ -10,12 +10,14 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
+from subscriptions.events import event_type_label
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services import (
     EVENT_TYPES,
@@ -35,11 +37,19 @@ class EndpointForm(forms.Form):
     all_events = forms.BooleanField(label=gettext_lazy("Every event"), required=False, initial=True)
     events = forms.MultipleChoiceField(
         label=gettext_lazy("Or only these events"),
-        choices=[(e, e) for e in EVENT_TYPES],
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The event's name in the member's language, then the type the receiver gets in
+        # the payload (what a developer matches on), marked as code.
+        self.fields["events"].choices = [  # type: ignore[attr-defined]
+            (e, format_html('{} <code class="muted">{}</code>', event_type_label(e), e))
+            for e in EVENT_TYPES
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

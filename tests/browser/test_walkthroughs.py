@@ -65,8 +65,19 @@ def test_bulk_reactivation_to_accepted(page, shop, live_server, lang):
     page.check("#select-all-matching")
     page.select_option("#bulk-action", "reactivation_request")
     page.select_option("#bulk-mode-select", "reactivate")
+    # "Select all matching" ticks the row boxes and the bar counts the whole match.
+    assert page.locator("#subscriptions-table input[name='subscription']:checked").count() == 3
+    assert page.locator("#selected-count").get_attribute("data-selected") == "3"
     shot(page, f"bulk-selection-{lang}")
     page.click("#bulk-submit")
+    # Nothing goes out before the confirmation says how many emails and what they mean.
+    page.wait_for_selector("#bulk-confirm")
+    assert page.locator("[data-count='emails']").inner_text() == "3"
+    shot(page, f"bulk-confirm-{lang}")
+    page.set_viewport_size({"width": 390, "height": 800})
+    shot(page, f"bulk-confirm-390-{lang}")
+    page.set_viewport_size({"width": 1366, "height": 800})
+    page.click("#bulk-confirm-submit")
     page.wait_for_selector("#bulk-summary", timeout=15000)
     assert page.locator("[data-count='done']").inner_text() == "3"
     assert page.locator("[data-count='left']").inner_text() == "0"

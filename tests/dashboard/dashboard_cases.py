@@ -57,6 +57,22 @@ def integration_object(creator: Creator, marker: str) -> Built:
     return Built(kwargs={"uuid": str(built.refs["integration"].uuid)}, refs=built.refs)
 
 
+def mailchimp_integration_object(creator: Creator, marker: str) -> Built:
+    """Mailchimp offers a choice of status for new contacts (sandbox offers none)."""
+    _subscription(creator, marker)
+    integration = IntegrationFactory.create(
+        creator=creator, provider="mailchimp", name=f"Integration {marker}"
+    )
+    return Built(kwargs={"uuid": str(integration.uuid)}, refs={"integration": integration})
+
+
+def _contact_status_changed_only_by_owner(role: str, response: HttpResponse, built: Built) -> None:
+    integration = built.refs["integration"]
+    integration.refresh_from_db()
+    changed = integration.new_contact_status == "pending"
+    assert changed == (role == "owner"), (role, integration.new_contact_status)
+
+
 def _endpoint(creator: Creator, marker: str) -> WebhookEndpoint:
     subscription = _subscription(creator, marker)
     endpoint = WebhookEndpointFactory.create(
@@ -164,6 +180,19 @@ def bulk_job_object(creator: Creator, marker: str) -> Built:
         action="reactivation_request",
         params={"mode": Mode.REACTIVATE, "subscriptions": [str(subscription.uuid)]},
         created_by=user,
+    )
+    return Built(kwargs={"uuid": str(job.uuid)}, refs={"job": job})
+
+
+def bulk_job_with_refusals(creator: Creator, marker: str) -> Built:
+    """A finished bulk send that left the creator's (active) subscription out."""
+    refused = _subscription(creator, marker)
+    job = BulkJob.objects.create(
+        creator=creator,
+        action="reactivation_request",
+        params={"mode": Mode.REACTIVATE},
+        status=BulkJob.Status.DONE,
+        result={"refused_by_code": {"active": 1}, "refused": [[str(refused.uuid), "active"]]},
     )
     return Built(kwargs={"uuid": str(job.uuid)}, refs={"job": job})
 
@@ -362,10 +391,6 @@ CASES: dict[str, DashboardCase] = {
     "dashboard:integration_oauth_callback": DashboardCase(
         build=integrations_page, calls={"get": Call(ok=302)}
     ),
-    "dashboard:integration_contact_status": DashboardCase(
-        build=integration_object,
-        calls={"post": Call(ok=302, data=lambda b: {"new_contact_status": "subscribed"})},
-    ),
     "dashboard:integration_disconnect": DashboardCase(
         build=integration_object,
         calls={"post": Call(ok=302, data=lambda b: {}, check=_integration_deleted_only_by_owner)},
@@ -460,6 +485,19 @@ CASES: dict[str, DashboardCase] = {
     "dashboard:segmentation_deliveries": DashboardCase(
         build=segmentation_object, calls={"get": Call(shows_own_rows=True)}
     ),
+    "dashboard:integration_contact_status": DashboardCase(
+        build=mailchimp_integration_object,
+        calls={
+            "post": Call(
+                ok=302,
+                data=lambda b: {"new_contact_status": "pending"},
+                check=_contact_status_changed_only_by_owner,
+            )
+        },
+    ),
+    "dashboard:segmentation_deliveries_export": DashboardCase(
+        build=segmentation_object, calls={"get": Call(shows_own_rows=True)}
+    ),
     # --- reactivation ---
     "dashboard:reactivation_requests": DashboardCase(
         build=reactivation_requests_page, calls={"get": Call(shows_own_rows=True)}
@@ -481,6 +519,9 @@ CASES: dict[str, DashboardCase] = {
         calls={"post": Call(ok=302, data=lambda b: {}, check=_revoked_only_by_owner)},
     ),
     "dashboard:reactivation_bulk": DashboardCase(build=bulk_job_object, calls={"get": Call()}),
+    "dashboard:reactivation_bulk_refused_export": DashboardCase(
+        build=bulk_job_with_refusals, calls={"get": Call(shows_own_rows=True)}
+    ),
     # --- settings ---
     "dashboard:settings_gateway": DashboardCase(
         build=gateway_page,

@@ -242,6 +242,23 @@ def _settings_saved_only_by_owner(role: str, response: HttpResponse, built: Buil
     assert (creator.time_zone == "Asia/Tokyo") == (role == "owner"), (role, creator.time_zone)
 
 
+def _import_body(built: Built) -> dict[str, Any]:
+    plan = built.refs["subscription"].plan
+    return {
+        "confirmed": "1",
+        "content": "email,plan,started_at,payment_method\n"
+        f"imported-{plan.uuid}@example.com,{plan.name},2025-03-10,pm_sandbox_ok\n",
+    }
+
+
+def _imported_only_by_owner(role: str, response: HttpResponse, built: Built) -> None:
+    plan = built.refs["subscription"].plan
+    imported = Subscription.objects.filter(
+        plan=plan, subscriber__email=f"imported-{plan.uuid}@example.com"
+    ).exists()
+    assert imported == (role == "owner"), (role, imported)
+
+
 def _count_is_own_rows(role: str, response: HttpResponse, built: Built) -> None:
     # Each creator has one subscription: counting across tenants would say 2.
     assert 'data-count="1"' in response.content.decode(), (role, response.content)
@@ -285,6 +302,18 @@ CASES: dict[str, DashboardCase] = {
     ),
     "dashboard:subscriptions_count": DashboardCase(
         build=subscriptions_page, calls={"get": Call(check=_count_is_own_rows)}
+    ),
+    "dashboard:subscriptions_export": DashboardCase(
+        build=subscriptions_page, calls={"get": Call(shows_own_rows=True)}
+    ),
+    "dashboard:subscriptions_import": DashboardCase(
+        build=subscriptions_page,
+        calls={
+            # Viewers read the instructions; the POST names the creator's plan, which an
+            # outsider's import does not find in their own creator.
+            "get": Call(),
+            "post": Call(data=_import_body, outsider=200, check=_imported_only_by_owner),
+        },
     ),
     "dashboard:subscriptions_bulk": DashboardCase(
         build=subscriptions_page,
