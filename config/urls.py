@@ -24,6 +24,7 @@ urlpatterns = [
     path("webhooks/stripe/<uuid:creator_uuid>/", stripe_webhook_view, name="stripe-webhook"),
     path("dev/", include("notifications.urls")),
     path("", include("reactivation.urls")),
+    path("", include("recovery.urls")),
     path("s/", include("dashboard.subscriber.urls")),
     path("", include("dashboard.auth_urls")),
     path("", include("dashboard.urls")),

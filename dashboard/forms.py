@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator, Role, validate_retry_schedule
 from dashboard.selectors import SORTS, SubscriptionFilters
-from subscriptions.models import CancellationSource, Plan, Product, Status
+from subscriptions.models import CancellationSource, Plan, Product, RecoveryPolicy, Status
 
 
 class SubscriptionFilterForm(forms.Form):
@@ -162,6 +162,55 @@ class CreatorSettingsForm(forms.Form):
             ) from None
         validate_retry_schedule(days)
         return days
+
+
+def _parse_retry_days(raw: str) -> list[int]:
+    try:
+        days = [int(part) for part in raw.replace(";", ",").split(",") if part.strip()]
+    except ValueError:
+        raise ValidationError(_("Use whole numbers separated by commas, e.g. 1, 3, 5.")) from None
+    if days:
+        validate_retry_schedule(days)
+    return days
+
+
+class RecoveryPolicyForm(forms.Form):
+    """A product's payment recovery (SPEC §4.6)."""
+
+    retry_schedule = forms.CharField(
+        label=_("Retry schedule"),
+        help_text=_(
+            "Days after a failed due date on which the charge is tried again, e.g. 1, 3, 5. "
+            "Empty: the schedule of the Settings page."
+        ),
+        max_length=100,
+        required=False,
+    )
+    final_action = forms.ChoiceField(
+        label=_("After the last retry"), choices=RecoveryPolicy.FinalAction.choices
+    )
+    access_while_retrying = forms.BooleanField(
+        label=_("Keep access while retrying"),
+        help_text=_("Sent to your webhooks and rules with the “payment late” status change."),
+        required=False,
+    )
+    send_payment_failed_email = forms.BooleanField(
+        label=_("Email the subscriber when a payment fails, with a link to pay"),
+        required=False,
+    )
+    payment_failed_message = forms.CharField(
+        label=_("Your wording for that email"),
+        help_text=_(
+            "Replaces the first paragraph. The amount, the next attempt and the payment "
+            "link always follow. Empty: the standard text, in the subscriber's language."
+        ),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+    )
+
+    def clean_retry_schedule(self) -> list[int]:
+        return _parse_retry_days(self.cleaned_data["retry_schedule"])
 
 
 class GatewayForm(forms.Form):

@@ -7,6 +7,7 @@ from dashboard.views import (
     integrations,
     overview,
     reactivation,
+    recovery,
     segmentations,
     settings,
     subscriptions,
@@ -137,4 +138,9 @@ urlpatterns = [
     path("api-keys/<uuid:uuid>/revoke/", api_keys.api_key_revoke_view, name="api_key_revoke"),
     path("settings/", settings.creator_settings, name="settings"),
     path("settings/gateway/", settings.gateway_settings, name="settings_gateway"),
+    path(
+        "settings/recovery/<uuid:uuid>/",
+        recovery.recovery_policy_edit,
+        name="recovery_policy",
+    ),
 ]

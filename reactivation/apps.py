@@ -5,4 +5,7 @@ class ReactivationConfig(AppConfig):
     name = "reactivation"
 
     def ready(self) -> None:
-        from reactivation import jobs  # noqa: F401  (registers the periodic jobs)
+        from reactivation import (
+            jobs,  # noqa: F401  (registers the periodic jobs)
+            payment,  # noqa: F401  (registers the payment-page payer)
+        )

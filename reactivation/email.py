@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import logging
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
 from core.bulk import bulk_update_rows
+from core.links import link_token_new
 from notifications.email import RenderedEmail, email_message, email_render, email_send_many
 from reactivation import selectors
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
@@ -30,9 +30,7 @@ logger = logging.getLogger(__name__)
 TEMPLATE = "reactivation_request"
 
 
-def token_new() -> str:
-    """256 random bits, URL-safe (43 characters)."""
-    return secrets.token_urlsafe(32)
+token_new = link_token_new
 
 
 def reactivation_link(token: str) -> str:

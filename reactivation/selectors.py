@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,28 +10,25 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Creator
+from core.links import link_token_hash, link_token_hash_or_none
 from reactivation.models import ReactivationBatch, ReactivationRequest
 from subscriptions import billing
 from subscriptions.models import Subscription
 from subscriptions.reactivation_rules import reactivation_outcome, refusal_for_flags
 
-# secrets.token_urlsafe(32): 43 URL-safe characters, 256 random bits.
-TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+token_hash = link_token_hash
 
 
 def request_for_token(token: str) -> ReactivationRequest | None:
     """The request behind a link, or None for unknown or tampered tokens (→ 404)."""
-    if not TOKEN_PATTERN.match(token):
+    hashed = link_token_hash_or_none(token)
+    if hashed is None:
         return None
     return (
         ReactivationRequest.objects.select_related(
             "creator", "subscription__subscriber", "subscription__plan__product", "charge"
         )
-        .filter(token_hash=token_hash(token))
+        .filter(token_hash=hashed)
         .first()
     )
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from core.private_pages import private_page
 from core.ratelimit import rate_limit
 from notifications.email import language_for
-from reactivation import acceptance, selectors, services
+from reactivation import acceptance, payment, selectors, services
 from reactivation.email import request_context
 from reactivation.models import ReactivationRequest
 
@@ -27,9 +27,24 @@ Status = ReactivationRequest.Status
 
 
 def _message(
-    request: HttpRequest, *, title: str, message: str, status: int, tone: str = "", detail: str = ""
+    request: HttpRequest,
+    *,
+    title: str,
+    message: str,
+    status: int,
+    tone: str = "",
+    detail: str = "",
+    action_url: str = "",
+    action_label: str = "",
 ) -> HttpResponse:
-    context = {"title": title, "message": message, "tone": tone, "detail": detail}
+    context = {
+        "title": title,
+        "message": message,
+        "tone": tone,
+        "detail": detail,
+        "action_url": action_url,
+        "action_label": action_label,
+    }
     return render(request, "reactivation/message.html", context, status=status)
 
 
@@ -94,6 +109,7 @@ def _decision_answer(request: HttpRequest, decision: acceptance.Decision) -> Htt
             status=200,
         )
     if decision.outcome == "failed":
+        pay_url = payment.payment_link_for_declined(request=req) or ""
         return _message(
             request,
             title=_("Your subscription was not reactivated"),
@@ -104,6 +120,8 @@ def _decision_answer(request: HttpRequest, decision: acceptance.Decision) -> Htt
             detail=_failure_detail(req),
             tone="error",
             status=200,
+            action_url=pay_url,
+            action_label=_("Pay with another card") if pay_url else "",
         )
     if decision.outcome == "processing":
         return _message(

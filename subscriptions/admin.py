@@ -19,6 +19,7 @@ from subscriptions.models import (
     Charge,
     Plan,
     Product,
+    RecoveryPolicy,
     Subscriber,
     Subscription,
     SubscriptionEvent,
@@ -284,3 +285,13 @@ class PlanAdmin(ProductAdmin):  # type: ignore[misc]
     list_select_related = ("product", "creator")  # type: ignore[assignment]
     list_filter = ("period", "is_active", "creator")  # type: ignore[assignment]
     raw_id_fields = ("creator", "product")  # type: ignore[assignment]
+
+
+@admin.register(RecoveryPolicy)
+class RecoveryPolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("product", "creator", "retry_schedule", "final_action", "updated_at")
+    list_select_related = ("product", "creator")
+    list_filter = ("final_action", "send_payment_failed_email")
+    raw_id_fields = ("creator", "product")
+    search_fields = ("=product__uuid", "product__name")
+    show_full_result_count = False

@@ -229,7 +229,9 @@ def _set_method(subscription: Subscription, method: str) -> None:
 
 def _due_today(creator: Creator) -> None:
     """A handful of ACTIVE subscriptions due today, so the worker renews them within a
-    minute of `make run`. Imported a period ago (imports charge nothing retroactively)."""
+    minute of `make run`. Imported a period ago (imports charge nothing retroactively).
+    The last one's card is declined: its payment-failed email, with the payment link,
+    lands in the development outbox."""
     today = billing.local_date(timezone.now(), creator.tz)
     monthly = Plan.objects.filter(creator=creator, period="monthly", max_cycles__isnull=True)
     weekly = Plan.objects.filter(creator=creator, period="weekly")
@@ -244,10 +246,13 @@ def _due_today(creator: Creator) -> None:
         email = f"renews.{today:%Y%m%d}.{k}@example.com"
         if Subscription.objects.filter(creator=creator, subscriber__email=email).exists():
             continue
+        declined = k == DUE_TODAY
         subscription_create(
             creator=creator,
             plan=plan,
-            subscriber=SubscriberData(email=email, name=f"Renews Today {k}"),
-            payment_method="pm_sandbox_ok",
+            subscriber=SubscriberData(
+                email=email, name="Declined Today" if declined else f"Renews Today {k}"
+            ),
+            payment_method="pm_sandbox_declined" if declined else "pm_sandbox_ok",
             started_at=started_at,
         )

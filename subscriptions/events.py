@@ -33,6 +33,8 @@ class EventType(models.TextChoices):
     REACTIVATION_REJECTED = "reactivation.rejected", _("Reactivation rejected")
     REACTIVATION_EXPIRED = "reactivation.expired", _("Reactivation expired")
     REACTIVATION_FAILED = "reactivation.failed", _("Reactivation failed")
+    PAYMENT_METHOD_UPDATED = "payment_method.updated", _("Payment method updated")
+    SUBSCRIPTION_RECOVERED = "subscription.recovered", _("Late payment recovered")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ _FLAGS: dict[EventType, EventFlags] = {
     EventType.SUBSCRIPTION_RENEWED: EventFlags(segmentation_trigger=False, webhook=True),
     EventType.SUBSCRIPTION_REACTIVATED: EventFlags(segmentation_trigger=False, webhook=True),
     EventType.CHARGE_SUCCEEDED: EventFlags(segmentation_trigger=False, webhook=True),
-    EventType.CHARGE_FAILED: EventFlags(segmentation_trigger=False, webhook=True),
+    EventType.CHARGE_FAILED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.CHARGE_REFUNDED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.CHARGE_CHARGEBACK: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.REACTIVATION_REQUESTED: EventFlags(segmentation_trigger=True, webhook=True),
@@ -58,6 +60,8 @@ _FLAGS: dict[EventType, EventFlags] = {
     EventType.REACTIVATION_REJECTED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.REACTIVATION_EXPIRED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.REACTIVATION_FAILED: EventFlags(segmentation_trigger=False, webhook=True),
+    EventType.PAYMENT_METHOD_UPDATED: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.SUBSCRIPTION_RECOVERED: EventFlags(segmentation_trigger=True, webhook=True),
 }
 if set(_FLAGS) != set(EventType):  # pragma: no cover - a developer's mistake, caught at import
     raise ImportError(

@@ -7,7 +7,7 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Creator
+from accounts.models import Creator, validate_retry_schedule
 from core.actors import ActorKind
 from core.tenancy import TenantManager
 from subscriptions.events import EventType
@@ -107,6 +107,52 @@ class Plan(models.Model):
         return f"{self.product.name} · {self.name}" if self.product_id else self.name
 
 
+class RecoveryPolicy(models.Model):
+    """How one product recovers a failed renewal (SPEC §4.6). A product without a row
+    follows the defaults: the creator's retry schedule, leave unpaid after the last retry,
+    access kept, every email sent, the standard wording."""
+
+    class FinalAction(models.TextChoices):
+        LEAVE_UNPAID = "leave_unpaid", _("Leave it late until the next renewal")
+        CANCEL = "cancel", _("Cancel it (cancelled by support, reason: unpaid)")
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="+")
+    product = models.OneToOneField(
+        Product, on_delete=models.CASCADE, related_name="recovery_policy"
+    )
+    # Days after the due date; null follows the creator's schedule (Settings).
+    retry_schedule = models.JSONField(
+        _("retry schedule (days after due date)"),
+        null=True,
+        blank=True,
+        validators=[validate_retry_schedule],
+    )
+    final_action = models.CharField(
+        _("after the last retry"),
+        max_length=20,
+        choices=FinalAction.choices,
+        default=FinalAction.LEAVE_UNPAID,
+    )
+    access_while_retrying = models.BooleanField(_("keep access while retrying"), default=True)
+    send_payment_failed_email = models.BooleanField(
+        _("email the subscriber when a payment fails"), default=True
+    )
+    # Replaces the email's first paragraph when set; the amount, the next attempt and
+    # the payment link always follow it.
+    payment_failed_message = models.TextField(
+        _("wording of the payment-failed email"), blank=True, max_length=2000
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        verbose_name_plural = "recovery policies"
+
+    def __str__(self) -> str:
+        return f"recovery policy of product {self.product_id}"
+
+
 class Subscriber(models.Model):
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="subscribers")
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -154,6 +200,9 @@ class Subscription(models.Model):
     # While DELAYED: how many retries of the current due charge were made, and when the next is.
     retry_attempt = models.PositiveSmallIntegerField(default=0)
     next_retry_date = models.DateField(null=True, blank=True)
+    # The decline code of a hard decline (stolen card, closed account, "do not try
+    # again"): automatic charges stop until the payment method changes. Empty otherwise.
+    retries_stopped_code = models.CharField(max_length=60, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancellation_source = models.CharField(
         _("cancellation source"), max_length=10, choices=CancellationSource.choices, blank=True

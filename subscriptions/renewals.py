@@ -42,14 +42,17 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Creator
+from core.actors import Actor
 from core.bulk import bulk_insert_rows, bulk_update_rows
 from subscriptions import billing, transitions
+from subscriptions.declines import decline_code, is_hard_decline
 from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
-from subscriptions.models import Charge, Plan, Status, Subscription
+from subscriptions.models import Charge, Plan, RecoveryPolicy, Status, Subscription
 from subscriptions.outbox import events_batched
 from subscriptions.services import (
     charge_build,
     charge_call_gateway,
+    charge_failed_record,
     charge_result_apply,
     first_charge_outcome_apply,
     period_end_for,
@@ -85,6 +88,7 @@ class _Context:
         self.now = now
         self.due_conditions: dict[str, Q] = {}
         self._plans: dict[int, Plan] = {}
+        self._policies: dict[int, RecoveryPolicy | None] = {}
         self._creators: dict[int, Creator] = {}
         self._gateways: dict[int, PaymentGateway] = {}
         self._today: dict[str, date] = {}
@@ -97,9 +101,19 @@ class _Context:
         missing_creators = {s.creator_id for s in subscriptions} - self._creators.keys()
         if missing_creators:
             self._creators.update(Creator.objects.in_bulk(missing_creators))
+        missing_products = {
+            self._plans[s.plan_id].product_id for s in subscriptions
+        } - self._policies.keys()
+        if missing_products:
+            found = {
+                p.product_id: p
+                for p in RecoveryPolicy.objects.filter(product_id__in=missing_products)
+            }
+            self._policies.update({pk: found.get(pk) for pk in missing_products})
         for subscription in subscriptions:
             subscription.plan = self._plans[subscription.plan_id]
             subscription.creator = self._creators[subscription.creator_id]
+            subscription._recovery_policy = self._policies[subscription.plan.product_id]  # type: ignore[attr-defined]
 
     def today(self, subscription: Subscription) -> date:
         tz = subscription.creator.time_zone
@@ -171,11 +185,24 @@ def _unpaid_period_start(subscription: Subscription) -> date:
     return billing.due_date(subscription.billing_anchor, plan.period, n - 1)
 
 
+def _policy(subscription: Subscription) -> RecoveryPolicy | None:
+    """The product's recovery policy, attached by the run's context (None: defaults)."""
+    return getattr(subscription, "_recovery_policy", None)
+
+
+def retry_schedule_for(subscription: Subscription) -> list[int]:
+    """The product's retry days if it set them, else the creator's."""
+    policy = _policy(subscription)
+    if policy is not None and policy.retry_schedule:
+        return list(policy.retry_schedule)
+    return list(subscription.creator.retry_schedule)
+
+
 def _retry_date(subscription: Subscription, period_start: date, index: int) -> date | None:
     """The day of retry number `index` (0-based) of the period starting `period_start`;
-    None once the creator's schedule is used up or the retry would fall in the next
-    period (the renewal job charges that period instead)."""
-    days = subscription.creator.retry_schedule
+    None once the product's (or creator's) schedule is used up or the retry would fall in
+    the next period (the renewal job charges that period instead)."""
+    days = retry_schedule_for(subscription)
     if index >= len(days):
         return None
     day = period_start + timedelta(days=days[index])
@@ -192,9 +219,54 @@ def _outcome(result: ChargeResult, today: date, give_up_on: date | None) -> Char
     return result.outcome
 
 
+def _given_up(charge: Charge, result: ChargeResult, outcome: ChargeOutcome) -> None:
+    """A transient error turned into a decline on the give-up day: the attempt's one
+    `charge.failed` is written now (none was written for each try)."""
+    if result.outcome is ChargeOutcome.ERROR and outcome is ChargeOutcome.DECLINED:
+        charge_failed_record(charge=charge, result=result)
+
+
 def _record(subscription: Subscription, events: list[transitions.Event]) -> None:
     """Inside the batch's `events_batched()`: collected, then bulk-inserted."""
     transition_record(subscription=subscription, events=events)
+
+
+def _stop_retries_if_hard(subscription: Subscription, result: ChargeResult) -> None:
+    """A hard decline (stolen card, closed account, "do not try again") stops automatic
+    charges on this method; the retry days still pass, without a charge, so the link and
+    the final action keep the schedule's dates."""
+    if is_hard_decline(result.details):
+        _record(
+            subscription,
+            transitions.retries_stopped(subscription, code=decline_code(result.details)),
+        )
+
+
+def _after_last_retry(subscription: Subscription) -> None:
+    """No retry left for the unpaid period: the product's final action."""
+    policy = _policy(subscription)
+    if policy is not None and policy.final_action == RecoveryPolicy.FinalAction.CANCEL:
+        _record(
+            subscription,
+            transitions.cancelled(
+                subscription, actor=Actor.system(), reason="unpaid", at=timezone.now()
+            ),
+        )
+
+
+def _delay(subscription: Subscription, period_start: date) -> None:
+    """The charge for the period starting `period_start` was declined (or not made on a
+    refused method): DELAYED, retries scheduled, then the final action if none is left."""
+    policy = _policy(subscription)
+    events = transitions.declined(
+        subscription,
+        period_start=period_start,
+        next_retry_date=_retry_date(subscription, period_start, 0),
+        access=policy.access_while_retrying if policy is not None else True,
+    )
+    _record(subscription, events)
+    if subscription.next_retry_date is None:
+        _after_last_retry(subscription)
 
 
 class RenewalRules:
@@ -216,6 +288,11 @@ class RenewalRules:
             # The period before this due date ended unpaid: the fifth in a row.
             _record(subscription, transitions.cancelled_unpaid(subscription, at=ctx.now))
             return None
+        if subscription.retries_stopped_code:
+            # A hard decline is waiting for a new method: the new period starts unpaid
+            # (the ended one counted) without charging the method the issuer refused.
+            _delay(subscription, subscription.next_charge_date)
+            return None
         return ChargeSpec(Charge.Kind.RENEWAL, subscription.next_charge_date, 0)
 
     def apply(
@@ -227,15 +304,12 @@ class RenewalRules:
                 subscription=subscription, period_start=charge.period_start
             )
             outcome = _outcome(result, ctx.today(subscription), give_up_on)
+            _given_up(charge, result, outcome)
         if outcome is ChargeOutcome.SUCCEEDED:
             _record(subscription, transitions.renewed(subscription, charge=charge))
         elif outcome is ChargeOutcome.DECLINED:
-            events = transitions.declined(
-                subscription,
-                period_start=charge.period_start,
-                next_retry_date=_retry_date(subscription, charge.period_start, 0),
-            )
-            _record(subscription, events)
+            _stop_retries_if_hard(subscription, result)
+            _delay(subscription, charge.period_start)  # counts an unpaid period if DELAYED
 
 
 class RetryRules:
@@ -252,6 +326,10 @@ class RetryRules:
         assert subscription.next_charge_date is not None
         if ctx.today(subscription) >= subscription.next_charge_date:
             return None  # the period has ended; the renewal job moves on to the next one
+        if subscription.retries_stopped_code:
+            # Hard decline: this retry day passes without a charge.
+            _retry_declined(subscription, _unpaid_period_start(subscription))
+            return None
         return ChargeSpec(
             Charge.Kind.RETRY, _unpaid_period_start(subscription), subscription.retry_attempt + 1
         )
@@ -263,17 +341,31 @@ class RetryRules:
         if outcome is ChargeOutcome.ERROR:  # only then does the give-up day matter
             give_up_on = _retry_date(
                 subscription, charge.period_start, subscription.retry_attempt + 1
-            ) or period_end_for(subscription=subscription, period_start=charge.period_start)
+            ) or _last_retry_give_up(subscription, charge)
             outcome = _outcome(result, ctx.today(subscription), give_up_on)
+            _given_up(charge, result, outcome)
         if outcome is ChargeOutcome.SUCCEEDED:
             _record(subscription, transitions.renewed(subscription, charge=charge))
         elif outcome is ChargeOutcome.DECLINED:
-            next_retry = _retry_date(
-                subscription, charge.period_start, subscription.retry_attempt + 1
-            )
-            _record(
-                subscription, transitions.retry_declined(subscription, next_retry_date=next_retry)
-            )
+            _stop_retries_if_hard(subscription, result)
+            _retry_declined(subscription, charge.period_start)
+
+
+def _last_retry_give_up(subscription: Subscription, charge: Charge) -> date:
+    """The last retry keeps trying through its own day; the next day it counts as
+    declined (so its `charge.failed` is written and the final action runs), at the
+    latest when the period ends."""
+    period_end = period_end_for(subscription=subscription, period_start=charge.period_start)
+    if subscription.next_retry_date is None:
+        return period_end
+    return min(subscription.next_retry_date + timedelta(days=1), period_end)
+
+
+def _retry_declined(subscription: Subscription, period_start: date) -> None:
+    next_retry = _retry_date(subscription, period_start, subscription.retry_attempt + 1)
+    _record(subscription, transitions.retry_declined(subscription, next_retry_date=next_retry))
+    if subscription.next_retry_date is None:
+        _after_last_retry(subscription)
 
 
 class FirstChargeRules:
@@ -289,7 +381,7 @@ class FirstChargeRules:
 
     def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
         last_retry_day = subscription.billing_anchor + timedelta(
-            days=subscription.creator.retry_schedule[-1]
+            days=retry_schedule_for(subscription)[-1]
         )
         if ctx.today(subscription) > last_retry_day:
             events = transitions.inactivated(subscription, reason="first_charge_unconfirmed")

@@ -20,6 +20,7 @@ from accounts.models import Creator
 from core.actors import Actor
 from core.errors import DomainError
 from subscriptions import billing, transitions
+from subscriptions.declines import decline_code
 from subscriptions.events import EventType
 from subscriptions.gateways import (
     ChargeOutcome,
@@ -212,6 +213,10 @@ def charge_call_gateway(*, charge: Charge, gateway: PaymentGateway | None = None
                 "subscription": str(subscription.uuid),
                 "charge": str(charge.uuid),
                 "creator": str(subscription.creator.uuid),
+                # With these a gateway can find an earlier attempt's payment for the
+                # same period before charging under a new key (Stripe: see its gateway).
+                "period_start": charge.period_start.isoformat(),
+                "attempt": str(charge.attempt),
             },
             customer=subscription.subscriber.gateway_customer_id,
         )
@@ -240,7 +245,12 @@ def charge_settle(*, charge: Charge, result: ChargeResult) -> bool:
 
 
 def charge_result_apply(*, charge: Charge, result: ChargeResult) -> bool:
-    """`charge_settle` without the save: batch callers save many charges at once."""
+    """`charge_settle` without the save: batch callers save many charges at once.
+
+    A transient error (`failed`) records no event: the same attempt is tried again, and
+    one scheduled attempt writes one `charge.succeeded` or `charge.failed`, never one
+    per try (`charge_failed_record` writes it when the attempt is given up).
+    """
     if charge.status not in (Charge.Status.PENDING, Charge.Status.FAILED):
         return False
     if result.outcome is ChargeOutcome.SUCCEEDED:
@@ -252,25 +262,61 @@ def charge_result_apply(*, charge: Charge, result: ChargeResult) -> bool:
     charge.gateway_reference = result.reference or charge.gateway_reference
     charge.failure_message = result.message[:500]
     charge.updated_at = timezone.now()
+    if charge.status == Charge.Status.SUCCEEDED:
+        event_record(
+            subscription=charge.subscription,
+            type=EventType.CHARGE_SUCCEEDED,
+            data=_charge_data(charge),
+        )
+    elif charge.status == Charge.Status.DECLINED:
+        charge_failed_record(charge=charge, result=result)
+    return True
+
+
+def charge_failed_record(*, charge: Charge, result: ChargeResult) -> None:
+    """Record the one `charge.failed` of a scheduled attempt: `attempt` counts from 1
+    (the due-date charge), `decline_code` is the processor's when it gave one, and
+    `outcome` is `error` for a transient error given up on the next attempt's day."""
     event_record(
         subscription=charge.subscription,
-        type=(
-            EventType.CHARGE_SUCCEEDED
-            if charge.status == Charge.Status.SUCCEEDED
-            else EventType.CHARGE_FAILED
-        ),
+        type=EventType.CHARGE_FAILED,
         data={
-            "charge": str(charge.uuid),
-            "amount": str(charge.amount),
-            "currency": charge.currency,
-            "kind": charge.kind,
+            **_charge_data(charge),
             "outcome": result.outcome.value,
-            "message": charge.failure_message,
-            "period_start": charge.period_start.isoformat(),
-            "period_end": charge.period_end.isoformat(),
+            "attempt": charge.attempt + 1,
+            "decline_code": decline_code(result.details),
         },
     )
-    return True
+
+
+def _charge_data(charge: Charge) -> dict[str, Any]:
+    return {
+        "charge": str(charge.uuid),
+        "amount": str(charge.amount),
+        "currency": charge.currency,
+        "kind": charge.kind,
+        "outcome": "succeeded" if charge.status == Charge.Status.SUCCEEDED else "declined",
+        "message": charge.failure_message,
+        "period_start": charge.period_start.isoformat(),
+        "period_end": charge.period_end.isoformat(),
+    }
+
+
+@transaction.atomic
+def subscription_payment_method_set(
+    *, subscription: Subscription, payment_method: str, data: dict[str, Any]
+) -> Subscription:
+    """Save a new payment method and record `payment_method.updated` (with `data`). A
+    hard decline stopped automatic retries on the old method; they resume with this one."""
+    locked = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan", "creator")
+        .get(pk=subscription.pk, creator_id=subscription.creator_id)
+    )
+    events = transitions.payment_method_changed(locked, payment_method=payment_method, data=data)
+    locked.save(update_fields=["payment_method", "retries_stopped_code", "updated_at"])
+    transition_record(subscription=locked, events=events)
+    return locked
 
 
 # --- creating subscriptions ----------------------------------------------------------

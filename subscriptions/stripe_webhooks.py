@@ -1,4 +1,7 @@
-"""Inbound Stripe webhooks: refunds and disputes made at Stripe reach our history.
+"""Inbound Stripe webhooks: refunds and disputes made at Stripe reach our history, and
+the card a subscriber saved on a Stripe Checkout page (setup mode) of the payment page
+becomes the subscription's payment method (`payment_method.updated`; the recovery app
+then pays what is due with it).
 
 `POST /webhooks/stripe/<creator uuid>/`, signed with the creator's webhook signing secret
 (Stripe's `Stripe-Signature: t=…,v1=…` scheme, 300 s tolerance). Stripe delivers at
@@ -26,13 +29,18 @@ from accounts.models import Creator
 from core.actors import Actor
 from core.errors import Conflict
 from subscriptions.charges import charge_chargeback, charge_refund
-from subscriptions.models import Charge, StripeWebhookEvent
+from subscriptions.gateways import get_gateway
+from subscriptions.gateways.stripe import StripeGateway
+from subscriptions.models import CANCELLED_STATUSES, Charge, StripeWebhookEvent, Subscription
+from subscriptions.services import subscription_payment_method_set
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 STRIPE = Actor.system("stripe")
 HANDLED_TYPES = frozenset({"charge.refunded", "charge.dispute.created"})
+CHECKOUT_COMPLETED = "checkout.session.completed"
+CARD_UPDATED = "payment_method.automatically_updated"
 
 
 class WebhookRejected(Exception):
@@ -87,9 +95,76 @@ def _charge_for_intent(*, creator: Creator, payment_intent: Any) -> Charge | Non
     )
 
 
-def _apply(*, creator: Creator, event: dict[str, Any]) -> str:
+def _checkout_payment_method(*, creator: Creator, event: dict[str, Any]) -> str:
+    """The card a `setup` Checkout Session of our payment page saved, read from Stripe
+    before any transaction opens ("" for any other event). A Stripe error raises, so the
+    delivery is answered 5xx and Stripe delivers it again."""
+    obj = event["data"]["object"]
+    if event["type"] != CHECKOUT_COMPLETED or obj.get("mode") != "setup":
+        return ""
+    if not (obj.get("metadata") or {}).get("subscription"):
+        return ""
+    setup_intent = obj.get("setup_intent")
+    if isinstance(setup_intent, dict):
+        setup_intent = setup_intent.get("id")
+    if not isinstance(setup_intent, str) or not setup_intent:
+        return ""
+    gateway = get_gateway(creator)
+    if not isinstance(gateway, StripeGateway):
+        return ""
+    return gateway.setup_intent_payment_method(setup_intent=setup_intent)
+
+
+def _apply_checkout(*, creator: Creator, event: dict[str, Any], payment_method: str) -> str:
+    metadata = event["data"]["object"].get("metadata") or {}
+    try:
+        subscription_uuid = uuid.UUID(str(metadata.get("subscription")))
+    except ValueError:
+        return "unknown_subscription"
+    subscription = Subscription.objects.filter(creator=creator, uuid=subscription_uuid).first()
+    if subscription is None:
+        return "unknown_subscription"
+    subscription_payment_method_set(
+        subscription=subscription,
+        payment_method=payment_method,
+        data={"source": "stripe_checkout", "payment_link": str(metadata.get("payment_link", ""))},
+    )
+    return "applied"
+
+
+def _apply_card_updated(*, creator: Creator, payment_method: dict[str, Any]) -> str:
+    """The card network updated a saved card (new expiry or number) under the same
+    PaymentMethod id: every subscription charging it records `payment_method.updated`,
+    and a hard decline's stop on it (an expired card, say) is lifted."""
+    method_id = payment_method.get("id")
+    if not isinstance(method_id, str) or not method_id.startswith("pm_"):
+        return "ignored"
+    card = payment_method.get("card") or {}
+    data = {
+        "source": "stripe_card_updater",
+        "exp_month": card.get("exp_month"),
+        "exp_year": card.get("exp_year"),
+        "last4": card.get("last4"),
+    }
+    subscriptions = Subscription.objects.filter(creator=creator, payment_method=method_id)
+    count = 0
+    for subscription in subscriptions.exclude(status__in=sorted(CANCELLED_STATUSES)):
+        subscription_payment_method_set(
+            subscription=subscription, payment_method=method_id, data=data
+        )
+        count += 1
+    return "applied" if count else "unknown_payment_method"
+
+
+def _apply(*, creator: Creator, event: dict[str, Any], payment_method: str = "") -> str:
     kind = event["type"]
     obj = event["data"]["object"]
+    if kind == CHECKOUT_COMPLETED:
+        if not payment_method:
+            return "ignored"
+        return _apply_checkout(creator=creator, event=event, payment_method=payment_method)
+    if kind == CARD_UPDATED:
+        return _apply_card_updated(creator=creator, payment_method=obj)
     if kind not in HANDLED_TYPES:
         return "ignored"
     if kind == "charge.refunded" and not obj.get("refunded"):
@@ -132,6 +207,11 @@ def stripe_webhook_process(*, creator: Creator, payload: bytes, signature: str) 
     Raises WebhookRejected for a bad signature or an unreadable body.
     """
     event = _verify(creator=creator, payload=payload, signature=signature)
+    if StripeWebhookEvent.objects.filter(
+        creator=creator, stripe_event_id=event["id"][:100]
+    ).exists():
+        return WebhookOutcome(event["id"], event["type"], "duplicate")
+    payment_method = _checkout_payment_method(creator=creator, event=event)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -140,7 +220,7 @@ def stripe_webhook_process(*, creator: Creator, payload: bytes, signature: str) 
                 )
         except IntegrityError:
             return WebhookOutcome(event["id"], event["type"], "duplicate")
-        row.outcome = _apply(creator=creator, event=event)
+        row.outcome = _apply(creator=creator, event=event, payment_method=payment_method)
         row.save(update_fields=["outcome"])
     return WebhookOutcome(event["id"], event["type"], row.outcome)
 

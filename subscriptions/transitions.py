@@ -45,6 +45,7 @@ FIELDS: tuple[str, ...] = (
     "unpaid_recurrences",
     "retry_attempt",
     "next_retry_date",
+    "retries_stopped_code",
     "cancelled_at",
     "cancellation_source",
     "cancellation_reason",
@@ -91,6 +92,7 @@ def paid(subscription: Subscription, *, period_start: date) -> list[Event]:
     subscription.unpaid_recurrences = 0
     subscription.retry_attempt = 0
     subscription.next_retry_date = None
+    subscription.retries_stopped_code = ""
     subscription.paid_through = billing.due_date(subscription.billing_anchor, plan.period, n + 1)
     if plan.max_cycles is not None and subscription.recurrence >= plan.max_cycles:
         return ended(subscription)
@@ -126,7 +128,11 @@ def ended(subscription: Subscription) -> list[Event]:
 
 
 def declined(
-    subscription: Subscription, *, period_start: date, next_retry_date: date | None
+    subscription: Subscription,
+    *,
+    period_start: date,
+    next_retry_date: date | None,
+    access: bool = True,
 ) -> list[Event]:
     """The renewal of the period starting `period_start` was declined: DELAYED (access
     kept), retries from `next_retry_date`, next due date one period on, so the unpaid
@@ -144,7 +150,11 @@ def declined(
     return _status(
         subscription,
         Status.DELAYED,
-        {"reason": "renewal_declined", "period_start": period_start.isoformat()},
+        {
+            "reason": "renewal_declined",
+            "period_start": period_start.isoformat(),
+            "access": access,
+        },
     )
 
 
@@ -153,6 +163,54 @@ def retry_declined(subscription: Subscription, *, next_retry_date: date | None) 
     subscription.retry_attempt += 1
     subscription.next_retry_date = next_retry_date
     return []
+
+
+def retries_stopped(subscription: Subscription, *, code: str) -> list[Event]:
+    """A hard decline (SPEC §4.6: stolen or lost card, closed account, "do not try
+    again"): no automatic charge on this method until it changes."""
+    subscription.retries_stopped_code = code[:60]
+    return []
+
+
+def payment_method_changed(
+    subscription: Subscription, *, payment_method: str, data: dict[str, Any]
+) -> list[Event]:
+    """A new payment method: saved, and automatic charges resume on it."""
+    subscription.payment_method = payment_method
+    subscription.retries_stopped_code = ""
+    return [Event(EventType.PAYMENT_METHOD_UPDATED, data)]
+
+
+def recovered(
+    subscription: Subscription, *, charge: Any, payment_method: str, source: str, today: date
+) -> list[Event]:
+    """The late period was paid at once from the payment page (SPEC §4.6): the method
+    saved when it is new, ACTIVE on the original anchor, retries ended, and
+    `subscription.recovered`."""
+    retries_before = subscription.retry_attempt
+    events: list[Event] = []
+    if payment_method and payment_method != subscription.payment_method:
+        events += payment_method_changed(
+            subscription,
+            payment_method=payment_method,
+            data={"source": source, "gateway": charge.gateway},
+        )
+    events += paid(subscription, period_start=charge.period_start)
+    events.append(
+        Event(
+            EventType.SUBSCRIPTION_RECOVERED,
+            {
+                "charge": str(charge.uuid),
+                "amount": str(charge.amount),
+                "currency": charge.currency,
+                "period_start": charge.period_start.isoformat(),
+                "retries_before": retries_before,
+                "days_late": (today - charge.period_start).days,
+                "source": source,
+            },
+        )
+    )
+    return events
 
 
 def inactivated(subscription: Subscription, *, reason: str) -> list[Event]:

@@ -14,6 +14,7 @@ from dashboard.access import member_required, membership, require_owner
 from dashboard.forms import CreatorSettingsForm, GatewayForm
 from dashboard.services import creator_settings_update
 from subscriptions.gateways.configure import creator_gateway_configure, creator_gateway_status
+from subscriptions.policies import products_with_recovery_policy
 
 
 def _gateway_error_text(exc: DomainError) -> str:
@@ -67,8 +68,10 @@ def _page(
             "gateway_form": gateway_form,
             "gateway_status": creator_gateway_status(creator=creator),
             "is_owner": current.role == Role.OWNER,
+            "can_write": current.can_write,
             "has_gateway_key": bool(credentials.get("secret_key")),
             "has_webhook_secret": bool(credentials.get("webhook_secret")),
+            "recovery_products": list(products_with_recovery_policy(creator=creator)),
         },
         status=status,
     )

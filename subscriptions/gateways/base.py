@@ -60,3 +60,11 @@ class PaymentGateway(Protocol):
     ) -> ChargeResult:
         """Refund a settled charge in full. SUCCEEDED when the processor accepted it."""
         ...
+
+    def payment_method_setup_url(
+        self, *, customer: str, success_url: str, cancel_url: str, metadata: dict[str, str]
+    ) -> str | None:
+        """Where the subscriber enters a new payment method on the processor's own page,
+        or None when our payment page collects it (the sandbox's test tokens). Raises
+        GatewayError when the processor cannot start it now."""
+        ...

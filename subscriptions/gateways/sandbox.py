@@ -8,7 +8,17 @@ from subscriptions.gateways.base import ChargeOutcome, ChargeResult, GatewayErro
 APPROVE = "pm_sandbox_ok"
 DECLINE = "pm_sandbox_declined"
 ERROR = "pm_sandbox_error"
-VALID_METHODS = frozenset({APPROVE, DECLINE, ERROR})
+# `pm_sandbox_<code>` declines with that decline code, as Stripe names it, so creators
+# and tests can see hard and soft declines (subscriptions/declines.py) without Stripe.
+DECLINE_CODES = {
+    DECLINE: "generic_decline",
+    "pm_sandbox_insufficient_funds": "insufficient_funds",
+    "pm_sandbox_stolen_card": "stolen_card",
+    "pm_sandbox_lost_card": "lost_card",
+    "pm_sandbox_invalid_account": "invalid_account",
+    "pm_sandbox_do_not_try_again": "do_not_try_again",
+}
+VALID_METHODS = frozenset({APPROVE, ERROR, *DECLINE_CODES})
 
 
 class SandboxGateway:
@@ -44,9 +54,22 @@ class SandboxGateway:
         reference = "sbx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
         if payment_method == APPROVE:
             return ChargeResult(ChargeOutcome.SUCCEEDED, reference)
-        if payment_method == DECLINE:
-            return ChargeResult(ChargeOutcome.DECLINED, reference, "The card was declined.")
+        if payment_method in DECLINE_CODES:
+            code = DECLINE_CODES[payment_method]
+            return ChargeResult(
+                ChargeOutcome.DECLINED,
+                reference,
+                "The card was declined."
+                if code == "generic_decline"
+                else f"The card was declined ({code}).",
+                {"decline_code": code},
+            )
         return ChargeResult(ChargeOutcome.ERROR, "", "The processor did not answer; will retry.")
+
+    def payment_method_setup_url(
+        self, *, customer: str, success_url: str, cancel_url: str, metadata: dict[str, str]
+    ) -> str | None:
+        return None  # the payment page asks for a test token itself
 
     def refund(
         self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str

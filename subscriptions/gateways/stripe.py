@@ -202,6 +202,10 @@ class StripeGateway:
             "metadata": metadata,
         }
         client = self._client()
+        if metadata.get("attempt", "0") != "0":
+            earlier = self._earlier_payment(client, customer=customer, metadata=metadata)
+            if earlier is not None:
+                return earlier
         try:
             intent = client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -231,6 +235,88 @@ class StripeGateway:
         except stripe.APIError as exc:
             return _transient(exc)
         return _result_from_intent(intent)
+
+    def payment_method_setup_url(
+        self, *, customer: str, success_url: str, cancel_url: str, metadata: dict[str, str]
+    ) -> str | None:
+        """A Stripe-hosted Checkout Session in `setup` mode for the saved customer: the
+        card is typed on Stripe's page (no Stripe.js on ours); its
+        `checkout.session.completed` webhook brings the new payment method back."""
+        if not customer.startswith("cus_"):
+            raise GatewayError("This subscriber has no Stripe customer to save a card on.")
+        client = self._client()
+        try:
+            session = client.v1.checkout.sessions.create(
+                params={
+                    "mode": "setup",
+                    "customer": customer,
+                    "payment_method_types": ["card"],
+                    "success_url": success_url,
+                    "cancel_url": cancel_url,
+                    "metadata": metadata,
+                    "setup_intent_data": {"metadata": metadata},
+                }
+            )
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise GatewayMisconfigured(
+                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
+            ) from exc
+        except stripe.StripeError as exc:
+            raise GatewayError(
+                f"Stripe could not open the card page ({type(exc).__name__})."
+            ) from exc
+        return str(session.url)
+
+    def setup_intent_payment_method(self, *, setup_intent: str) -> str:
+        """The payment method a completed SetupIntent saved (`pm_…`)."""
+        client = self._client()
+        try:
+            intent = client.v1.setup_intents.retrieve(setup_intent)
+        except stripe.StripeError as exc:
+            raise GatewayError(
+                f"Stripe did not return the SetupIntent ({type(exc).__name__})."
+            ) from exc
+        method = intent.payment_method
+        method_id = method if isinstance(method, str) else getattr(method, "id", "")
+        if not method_id:
+            raise GatewayError("The SetupIntent has no payment method.")
+        return str(method_id)
+
+    def _earlier_payment(
+        self, client: stripe.StripeClient, *, customer: str, metadata: dict[str, str]
+    ) -> ChargeResult | None:
+        """Before a new attempt under a new key, the PaymentIntent an earlier attempt for
+        the same subscription and period may have created.
+
+        Stripe replays the first answer to a key — a 500 included — and prunes keys
+        after 24 hours, so an attempt that ended in an error may still have charged.
+        Found succeeded: that payment, no new one. Found processing: still open (it
+        settles through the `payment_intent.*` webhooks). Stripe unreachable: a
+        transient error, never a second PaymentIntent we could not rule out.
+        """
+        try:
+            page = client.v1.payment_intents.list(params={"customer": customer, "limit": 100})
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise GatewayMisconfigured(
+                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
+            ) from exc
+        except stripe.StripeError as exc:
+            return _transient(exc)
+        for intent in page.data:
+            found = intent.metadata or {}
+            if found.get("subscription") != metadata.get("subscription") or found.get(
+                "period_start"
+            ) != metadata.get("period_start"):
+                continue
+            if intent.status in ("succeeded", "processing"):
+                result = _result_from_intent(intent)
+                return ChargeResult(
+                    result.outcome,
+                    result.reference,
+                    result.message,
+                    {**result.details, "found": True},
+                )
+        return None
 
     def refund(
         self, *, reference: str, amount: Decimal, currency: str, idempotency_key: str

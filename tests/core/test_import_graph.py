@@ -18,7 +18,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "accounts": frozenset({"core"}),
     "subscriptions": frozenset({"accounts", "core"}),
     "notifications": frozenset({"accounts", "core"}),
-    "reactivation": frozenset({"subscriptions", "notifications", "accounts", "core"}),
+    "reactivation": frozenset({"subscriptions", "recovery", "notifications", "accounts", "core"}),
+    # Payment recovery: a consumer of the event stream, below reactivation (which
+    # registers the payer of a declined reactivate-and-charge with it).
+    "recovery": frozenset({"subscriptions", "notifications", "accounts", "core"}),
     "segmentation": frozenset({"subscriptions", "notifications", "accounts", "core"}),
     "webhooks": frozenset({"subscriptions", "accounts", "core"}),
     "dashboard": frozenset(
@@ -28,6 +31,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "subscriptions",
             "notifications",
             "reactivation",
+            "recovery",
             "segmentation",
             "webhooks",
         }

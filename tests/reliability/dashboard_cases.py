@@ -89,6 +89,7 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "dev-outbox": "development outbox (DEBUG only), no tenant data of members",
     "dev-outbox-email": "development outbox (DEBUG only), no tenant data of members",
     "reactivation_page": "subscriber-facing link, authorised by its token",
+    "payment_page": "subscriber-facing link, authorised by its token",
     "subscriber:sign_in_request": "subscriber-facing, authorised by email sign-in",
     "subscriber:sign_in": "subscriber-facing, authorised by its token",
     "subscriber:manage": "subscriber-facing, authorised by the subscriber's session",

@@ -1,5 +1,5 @@
 """L2: mail scanners open emailed links — ten GET and ten HEAD requests on a reactivation
-link and on a sign-in link:
+link, a sign-in link and a payment link:
 
 - 0 database writes (every statement on every connection is recorded: no INSERT,
   UPDATE or DELETE), and the link still works afterwards;
@@ -30,6 +30,7 @@ from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 from django.core.wsgi import get_wsgi_application
 from django.db import connection
 from django.db.backends.signals import connection_created
+from django.test import TestCase
 from django.utils import timezone
 
 from config.log_masking import secret_routes
@@ -37,12 +38,17 @@ from dashboard.models import SubscriberSignInToken
 from dashboard.subscriber.services import sign_in_link_send
 from reactivation import services
 from reactivation.models import ReactivationRequest
-from tests.factories import CreatorFactory, SubscriberFactory, labelled_actor
+from recovery.models import PaymentLink
+from subscriptions import billing, renewals
+from subscriptions.models import Subscription, SubscriptionEvent
+from subscriptions.outbox import event_process
+from tests.factories import CreatorFactory, SubscriberFactory, SubscriptionFactory, labelled_actor
 from tests.reactivation.factories import cancelled_subscription
 from tests.reliability.procs import REPO, child_env, http, start_gunicorn, start_redis
 
 REACTIVATION_LINK = re.compile(r"/reactivate/([A-Za-z0-9_-]{43})/")
 SIGN_IN_LINK = re.compile(r"/s/[^/\s]+/sign-in/([A-Za-z0-9_-]{43})/")
+PAYMENT_LINK = re.compile(r"/pay/([A-Za-z0-9_-]{43})/")
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b", re.IGNORECASE)
 PREFETCHES = 10
 
@@ -59,7 +65,7 @@ def celery_eager() -> Iterator[None]:
 
 
 def _links() -> list[tuple[str, str]]:
-    """A reactivation link and a sign-in link, as emailed: [(path, token)]."""
+    """A reactivation link, a sign-in link and a payment link, as emailed: [(path, token)]."""
     mail.outbox.clear()
     subscription = cancelled_subscription()
     services.reactivation_request_create(
@@ -68,18 +74,34 @@ def _links() -> list[tuple[str, str]]:
     creator = CreatorFactory()
     subscriber = SubscriberFactory(creator=creator)
     assert sign_in_link_send(creator=creator, email=subscriber.email)
+    _declined_today()
     found: list[tuple[str, str]] = []
-    for pattern in (REACTIVATION_LINK, SIGN_IN_LINK):
+    for pattern in (REACTIVATION_LINK, SIGN_IN_LINK, PAYMENT_LINK):
         match = next(filter(None, (pattern.search(m.body) for m in mail.outbox)), None)
         assert match, [m.body for m in mail.outbox]
         found.append((match.group(0), match.group(1)))
     return found
 
 
+def _declined_today() -> None:
+    """A renewal due today declined: its payment link is emailed."""
+    sub = SubscriptionFactory(payment_method="pm_sandbox_declined")
+    today = timezone.localdate(timezone.now(), sub.creator.tz)
+    Subscription.objects.filter(pk=sub.pk).update(
+        billing_anchor=billing.add_months(today, -1), next_charge_date=today, paid_through=today
+    )
+    renewals.renewals_run()
+    for event in SubscriptionEvent.objects.filter(subscription=sub, type="charge.failed"):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            event_process(event_id=event.pk)
+
+
 def _state() -> tuple[Any, ...]:
     return (
         list(ReactivationRequest.objects.order_by("pk").values()),
         list(SubscriberSignInToken.objects.order_by("pk").values()),
+        list(PaymentLink.objects.order_by("pk").values()),
+        list(Subscription.objects.order_by("pk").values()),
     )
 
 
@@ -180,7 +202,7 @@ def test_scanners_prefetching_links_write_nothing_and_log_no_token(
     assert [s for s in statements if WRITE.match(s)] == []
     assert _state() == before
     request_lines = [line for line in all_logs.lines if line.startswith("django.server")]
-    assert len(request_lines) == 2 * 2 * PREFETCHES, all_logs.lines[-5:]
+    assert len(request_lines) == len(links) * 2 * PREFETCHES, all_logs.lines[-5:]
     for path, token in links:
         assert not [line for line in all_logs.lines if token in line]
         masked = path.replace(token, "[token]")
@@ -239,16 +261,17 @@ def _set_password_link() -> tuple[str, list[str]]:
 
 
 def _emailed_links() -> dict[str, tuple[str, list[str]]]:
-    reactivation, sign_in = _links()
+    reactivation, sign_in, payment = _links()
     return {
         "reactivation_page": (reactivation[0], [reactivation[1]]),
         "sign_in": (sign_in[0], [sign_in[1]]),
+        "payment_page": (payment[0], [payment[1]]),
         "password_reset_confirm": _set_password_link(),
     }
 
 
 # One live link per secret-bearing route, by route name: (path, the secrets in it).
-LINK_ROUTES = ("reactivation_page", "sign_in", "password_reset_confirm")
+LINK_ROUTES = ("reactivation_page", "sign_in", "payment_page", "password_reset_confirm")
 
 
 def test_every_secret_bearing_route_has_a_crawl_case() -> None:

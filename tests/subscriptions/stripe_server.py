@@ -49,6 +49,8 @@ class FakeStripe:
     base_url: str = ""
     requests: list[Recorded] = field(default_factory=list)
     script: list[Scripted] = field(default_factory=list)
+    # Answers requests once the script is empty (e.g. a stateful `StripeLedger`).
+    default: Responder | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def then(self, responder: Responder, *, delay: float = 0.0) -> FakeStripe:
@@ -59,7 +61,8 @@ class FakeStripe:
     def _next(self, recorded: Recorded) -> tuple[Scripted, int, dict[str, Any]]:
         with self._lock:
             self.requests.append(recorded)
-            scripted = self.script.pop(0) if self.script else Scripted(_default_answer)
+            fallback = self.default or _default_answer
+            scripted = self.script.pop(0) if self.script else Scripted(fallback)
         status, body = scripted.responder(recorded)
         return scripted, status, body
 
@@ -200,12 +203,66 @@ def balance(recorded: Recorded) -> tuple[int, dict]:
     }
 
 
+def no_payment_intents(recorded: Recorded) -> tuple[int, dict]:
+    """`GET /v1/payment_intents`: an empty list object."""
+    return 200, {"object": "list", "url": "/v1/payment_intents", "has_more": False, "data": []}
+
+
 def _default_answer(recorded: Recorded) -> tuple[int, dict]:
     if recorded.path == "/v1/balance":
         return balance(recorded)
     if recorded.path == "/v1/refunds":
         return refund_succeeded(recorded)
     return succeeded(recorded)
+
+
+class StripeLedger:
+    """Stateful PaymentIntents that replay as https://docs.stripe.com/idempotency says.
+
+    The first answer to an `Idempotency-Key` is saved and replayed to every later request
+    with that key — a 500 included. During an outage (`outage_until`, a wall-clock
+    timestamp) every PaymentIntent request answers 500; with `charges_during_outage` the
+    PaymentIntent is made and succeeds anyway (Stripe did the work, the answer was
+    lost). `GET
+    /v1/payment_intents?customer=` lists the customer's PaymentIntents, newest first.
+    """
+
+    def __init__(self) -> None:
+        self.intents: list[dict[str, Any]] = []
+        self.saved: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.outage_until = 0.0
+        self.charges_during_outage = False
+        self._lock = threading.Lock()
+
+    def __call__(self, recorded: Recorded) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            if recorded.method == "GET" and recorded.path == "/v1/payment_intents":
+                if time.time() < self.outage_until:
+                    return api_error(recorded)
+                customer = recorded.params.get("customer")
+                data = [pi for pi in reversed(self.intents) if pi["customer"] == customer]
+                return 200, {
+                    "object": "list",
+                    "url": "/v1/payment_intents",
+                    "has_more": False,
+                    "data": data,
+                }
+            if recorded.method == "POST" and recorded.path == "/v1/payment_intents":
+                key = recorded.header("Idempotency-Key")
+                if key in self.saved:
+                    return self.saved[key]
+                answer: tuple[int, dict[str, Any]]
+                if time.time() < self.outage_until:
+                    if self.charges_during_outage:
+                        self.intents.append(payment_intent(recorded))
+                    answer = api_error(recorded)
+                else:
+                    intent = payment_intent(recorded)
+                    self.intents.append(intent)
+                    answer = (200, intent)
+                self.saved[key] = answer
+                return answer
+            return _default_answer(recorded)
 
 
 # --- the server --------------------------------------------------------------------------

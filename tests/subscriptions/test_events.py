@@ -144,8 +144,11 @@ def test_consumers_take_their_lists_from_the_flags():
     assert set(EVENT_TRIGGERS) == {t for t in EventType.values if flags(t).segmentation_trigger}
     assert EVENT_TRIGGERS == SEGMENTATION_EVENT_TRIGGERS
     assert WEBHOOK_EVENTS == WEBHOOK_EVENT_TYPES
-    # SPEC §8.1's event triggers and §9's webhook events.
+    # SPEC §8.1's event triggers (and §4.6's payment recovery ones) and §9's webhook events.
     assert set(EVENT_TRIGGERS) == {
+        "charge.failed",
+        "payment_method.updated",
+        "subscription.recovered",
         "charge.refunded",
         "charge.chargeback",
         "reactivation.requested",

@@ -103,6 +103,8 @@ def test_sale_creates_and_confirms_an_off_session_payment_intent(stripe_creator,
         "metadata[subscription]": str(sub.uuid),
         "metadata[charge]": str(charge.uuid),
         "metadata[creator]": str(stripe_creator.uuid),
+        "metadata[period_start]": charge.period_start.isoformat(),
+        "metadata[attempt]": "0",
     }
 
 

@@ -279,3 +279,36 @@ def test_simultaneous_redeliveries_apply_the_event_once(stripe_creator, charge):
 
     assert sorted(outcomes) == ["applied", "duplicate"]
     assert SubscriptionEvent.objects.filter(type="charge.refunded").count() == 1
+
+
+def test_card_updater_lifts_a_hard_decline_and_records_the_update(stripe_creator):
+    sub = SubscriptionFactory(
+        plan__product__creator=stripe_creator,
+        payment_method="pm_1CardUpdated",
+        status="DELAYED",
+        retries_stopped_code="expired_card",
+    )
+    other = SubscriptionFactory(
+        payment_method="pm_1CardUpdated", retries_stopped_code="expired_card"
+    )
+    payload = json.dumps(
+        _event(
+            "evt_1CardUpdater",
+            "payment_method.automatically_updated",
+            {
+                "id": "pm_1CardUpdated",
+                "object": "payment_method",
+                "type": "card",
+                "card": {"brand": "visa", "exp_month": 8, "exp_year": 2030, "last4": "4242"},
+            },
+        )
+    )
+    answer = _post(stripe_creator, payload)
+    assert answer.status_code == 200 and answer.json()["outcome"] == "applied"
+    sub.refresh_from_db()
+    assert sub.retries_stopped_code == ""
+    event = sub.events.get(type="payment_method.updated")
+    assert event.data["source"] == "stripe_card_updater" and event.data["last4"] == "4242"
+    other.refresh_from_db()
+    assert other.retries_stopped_code == "expired_card"  # another creator's: untouched
+    assert _post(stripe_creator, payload).json()["outcome"] == "duplicate"

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class RecoveryConfig(AppConfig):
+    name = "recovery"
+    verbose_name = "Payment recovery"
+
+    def ready(self) -> None:
+        from recovery import jobs  # noqa: F401  (registers the periodic job)
+        from recovery.consumer import recovery_consume
+        from subscriptions.outbox import register_consumer
+
+        register_consumer("recovery", recovery_consume)

@@ -1,0 +1,14 @@
+"""The recovery app's consumer of the subscription event stream: a failed renewal or
+retry of a late subscription issues a payment link and emails it (SPEC §4.6)."""
+
+from __future__ import annotations
+
+from recovery import services
+from subscriptions.models import SubscriptionEvent
+
+
+def recovery_consume(event: SubscriptionEvent) -> None:
+    if event.type == "charge.failed":
+        services.payment_link_issue(event=event)
+    elif event.type == "payment_method.updated" and (event.data or {}).get("payment_link"):
+        services.payment_link_pay_with_saved_method(event=event)

@@ -1,0 +1,69 @@
+"""Payment links (SPEC §4.6): the subscriber's way to pay a late subscription.
+
+Each failed renewal or retry of a late subscription issues one link, emailed to the
+subscriber; it works until the unpaid period ends and only while the subscription is
+still late. Opening it changes nothing; paying through it returns the subscription to
+ACTIVE on its original anchor.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from accounts.models import Creator
+from core.tenancy import TenantManager
+from subscriptions.models import Subscription, SubscriptionEvent
+
+
+class PaymentLink(models.Model):
+    class Purpose(models.TextChoices):
+        # A late subscription's unpaid period (from a failed renewal or retry).
+        OVERDUE = "overdue", "overdue"
+        # A reactivate-and-charge whose charge was declined: pay it with another card.
+        REACTIVATION = "reactivation", "reactivation"
+
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="+")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="payment_links"
+    )
+    # The `charge.failed` event this link answers: unique, so an event processed twice
+    # (the outbox delivers at least once) issues one link and one email.
+    event = models.OneToOneField(
+        SubscriptionEvent,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="payment_link",
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.OVERDUE)
+    # For a reactivation link: the request's uuid (the reactivation app pays it).
+    reference = models.UUIDField(null=True, blank=True)
+    # The unpaid period the link pays, and its amount as it was when the charge failed.
+    period_start = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    # SHA-256 of the token, set when the email is sent (the token lives only there).
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["subscription", "-created_at"], name="paylink_sub_created"),
+            models.Index(
+                fields=["created_at"],
+                name="paylink_unsent",
+                condition=models.Q(emailed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"payment link for {self.subscription_id} ({self.period_start})"

@@ -1,0 +1,48 @@
+"""Per-product recovery policies (SPEC §4.6): reads and the one write."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from accounts.models import Creator
+from subscriptions.models import Product, RecoveryPolicy
+
+
+def products_with_recovery_policy(*, creator: Creator) -> QuerySet[Product]:
+    """The creator's products, each with its policy (or none) in the same query."""
+    return Product.objects.filter(creator=creator).select_related("recovery_policy")
+
+
+def recovery_policy_for(*, product: Product) -> RecoveryPolicy:
+    """The product's policy, or an unsaved one with the defaults."""
+    policy = RecoveryPolicy.objects.filter(creator_id=product.creator_id, product=product).first()
+    return policy or RecoveryPolicy(creator_id=product.creator_id, product=product)
+
+
+@transaction.atomic
+def recovery_policy_update(
+    *,
+    creator: Creator,
+    product: Product,
+    retry_schedule: list[int] | None,
+    final_action: str,
+    access_while_retrying: bool,
+    send_payment_failed_email: bool,
+    payment_failed_message: str,
+) -> RecoveryPolicy:
+    """Save the product's policy. An empty `retry_schedule` follows the creator's. The
+    new schedule applies from the next retry that is scheduled; dates already set stay."""
+    if product.creator_id != creator.pk:
+        raise ValueError("product of another creator")
+    policy, _ = RecoveryPolicy.objects.select_for_update().get_or_create(
+        creator=creator, product=product
+    )
+    policy.retry_schedule = retry_schedule or None
+    policy.final_action = final_action
+    policy.access_while_retrying = access_while_retrying
+    policy.send_payment_failed_email = send_payment_failed_email
+    policy.payment_failed_message = payment_failed_message.strip()
+    policy.full_clean(exclude=["creator", "product"])
+    policy.save()
+    return policy
