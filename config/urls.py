@@ -1,9 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.errors import api_not_found
 from subscriptions.stripe_webhooks import stripe_webhook_view
+
+admin.site.site_header = _("Subscription Manager support")
+admin.site.site_title = _("Subscription Manager support")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -21,6 +21,8 @@ class OutboxEmail(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("outbox email")
+        verbose_name_plural = _("outbox emails")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -54,6 +56,8 @@ class Integration(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("integration")
+        verbose_name_plural = _("integrations")
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
@@ -88,6 +92,8 @@ class WebhookEndpoint(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["creator", "is_active"], name="webhook_ep_creator_active")]
 
@@ -141,6 +147,8 @@ class WebhookDelivery(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once")

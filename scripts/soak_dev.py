@@ -233,7 +233,7 @@ def wait_for(url: str, seconds: float) -> None:
 
 
 def manage(env: dict[str, str], log: Log, *args: str) -> str:
-    result = subprocess.run(  # noqa: S603 — fixed argv
+    result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=env,
@@ -352,7 +352,7 @@ def main() -> int:
     connections.close_all()
 
     started = datetime.now(UTC)
-    stack = subprocess.Popen(  # noqa: S603 — fixed argv
+    stack = subprocess.Popen(
         [sys.executable, "manage.py", "run_dev", "--addrport", f"127.0.0.1:{options.port}"],
         cwd=ROOT,
         env=env,
