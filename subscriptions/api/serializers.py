@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.api.fields import StrictCharField
+from accounts.currencies import is_active_currency
 from accounts.models import Creator
 from subscriptions.models import (
     CancellationSource,
@@ -51,6 +52,13 @@ class PlanSerializer(serializers.ModelSerializer[Plan]):
     max_cycles = serializers.IntegerField(
         min_value=1, max_value=MAX_CYCLES_LIMIT, allow_null=True, required=False, default=None
     )
+
+    def validate_currency(self, value: str) -> str:
+        if not is_active_currency(value):
+            raise serializers.ValidationError(
+                "Use the ISO 4217 code of a currency in use today, e.g. BRL."
+            )
+        return value.upper()
 
     class Meta:
         model = Plan

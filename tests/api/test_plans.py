@@ -54,6 +54,9 @@ def test_max_cycles_is_optional(creator):
         ("price", None),
         ("currency", "REAL"),
         ("currency", 12),
+        ("currency", "ZZZ"),  # three letters, not a currency
+        ("currency", "XAU"),  # gold: an ISO 4217 code, not money for a plan
+        ("currency", "DEM"),  # withdrawn (Deutsche Mark)
         ("period", "daily"),
         ("max_cycles", 0),
         ("max_cycles", 10**30),
