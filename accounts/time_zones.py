@@ -74,7 +74,8 @@ def time_zone_choices(
     *, current: str, locale: str, language: str
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """Grouped choices: "Suggested" (the saved zone, its country's zones, then those of
-    the countries the creator's language suggests), then every region in alphabetical order, its places too."""
+    the countries the creator's language suggests), then each region in alphabetical
+    order, its places too."""
     zones = _zone_tab()
     current_country = zones.get(current)
     countries = [c for c in (current_country, *LIKELY_COUNTRIES.get(locale, ())) if c]
