@@ -172,3 +172,19 @@ def test_switcher_refuses_a_creator_one_is_not_member_of(creator, owner, login):
     other = CreatorFactory()
     response = login(owner).post(reverse("dashboard:creator_switch"), {"creator": str(other.uuid)})
     assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_every_page_names_its_icon_and_favicon_ico_leads_to_it(client):
+    """No 404 for /favicon.ico in the browser's console, on any page."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/favicon.svg")
+    from django.contrib.staticfiles import finders
+
+    icon = finders.find("favicon.svg")
+    assert icon and "<svg" in open(icon).read()  # noqa: SIM115
+    creator = CreatorFactory()
+    for url in ("/login/", "/admin/login/", f"/s/{creator.slug}/"):
+        page = client.get(url)
+        assert 'rel="icon"' in page.content.decode(), url
