@@ -155,7 +155,13 @@ def currency_choices(*, current: str, locale: str, language: str) -> list[Any]:
 class CreatorSettingsForm(forms.Form):
     time_zone = forms.ChoiceField(label=_("Time zone"))
     locale = forms.ChoiceField(
-        label=_("Language of emails to subscribers"), choices=Creator.Locale.choices
+        label=_("Language of emails to subscribers"),
+        choices=Creator.Locale.choices,
+        help_text=_(
+            "The default for subscribers whose language is not known: a subscriber created "
+            "without one (through the API or an import) gets this language. Subscribers "
+            "whose language is known always get their own."
+        ),
     )
     currency = forms.ChoiceField(label=_("Currency"))
     retry_schedule = forms.CharField(

@@ -102,10 +102,15 @@ def test_build_a_rule_and_send_a_test(page, shop, live_server, settings, lang):
         sign_in(page, base, owner.email, lang)
         page.goto(f"{base}/segmentations/new/")
         page.fill("#rule-name", "Win back")
+        # A name is read in full: the field spans the form, not a dozen characters.
+        assert page.locator("#rule-name").bounding_box()["width"] >= 400
         page.check("#rule-triggers input[value='CANCELLED_BY_CUSTOMER']")
+        assert page.locator("#no-conditions").is_visible()
         page.click("#add-condition")
         row = page.locator("#conditions .condition-row").first
         row.wait_for()
+        # "No conditions" is not said while a condition is there.
+        assert not page.locator("#no-conditions").is_visible()
         row.locator("select[name$='-field']").select_option("recurrence")
         row.locator("select[name$='-op']").select_option("gte")
         page.wait_for_timeout(300)  # the row re-renders after its operator changes
