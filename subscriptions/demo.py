@@ -33,6 +33,8 @@ from subscriptions.services import (
     subscription_create,
 )
 
+DEMO_LOCALES = ("pt-BR", "en")
+
 HISTORY_DAYS = 180
 DUE_TODAY = 5
 FIRST_NAMES = ["ana", "bruno", "carla", "diego", "elisa", "felipe", "gabi", "heitor", "iris"]
@@ -135,6 +137,8 @@ class _History:
             subscriber=SubscriberData(
                 email=f"{first}.{last}.{self.count}@example.com",
                 name=f"{first.title()} {last.title()}",
+                # Both languages, so the demo shows the Portuguese emails and pages too.
+                locale=DEMO_LOCALES[self.count % len(DEMO_LOCALES)],
             ),
             payment_method=method,
         )
@@ -239,7 +243,9 @@ def _due_today(creator: Creator) -> None:
         subscription_create(
             creator=creator,
             plan=plan,
-            subscriber=SubscriberData(email=email, name=f"Renews Today {k}"),
+            subscriber=SubscriberData(
+                email=email, name=f"Renews Today {k}", locale=DEMO_LOCALES[k % len(DEMO_LOCALES)]
+            ),
             payment_method="pm_sandbox_ok",
             started_at=started_at,
         )
