@@ -24,7 +24,9 @@ from segmentation.facts import TRIGGERS
 from segmentation.models import SegmentationRule
 from segmentation.placeholders import PLACEHOLDERS
 from segmentation.validation import ACTION_TYPES, LIST_ACTIONS, TAG_ACTIONS
+from subscriptions.events import EventType
 from subscriptions.models import Plan, Status
+from subscriptions.reactivation_rules import ReactivationMode
 
 MULTI_OPS = ("in", "not_in")
 
@@ -64,24 +66,12 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "remove_tag": _("Remove tag"),
     "send_email": _("Send an email"),
 }
-EVENT_TRIGGER_LABELS: dict[str, str | Promise] = {
-    "charge.refunded": _("Charge refunded"),
-    "charge.chargeback": _("Chargeback"),
-    "reactivation.requested": _("Reactivation requested"),
-    "reactivation.accepted": _("Reactivation accepted"),
-    "reactivation.rejected": _("Reactivation rejected"),
-    "reactivation.expired": _("Reactivation expired"),
-}
-MODE_LABELS: dict[str, str | Promise] = {
-    "reactivate": _("Reactivate"),
-    "reactivate_and_charge": _("Reactivate and charge now"),
-}
 LOCALE_LABELS: dict[str, str | Promise] = {"pt-BR": "Português (Brasil)", "en": "English"}
 
 
 def trigger_choices() -> list[tuple[str, str | Promise]]:
-    status_labels = dict(Status.choices)
-    return [(t, status_labels.get(t) or EVENT_TRIGGER_LABELS.get(t, t)) for t in TRIGGERS]
+    labels: dict[str, str | Promise] = {**dict(Status.choices), **dict(EventType.choices)}
+    return [(t, labels.get(t, t)) for t in TRIGGERS]
 
 
 def new_key() -> str:
@@ -118,7 +108,7 @@ class ConditionRow:
         if spec.type == ENUM:
             labels: dict[str, Any] = {
                 **dict(Status.choices),
-                **MODE_LABELS,
+                **dict(ReactivationMode.choices),
                 **LOCALE_LABELS,
             }
             from subscriptions.models import Period
@@ -156,6 +146,11 @@ class ActionRow:
     provider_error: str = ""
     needs_list: bool = False
     takes_tag: bool = False
+    # What the provider does with a tag name it does not have yet (see
+    # EmailMarketingProvider.creates_tags / supports_tags), for the tag field's hint.
+    creates_tags: bool = False
+    supports_tags: bool = True
+    provider_label: str = ""
 
     @property
     def is_email(self) -> bool:
@@ -300,11 +295,15 @@ class ProviderOptions:
         if row.is_email or integration is None:
             return
         try:
-            tags_need_list = provider_class(integration.provider).tags_need_list
+            adapter = provider_class(integration.provider)
         except LookupError:
             return
+        tags_need_list = adapter.tags_need_list
         row.needs_list = row.type in LIST_ACTIONS or (row.type in TAG_ACTIONS and tags_need_list)
         row.takes_tag = row.type in TAG_ACTIONS
+        row.creates_tags = adapter.creates_tags
+        row.supports_tags = adapter.supports_tags
+        row.provider_label = adapter.label
         if row.needs_list:
             if row.integration not in self._lists:
                 try:

@@ -86,6 +86,11 @@ urlpatterns = [
         name="integration_rename",
     ),
     path(
+        "integrations/<uuid:uuid>/new-contacts/",
+        integrations.integration_contact_status,
+        name="integration_contact_status",
+    ),
+    path(
         "integrations/<uuid:uuid>/disconnect/",
         integrations.integration_disconnect,
         name="integration_disconnect",

@@ -24,7 +24,17 @@ class IntegrationAdmin(admin.ModelAdmin):
     raw_id_fields = ["creator"]
     show_full_result_count = False
     # `credentials` is left out of every form and list: write-only, via the creator's API.
-    fields = ["creator", "uuid", "provider", "name", "status", "last_error", "last_checked_at"]
+    fields = [
+        "creator",
+        "uuid",
+        "provider",
+        "name",
+        "status",
+        "last_error",
+        "last_checked_at",
+        "new_contact_status",
+    ]
+    # The status of new contacts is the creator's consent decision: shown, not changed here.
     readonly_fields = [
         "creator",
         "uuid",
@@ -32,6 +42,7 @@ class IntegrationAdmin(admin.ModelAdmin):
         "status",
         "last_error",
         "last_checked_at",
+        "new_contact_status",
     ]
     actions = ["revalidate"]
 

@@ -29,6 +29,12 @@ class OutboxEmail(models.Model):
         return f"{self.subject} → {', '.join(self.to)}"
 
 
+class NewContactStatus(models.TextChoices):
+    SUBSCRIBED = "subscribed", _("Subscribed")
+    PENDING = "pending", _("Pending (double opt-in)")
+    TRANSACTIONAL = "transactional", _("Transactional only")
+
+
 class Integration(models.Model):
     """A creator's connection to an email-marketing provider (SPEC §9).
 
@@ -51,6 +57,14 @@ class Integration(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.UNCHECKED)
     last_error = models.TextField(blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # What a contact that an action creates on a list becomes (see
+    # notifications.providers.base.CONTACT_STATUSES); each provider offers the ones it has.
+    new_contact_status = models.CharField(
+        _("status of new contacts"),
+        max_length=20,
+        choices=NewContactStatus.choices,
+        default=NewContactStatus.SUBSCRIBED,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantManager()

@@ -68,15 +68,39 @@ def _clean(provider: str, credentials: Any) -> dict[str, str]:
         raise DomainError(str(exc), details={"credentials": [str(exc)]}) from None
 
 
+def _clean_contact_status(provider: str, value: str | None) -> str:
+    """The status new contacts get; each provider offers only the ones it has (Mailchimp:
+    subscribed, pending double opt-in, transactional; Brevo and ActiveCampaign:
+    subscribed)."""
+    offered = provider_class(provider).contact_statuses
+    if value is None or value == "":
+        return offered[0]
+    if value not in offered:
+        choices = ", ".join(offered)
+        message = (
+            f"{provider_class(provider).label} cannot give new contacts the status "
+            f"{str(value)[:40]!r}; choose one of {choices}."
+        )
+        raise DomainError(message, details={"new_contact_status": [f"Choose one of {choices}."]})
+    return value
+
+
 def integration_create(
-    *, creator: Creator, provider: str, name: str, credentials: Any
+    *,
+    creator: Creator,
+    provider: str,
+    name: str,
+    credentials: Any,
+    new_contact_status: str | None = None,
 ) -> Integration:
     """Save a new integration, then check its credentials with the provider.
 
     A refused key is saved all the same, with status `error` and the provider's reason,
     so the creator sees what to fix; a malformed one is refused before saving (422).
+    `new_contact_status` defaults to the provider's first (subscribed).
     """
     cleaned = _clean(provider, credentials)
+    contact_status = _clean_contact_status(provider, new_contact_status)
     name = (name or "").strip() or provider_class(provider).label
     with transaction.atomic():
         integration = Integration.objects.create(
@@ -84,16 +108,27 @@ def integration_create(
             provider=provider,
             name=name[:200],
             credentials=cleaned,  # type: ignore[misc]  # EncryptedJSONField stores JSON
+            new_contact_status=contact_status,
         )
     return integration_validate(integration=integration)
 
 
 def integration_update(
-    *, integration: Integration, name: str | None = None, credentials: Any = None
+    *,
+    integration: Integration,
+    name: str | None = None,
+    credentials: Any = None,
+    new_contact_status: str | None = None,
 ) -> Integration:
-    """Rename and/or replace credentials. Without credentials the stored ones stay;
-    new credentials are validated with the provider like on create."""
+    """Rename, replace credentials and/or change the status of new contacts. Without
+    credentials the stored ones stay; new credentials are validated with the provider
+    like on create."""
     fields: list[str] = []
+    if new_contact_status is not None:
+        integration.new_contact_status = _clean_contact_status(
+            integration.provider, new_contact_status
+        )
+        fields.append("new_contact_status")
     if name is not None:
         if not name.strip():
             raise DomainError("The name cannot be empty.", details={"name": ["Required."]})
@@ -140,12 +175,15 @@ def integration_delete(*, integration: Integration) -> None:
 def integration_validate(*, integration: Integration) -> Integration:
     """Ask the provider whether the stored credentials work; record the answer.
 
-    Runs outside any transaction of ours: the HTTP call must not hold row locks.
+    A network failure (no answer) says nothing about the credentials: the integration
+    stays `unchecked` with the reason, and no rule is flagged. Runs outside any
+    transaction of ours: the HTTP call must not hold row locks.
     """
     try:
         provider_for(integration).validate()
     except ProviderError as exc:
-        status, error = Integration.Status.ERROR, exc.message
+        status = Integration.Status.UNCHECKED if exc.network else Integration.Status.ERROR
+        error = exc.message
         logger.info(
             "integration %s (%s) failed validation: %s",
             integration.uuid,

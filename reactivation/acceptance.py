@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from reactivation import eligibility
 from reactivation.models import ReactivationRequest
 from reactivation.services import (
     CHARGE_IN_FLIGHT_SECONDS,
@@ -21,10 +20,21 @@ from reactivation.services import (
     RequestGone,
     reactivation_request_expire_if_due,
 )
-from subscriptions import billing
-from subscriptions.models import Charge, Status, Subscription
+from subscriptions.billing import local_date
+from subscriptions.events import EventType
+from subscriptions.models import Charge, Subscription
 from subscriptions.outbox import event_record
-from subscriptions.services import charge_call_gateway, charge_settle, subscription_status_set
+from subscriptions.reactivation_rules import (
+    ReactivationOutcome,
+    reactivation_outcome,
+    reactivation_refusal,
+)
+from subscriptions.services import (
+    charge_call_gateway,
+    charge_open,
+    charge_settle,
+    subscription_reactivate,
+)
 
 
 @dataclass(frozen=True)
@@ -75,14 +85,15 @@ def _open_or_expire(request: ReactivationRequest, now: datetime) -> None:
                 raise RequestGone(locked)
     except RequestGone as gone:
         if gone.request.status == PENDING:
-            reactivation_request_expire_if_due(request=gone.request, now=now)
+            reactivation_request_expire_if_due(reactivation_request=gone.request, now=now)
             gone.request.refresh_from_db(fields=["status", "decided_at"])
             raise RequestGone(gone.request) from None
         raise
 
 
-def reactivation_request_reject(*, request: ReactivationRequest) -> Decision:
+def reactivation_request_reject(*, reactivation_request: ReactivationRequest) -> Decision:
     """The subscriber said no: `rejected` + `reactivation.rejected`; nothing else changes."""
+    request = reactivation_request
     now = timezone.now()
     _open_or_expire(request, now)
     with transaction.atomic():
@@ -96,14 +107,14 @@ def reactivation_request_reject(*, request: ReactivationRequest) -> Decision:
         locked.save(update_fields=["status", "decided_at"])
         event_record(
             subscription=locked.subscription,
-            type="reactivation.rejected",
+            type=EventType.REACTIVATION_REJECTED,
             data={"request": str(locked.uuid), "mode": locked.mode},
             occurred_at=now,
         )
     return Decision("rejected", locked)
 
 
-def reactivation_request_accept(*, request: ReactivationRequest) -> Decision:
+def reactivation_request_accept(*, reactivation_request: ReactivationRequest) -> Decision:
     """The subscriber accepts on local date R (creator's time zone); SPEC §6.1.
 
     Same cycle (R < paid_through): ACTIVE, anchor unchanged, next charge = paid_through,
@@ -115,6 +126,7 @@ def reactivation_request_accept(*, request: ReactivationRequest) -> Decision:
     message. The gateway is called outside any transaction with a key derived from the
     request, so two accepts at once (rows locked) reactivate and charge once.
     """
+    request = reactivation_request
     now = timezone.now()
     _open_or_expire(request, now)
     with transaction.atomic():
@@ -122,10 +134,12 @@ def reactivation_request_accept(*, request: ReactivationRequest) -> Decision:
         subscription = locked.subscription
         charge = locked.charge
         if charge is None:
-            refusal = eligibility.reactivation_refusal(subscription, as_support=True)
+            # Who asked was checked when the request was made (support may ask for an
+            # admin-cancelled one); here only a change since then refuses.
+            refusal = reactivation_refusal(subscription, as_support=True)
             if refusal is not None:
                 return _fail(locked, refusal.message, now)
-            accepted_on = billing.local_date(now, subscription.creator.tz)
+            accepted_on = local_date(now, subscription.creator.tz)
             outcome = _outcome(locked, subscription, accepted_on)
             if not outcome.charge_today:
                 _apply(locked, subscription, outcome, now)
@@ -167,8 +181,8 @@ def reactivation_request_accept(*, request: ReactivationRequest) -> Decision:
 
 def _outcome(
     request: ReactivationRequest, subscription: Subscription, accepted_on: Any
-) -> billing.ReactivationOutcome:
-    return billing.reactivation_outcome(
+) -> ReactivationOutcome:
+    return reactivation_outcome(
         mode=request.mode,
         paid_through=subscription.paid_through,
         anchor=subscription.billing_anchor,
@@ -177,72 +191,46 @@ def _outcome(
     )
 
 
+def reactivation_charge_key(request: ReactivationRequest) -> str:
+    """Keyed by the request, so one request charges at most once."""
+    return f"reactivation_{request.uuid.hex}"
+
+
 def _charge_open(
-    request: ReactivationRequest, subscription: Subscription, outcome: billing.ReactivationOutcome
+    request: ReactivationRequest, subscription: Subscription, outcome: ReactivationOutcome
 ) -> Charge:
-    """The reactivation charge, keyed by the request: one request charges at most once."""
     assert outcome.charge_period_start is not None and outcome.charge_period_end is not None
-    key = f"reactivation_{request.uuid.hex}"
-    try:
-        with transaction.atomic():
-            return Charge.objects.create(
-                creator_id=subscription.creator_id,
-                subscription=subscription,
-                amount=subscription.plan.price,
-                currency=subscription.plan.currency,
-                kind=Charge.Kind.REACTIVATION,
-                period_start=outcome.charge_period_start,
-                period_end=outcome.charge_period_end,
-                idempotency_key=key,
-                gateway=subscription.creator.gateway,
-            )
-    except IntegrityError:
-        return Charge.objects.get(idempotency_key=key)
+    return charge_open(
+        subscription=subscription,
+        kind=Charge.Kind.REACTIVATION,
+        period_start=outcome.charge_period_start,
+        period_end=outcome.charge_period_end,
+        idempotency_key=reactivation_charge_key(request),
+    )
 
 
 def _apply(
     request: ReactivationRequest,
     subscription: Subscription,
-    outcome: billing.ReactivationOutcome,
+    outcome: ReactivationOutcome,
     now: datetime,
     *,
     charged: bool = False,
 ) -> None:
-    """Reactivate: new dates, cancellation cleared (its history stays in the events)."""
-    subscription.billing_anchor = outcome.billing_anchor
-    subscription.next_charge_date = outcome.next_charge_date
-    subscription.paid_through = outcome.paid_through
-    if charged:
-        subscription.recurrence += 1
-    subscription.unpaid_recurrences = 0
-    subscription.retry_attempt = 0
-    subscription.next_retry_date = None
-    subscription.cancelled_at = None
-    subscription.cancellation_source = ""
-    subscription.cancellation_reason = ""
+    """The request is accepted; the subscription is reactivated by its own service."""
     data = {"mode": request.mode, "same_cycle": outcome.same_cycle, "request": str(request.uuid)}
     event_record(
         subscription=subscription,
-        type="reactivation.accepted",
+        type=EventType.REACTIVATION_ACCEPTED,
         data={**data, "charge": str(request.charge.uuid) if request.charge is not None else None},
         occurred_at=now,
     )
-    subscription_status_set(subscription=subscription, status=Status.ACTIVE, data=data)
-    subscription.save()
+    request.subscription = subscription_reactivate(
+        subscription=subscription, outcome=outcome, charged=charged, data=data, occurred_at=now
+    )
     request.status = ReactivationRequest.Status.ACCEPTED
     request.decided_at = now
     request.save(update_fields=["status", "decided_at"])
-    event_record(
-        subscription=subscription,
-        type="subscription.reactivated",
-        data={
-            **data,
-            "billing_anchor": outcome.billing_anchor.isoformat(),
-            "next_charge_date": outcome.next_charge_date.isoformat(),
-            "paid_through": outcome.paid_through.isoformat(),
-        },
-        occurred_at=now,
-    )
 
 
 def _fail(request: ReactivationRequest, message: str, now: datetime) -> Decision:
@@ -252,7 +240,7 @@ def _fail(request: ReactivationRequest, message: str, now: datetime) -> Decision
     request.save(update_fields=["status", "decided_at", "failure_message"])
     event_record(
         subscription=request.subscription,
-        type="reactivation.failed",
+        type=EventType.REACTIVATION_FAILED,
         data={
             "request": str(request.uuid),
             "mode": request.mode,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import DomainError
 from accounts.models import User
+from core.actors import Actor
 from reactivation import services
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
 from subscriptions.admin_helpers import SUBSCRIPTION_LABEL_RELATED, subscription_label
@@ -25,8 +26,8 @@ def _staff(request: HttpRequest) -> User | None:
     return request.user if isinstance(request.user, User) else None
 
 
-def support_label(request: HttpRequest) -> str:
-    return f"support: {getattr(request.user, 'email', '')}"
+def _support(request: HttpRequest) -> Actor:
+    return Actor.support(request.user)
 
 
 @admin.register(ReactivationRequest)
@@ -73,7 +74,7 @@ class ReactivationRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         for item in queryset.select_related("subscription"):
             try:
                 services.reactivation_request_resend(
-                    request=item, requested_by=_staff(request), label=support_label(request)
+                    reactivation_request=item, actor=_support(request), requested_by=_staff(request)
                 )
                 done += 1
             except DomainError as exc:
@@ -85,7 +86,7 @@ class ReactivationRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.action(description=_("Revoke (the link stops working)"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ReactivationRequest]) -> None:
         done = sum(
-            services.reactivation_request_revoke(request=item, actor=support_label(request))
+            services.reactivation_request_revoke(reactivation_request=item, actor=_support(request))
             for item in queryset.filter(status=ReactivationRequest.Status.PENDING)
         )
         self.message_user(
@@ -142,9 +143,8 @@ def send_reactivation_request(
             creator=creators[creator_pk],
             subscriptions=Subscription.objects.filter(pk__in=pks),
             mode=mode,
+            actor=_support(request),
             requested_by=_staff(request),
-            requested_by_label=support_label(request),
-            as_support=True,
         )
         created += len(result.created)
         for failure in result.failed[:20]:

@@ -13,14 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Creator
 from accounts.tenancy import TenantManager
 from subscriptions.models import Charge, Subscription
+from subscriptions.reactivation_rules import ReactivationMode as Mode
 
 # The link lives exactly this long after the request is created (SPEC §6.2).
 REQUEST_LIFETIME = timedelta(hours=72)
-
-
-class Mode(models.TextChoices):
-    REACTIVATE = "reactivate", _("Reactivate")
-    REACTIVATE_AND_CHARGE = "reactivate_and_charge", _("Reactivate and charge")
 
 
 class ReactivationBatch(models.Model):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import Creator
 from reactivation.models import ReactivationBatch, ReactivationRequest
 from subscriptions import billing
+from subscriptions.reactivation_rules import reactivation_outcome
 
 # secrets.token_urlsafe(32): 43 URL-safe characters, 256 random bits.
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -62,7 +63,7 @@ def request_preview(request: ReactivationRequest, now: datetime | None = None) -
     subscription = request.subscription
     plan = subscription.plan
     accepted_on = billing.local_date(now or timezone.now(), request.creator.tz)
-    outcome = billing.reactivation_outcome(
+    outcome = reactivation_outcome(
         mode=request.mode,
         paid_through=subscription.paid_through,
         anchor=subscription.billing_anchor,

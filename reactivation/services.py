@@ -20,11 +20,19 @@ from django.utils import timezone
 
 from accounts.errors import Conflict, DomainError
 from accounts.models import Creator, User
-from reactivation import eligibility
+from core.actors import Actor
 from reactivation.models import REQUEST_LIFETIME, Mode, ReactivationBatch, ReactivationRequest
 from subscriptions.bulk import bulk_insert_rows
+from subscriptions.events import EventType
 from subscriptions.models import Charge, Plan, Subscription, SubscriptionEvent
 from subscriptions.outbox import event_record, events_record_bulk
+from subscriptions.reactivation_rules import (
+    IN_PROGRESS,
+    NOT_FOUND,
+    Refusal,
+    reactivation_refusal,
+    refusal_for,
+)
 
 # Largest list one bulk action takes (the API answers 400 above it).
 BULK_MAX = 10_000
@@ -78,14 +86,14 @@ def reactivation_request_create(
     *,
     subscription: Subscription,
     mode: str,
+    actor: Actor,
     requested_by: User | None = None,
-    requested_by_label: str = "",
-    as_support: bool = False,
 ) -> ReactivationRequest:
     """Ask the subscriber to reactivate; nothing changes until they accept (SPEC §6.1).
 
     Refused with a reason code (409) unless the subscription is CANCELLED_BY_CUSTOMER or
-    CANCELLED_BY_SELLER on a plan still on sale (CANCELLED_BY_ADMIN only `as_support`).
+    CANCELLED_BY_SELLER on a plan still on sale (CANCELLED_BY_ADMIN only when the actor
+    is support staff). The actor's label is kept on the request for its history.
     A pending request of the same subscription is superseded: its link answers 410.
     The email with the link goes out after commit.
     """
@@ -96,7 +104,7 @@ def reactivation_request_create(
             .select_related("plan__product", "creator")
             .get(pk=subscription.pk, creator_id=subscription.creator_id)
         )
-        refusal = eligibility.reactivation_refusal(locked, as_support=as_support)
+        refusal = reactivation_refusal(locked, as_support=actor.is_support)
         if refusal is None and _subscriptions_accepting_now(
             [locked.pk], creator_id=locked.creator_id
         ):
@@ -115,23 +123,18 @@ def reactivation_request_create(
             subscription=locked,
             mode=mode,
             requested_by=requested_by,
-            requested_by_label=requested_by_label[:200],
+            requested_by_label=actor.label[:200],
             created_at=now,
             expires_at=now + REQUEST_LIFETIME,
         )
         event_record(
             subscription=locked,
-            type="reactivation.requested",
+            type=EventType.REACTIVATION_REQUESTED,
             data=_requested_data(request, str(previous) if previous else None),
             occurred_at=now,
         )
         _emails_after_commit([request.pk])
     return request
-
-
-IN_PROGRESS = eligibility.Refusal(
-    "in_progress", "The subscriber is accepting the current request right now; try again later."
-)
 
 
 def _subscriptions_accepting_now(subscription_ids: Sequence[int], *, creator_id: int) -> set[int]:
@@ -176,9 +179,8 @@ def reactivation_requests_create_bulk(
     mode: str,
     subscription_ids: Sequence[Any] | None = None,
     subscriptions: QuerySet[Subscription] | None = None,
+    actor: Actor,
     requested_by: User | None = None,
-    requested_by_label: str = "",
-    as_support: bool = False,
 ) -> BulkResult:
     """One mode sent to many subscriptions of a creator (SPEC §6.3).
 
@@ -205,7 +207,7 @@ def reactivation_requests_create_bulk(
             parsed = _parse_uuid(raw)
             if parsed is None:
                 malformed += 1
-                failed.append(_failure(str(raw), eligibility.NOT_FOUND))
+                failed.append(_failure(str(raw), NOT_FOUND))
             elif parsed not in seen:
                 seen.add(parsed)
                 wanted.append(parsed)
@@ -238,10 +240,10 @@ def reactivation_requests_create_bulk(
         for wanted_uuid in wanted:
             found = by_uuid.get(wanted_uuid)
             if found is None:
-                refusal: eligibility.Refusal | None = eligibility.NOT_FOUND
+                refusal: Refusal | None = NOT_FOUND
             else:
-                refusal = eligibility.refusal_for(
-                    status=found[2], plan=plans[found[3]], as_support=as_support
+                refusal = refusal_for(
+                    status=found[2], plan=plans[found[3]], as_support=actor.is_support
                 )
                 if refusal is None and found[0] in busy:
                     refusal = IN_PROGRESS
@@ -254,7 +256,7 @@ def reactivation_requests_create_bulk(
             creator=creator,
             mode=mode,
             requested_by=requested_by,
-            requested_by_label=requested_by_label[:200],
+            requested_by_label=actor.label[:200],
             total=len(wanted) + malformed,
             created_count=len(eligible),
             refused_count=len(failed),
@@ -271,7 +273,7 @@ def reactivation_requests_create_bulk(
                 subscription_id=pk,
                 mode=mode,
                 requested_by=requested_by,
-                requested_by_label=requested_by_label[:200],
+                requested_by_label=actor.label[:200],
                 created_at=now,
                 expires_at=now + REQUEST_LIFETIME,
                 batch=batch,
@@ -288,7 +290,7 @@ def reactivation_requests_create_bulk(
                 SubscriptionEvent(
                     creator=creator,
                     subscription_id=request.subscription_id,
-                    type="reactivation.requested",
+                    type=EventType.REACTIVATION_REQUESTED,
                     data={**_requested_data(request, None), "batch": str(batch.uuid)},
                     occurred_at=now,
                 )
@@ -300,12 +302,15 @@ def reactivation_requests_create_bulk(
     )
 
 
-def _failure(subscription: str, refusal: eligibility.Refusal) -> dict[str, str]:
+def _failure(subscription: str, refusal: Refusal) -> dict[str, str]:
     return {"subscription": subscription, "code": refusal.code, "message": refusal.message}
 
 
 def reactivation_request_resend(
-    *, request: ReactivationRequest, requested_by: User | None = None, label: str = ""
+    *,
+    reactivation_request: ReactivationRequest,
+    actor: Actor,
+    requested_by: User | None = None,
 ) -> ReactivationRequest:
     """Resend = a fresh request with the same mode that supersedes this one.
 
@@ -313,31 +318,33 @@ def reactivation_request_resend(
     ("replaced by a newer request"). Works for pending and expired requests alike; the
     subscription must still be eligible (support may resend for admin-cancelled ones).
     """
-    if request.status not in (PENDING, ReactivationRequest.Status.EXPIRED):
+    status = reactivation_request.status
+    if status not in (PENDING, ReactivationRequest.Status.EXPIRED):
         raise Conflict(
-            f"A {request.status} request cannot be resent; send a new one.", code="not_resendable"
+            f"A {status} request cannot be resent; send a new one.", code="not_resendable"
         )
     return reactivation_request_create(
-        subscription=request.subscription,
-        mode=request.mode,
+        subscription=reactivation_request.subscription,
+        mode=reactivation_request.mode,
+        actor=actor,
         requested_by=requested_by,
-        requested_by_label=label or request.requested_by_label,
-        as_support=bool(label.startswith("support:")),
     )
 
 
-def reactivation_request_revoke(*, request: ReactivationRequest, actor: str = "") -> bool:
+def reactivation_request_revoke(*, reactivation_request: ReactivationRequest, actor: Actor) -> bool:
     """Withdraw a pending request: its link answers 410. False when it was not pending."""
     with transaction.atomic():
         revoked = (
             ReactivationRequest.objects.filter(
-                pk=request.pk, creator_id=request.creator_id, status=PENDING
+                pk=reactivation_request.pk,
+                creator_id=reactivation_request.creator_id,
+                status=PENDING,
             )
             .filter(_EXPIRABLE)
             .update(
                 status=ReactivationRequest.Status.SUPERSEDED,
                 decided_at=timezone.now(),
-                failure_message=f"Revoked by {actor}"[:500] if actor else "Revoked",
+                failure_message=f"Revoked by {actor}"[:500],
             )
         )
     return bool(revoked)
@@ -352,13 +359,14 @@ _EXPIRABLE = Q(charge__isnull=True) | ~Q(
 
 
 def reactivation_request_expire_if_due(
-    *, request: ReactivationRequest, now: datetime | None = None
+    *, reactivation_request: ReactivationRequest, now: datetime | None = None
 ) -> bool:
     """Record the expiry of one request exactly once (status `expired` + event).
 
     A conditional UPDATE: when the link is opened late and the periodic job runs at the
     same moment, only one of them matches the pending row.
     """
+    request = reactivation_request
     now = now or timezone.now()
     with transaction.atomic():
         expired = (
@@ -369,7 +377,7 @@ def reactivation_request_expire_if_due(
         if expired:
             event_record(
                 subscription=request.subscription,
-                type="reactivation.expired",
+                type=EventType.REACTIVATION_EXPIRED,
                 data={"request": str(request.uuid), "mode": request.mode},
                 occurred_at=now,
             )
@@ -404,7 +412,7 @@ def reactivation_requests_expire_due(*, now: datetime | None = None, limit: int 
                 SubscriptionEvent(
                     creator_id=creator_id,
                     subscription_id=subscription_id,
-                    type="reactivation.expired",
+                    type=EventType.REACTIVATION_EXPIRED,
                     data={"request": str(request_uuid), "mode": mode},
                     occurred_at=now,
                 )

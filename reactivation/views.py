@@ -161,7 +161,7 @@ def reactivation_page(request: HttpRequest, token: str) -> HttpResponse:
         request.LANGUAGE_CODE = language
         if req.status == Status.PENDING and timezone.now() >= req.expires_at:
             # Opened late: record the expiry (once, even if the job runs right now).
-            services.reactivation_request_expire_if_due(request=req)
+            services.reactivation_request_expire_if_due(reactivation_request=req)
             req.refresh_from_db(fields=["status", "decided_at"])
         if req.status != Status.PENDING:
             return _gone(request, req)
@@ -177,9 +177,9 @@ def reactivation_page(request: HttpRequest, token: str) -> HttpResponse:
             )
         try:
             if decision == "accept":
-                result = acceptance.reactivation_request_accept(request=req)
+                result = acceptance.reactivation_request_accept(reactivation_request=req)
             else:
-                result = acceptance.reactivation_request_reject(request=req)
+                result = acceptance.reactivation_request_reject(reactivation_request=req)
         except services.RequestGone as gone:
             return _gone(request, selectors.request_for_token(token) or gone.request)
         return _decision_answer(request, result)

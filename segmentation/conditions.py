@@ -24,6 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from subscriptions.models import Period, Status
+from subscriptions.reactivation_rules import ReactivationMode
 
 TEXT, ENUM, INT, DECIMAL, UUID_T, CODE = "text", "enum", "int", "decimal", "uuid", "code"
 
@@ -42,7 +43,7 @@ OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
     CODE: EQUALITY,
 }
 
-REACTIVATION_MODES = ("reactivate", "reactivate_and_charge")
+REACTIVATION_MODES = tuple(ReactivationMode.values)
 LOCALES = ("pt-BR", "en")
 MAX_IN_VALUES = 200
 MAX_TEXT = 500

@@ -17,20 +17,15 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from subscriptions.events import SEGMENTATION_EVENT_TRIGGERS, EventType
 from subscriptions.models import Status, Subscription, SubscriptionEvent
 
-STATUS_CHANGED = "subscription.status_changed"
+STATUS_CHANGED = EventType.SUBSCRIPTION_STATUS_CHANGED.value
 STATUS_TRIGGERS = tuple(
     s for s in Status.values if s != Status.STARTED
 )  # a subscription never "becomes" STARTED: it is created so
-EVENT_TRIGGERS = (
-    "charge.refunded",
-    "charge.chargeback",
-    "reactivation.requested",
-    "reactivation.accepted",
-    "reactivation.rejected",
-    "reactivation.expired",
-)
+# The event types flagged as triggers in the vocabulary (SPEC §8.1).
+EVENT_TRIGGERS = SEGMENTATION_EVENT_TRIGGERS
 TRIGGERS = STATUS_TRIGGERS + EVENT_TRIGGERS
 REACTIVATION_EVENT_PREFIX = "reactivation."
 

@@ -172,7 +172,12 @@ def action_perform(
 ) -> Outcome:
     """Run one delivery's action once (no retry here). Never raises for provider errors.
     `providers` caches adapters by integration id across a batch (credentials are
-    decrypted once)."""
+    decrypted once).
+
+    The action is the adapter's alone (see notifications.providers.base): `add_to_list`
+    adds, `add_tag` tags, `remove_*` only remove. A provider error reaches the delivery
+    log and the rule's alert with the provider's field-level details.
+    """
     action = delivery.action
     if action["type"] == "send_email":
         values = _placeholder_values(delivery)
@@ -193,7 +198,7 @@ def action_perform(
     integration = delivery.integration
     if integration is None:
         return Outcome(ok=False, permanent=True, error="the integration was deleted")
-    contact = Contact(
+    contact = Contact.from_name(
         email=delivery.contact_email, name=delivery.contact_name, locale=delivery.contact_locale
     )
     list_id = action.get("list")
@@ -211,7 +216,9 @@ def action_perform(
                 delivery.pk,
             )
             return Outcome(ok=True)
-        provider.upsert_contact(contact, list_id)
+        # Each action is self-contained (creating the contact only where it must, with the
+        # integration's status for new contacts): nothing is upserted first, so a removal
+        # never creates anyone and a tag never subscribes anyone.
         if action["type"] == "add_to_list":
             provider.add_to_list(contact, list_id)
         elif action["type"] == "remove_from_list":

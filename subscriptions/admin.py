@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.actors import Actor
 from subscriptions.admin_helpers import (
     SUBSCRIPTION_LABEL_RELATED,
     EstimatedCountPaginator,
@@ -20,6 +21,7 @@ from subscriptions.admin_helpers import (
     subscription_label,
 )
 from subscriptions.charges import charge_chargeback, charge_refund
+from subscriptions.events import EventType
 from subscriptions.models import (
     Charge,
     Plan,
@@ -101,24 +103,9 @@ class EventTypeFilter(admin.SimpleListFilter):
 
     title = "type"
     parameter_name = "type"
-    TYPES = (
-        "subscription.created",
-        "subscription.status_changed",
-        "subscription.renewed",
-        "subscription.reactivated",
-        "charge.succeeded",
-        "charge.failed",
-        "charge.refunded",
-        "charge.chargeback",
-        "reactivation.requested",
-        "reactivation.accepted",
-        "reactivation.rejected",
-        "reactivation.expired",
-        "reactivation.failed",
-    )
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(t, t) for t in self.TYPES]
+        return [(value, f"{label} ({value})") for value, label in EventType.choices]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(type=self.value()) if self.value() else queryset
@@ -185,15 +172,15 @@ class ChargeInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
-def _cancel_as_support(subscription: Subscription, reason: str, actor: str) -> None:
-    subscription_cancel(subscription=subscription, source="admin", reason=reason, actor=actor)
+def _cancel_as_support(subscription: Subscription, reason: str, actor: Actor) -> None:
+    subscription_cancel(subscription=subscription, actor=actor, reason=reason)
 
 
-def _refund(charge: Charge, reason: str, actor: str) -> None:
+def _refund(charge: Charge, reason: str, actor: Actor) -> None:
     charge_refund(charge=charge, reason=reason, actor=actor)
 
 
-def _chargeback(charge: Charge, reason: str, actor: str) -> None:
+def _chargeback(charge: Charge, reason: str, actor: Actor) -> None:
     charge_chargeback(charge=charge, reason=reason, actor=actor)
 
 

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import DomainError
+from core.actors import Actor
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -87,7 +88,7 @@ def reason_action(
     name: str,
     description: StrOrPromise,
     verb: StrOrPromise,
-    apply: Callable[[Any, str, str], None],
+    apply: Callable[[Any, str, Actor], None],
 ) -> Callable[[admin.ModelAdmin[Any], HttpRequest, QuerySet[Any]], HttpResponse | None]:
     """An admin action that first shows a page asking for a reason, then calls
     `apply(obj, reason, actor)` (a service) for each selected row. A refusal by the
@@ -104,7 +105,7 @@ def reason_action(
         related = getattr(modeladmin, "confirmation_related", ())
         if "apply" in request.POST and form.is_valid():
             done = 0
-            actor = f"support:{request.user.get_username()}"
+            actor = Actor.support(request.user)
             for obj in queryset.select_related(*related):
                 try:
                     apply(obj, form.cleaned_data["reason"], actor)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts.errors import Conflict, DomainError
+from core.actors import Actor
+from subscriptions.events import EventType
 from subscriptions.gateways import get_gateway
 from subscriptions.models import Charge, Subscription
 from subscriptions.outbox import event_record
@@ -21,7 +23,7 @@ def _charge_event_data(charge: Charge, **extra: str) -> dict[str, str]:
 
 
 def charge_refund(
-    *, charge: Charge, reason: str = "", actor: str = "", call_gateway: bool = True
+    *, charge: Charge, actor: Actor, reason: str = "", call_gateway: bool = True
 ) -> Charge:
     """Refund a succeeded charge in full and record `charge.refunded`.
 
@@ -54,13 +56,13 @@ def charge_refund(
         locked.save(update_fields=["status", "updated_at"])
         event_record(
             subscription=locked.subscription,
-            type="charge.refunded",
-            data=_charge_event_data(locked, reason=reason.strip()[:500], actor=actor),
+            type=EventType.CHARGE_REFUNDED,
+            data=_charge_event_data(locked, reason=reason.strip()[:500], actor=actor.ref),
         )
     return locked
 
 
-def charge_chargeback(*, charge: Charge, reason: str = "", actor: str = "") -> Charge:
+def charge_chargeback(*, charge: Charge, actor: Actor, reason: str = "") -> Charge:
     """Record a chargeback (dispute) on a succeeded or refunded charge: `charge.chargeback`."""
     with transaction.atomic():
         locked = Charge.objects.select_for_update().get(pk=charge.pk)
@@ -74,7 +76,7 @@ def charge_chargeback(*, charge: Charge, reason: str = "", actor: str = "") -> C
         locked.save(update_fields=["status", "updated_at"])
         event_record(
             subscription=locked.subscription,
-            type="charge.chargeback",
-            data=_charge_event_data(locked, reason=reason.strip()[:500], actor=actor),
+            type=EventType.CHARGE_CHARGEBACK,
+            data=_charge_event_data(locked, reason=reason.strip()[:500], actor=actor.ref),
         )
     return locked

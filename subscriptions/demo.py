@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.errors import DomainError
 from accounts.models import Creator
+from core.actors import Actor, ActorKind
 from subscriptions import billing, renewals
 from subscriptions.models import Plan, Product, Status, Subscription, SubscriptionEvent
 from subscriptions.services import (
@@ -213,10 +214,17 @@ class _History:
         with contextlib.suppress(DomainError):
             subscription_cancel(
                 subscription=subscription,
-                source=source,
+                actor=_DEMO_ACTORS[source],
                 reason=self.rng.choice(CANCEL_REASONS[source]),
-                actor="demo",
             )
+
+
+# Who "acted" in the demo's history: the cancellation source follows from the kind.
+_DEMO_ACTORS = {
+    "customer": Actor(ActorKind.SUBSCRIBER, "demo", "demo"),
+    "seller": Actor(ActorKind.MEMBER, "demo", "demo"),
+    "admin": Actor.system("demo"),
+}
 
 
 def _set_method(subscription: Subscription, method: str) -> None:

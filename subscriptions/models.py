@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
 from accounts.tenancy import TenantManager
+from core.actors import ActorKind
+from subscriptions.events import EventType
 
 
 class Period(models.TextChoices):
@@ -45,6 +47,15 @@ class CancellationSource(models.TextChoices):
     SELLER = "seller", _("Seller")
     ADMIN = "admin", _("Support")
 
+
+# The cancellation source follows from who acted, never from client input (SPEC §4.2).
+CANCELLATION_SOURCE_BY_ACTOR = {
+    ActorKind.MEMBER: CancellationSource.SELLER,
+    ActorKind.API_KEY: CancellationSource.SELLER,
+    ActorKind.SUBSCRIBER: CancellationSource.CUSTOMER,
+    ActorKind.SUPPORT: CancellationSource.ADMIN,
+    ActorKind.SYSTEM: CancellationSource.ADMIN,
+}
 
 CANCELLED_STATUS_BY_SOURCE = {
     CancellationSource.CUSTOMER: Status.CANCELLED_BY_CUSTOMER,
@@ -305,7 +316,9 @@ class SubscriptionEvent(models.Model):
         related_name="events",
         verbose_name=_("subscription"),
     )
-    type = models.CharField(max_length=40, db_index=True, verbose_name=_("type"))
+    type = models.CharField(
+        max_length=40, choices=EventType.choices, db_index=True, verbose_name=_("type")
+    )
     data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
     occurred_at = models.DateTimeField(db_index=True, verbose_name=_("occurred at"))
     processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))

@@ -19,6 +19,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from subscriptions.bulk import bulk_insert_rows
+from subscriptions.events import EventType, is_known
 from subscriptions.models import Subscription, SubscriptionEvent
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,18 @@ _BATCH: contextvars.ContextVar[list[SubscriptionEvent] | None] = contextvars.Con
 )
 
 
+class UnknownEventType(ValueError):
+    """An emit site used a type that `subscriptions.events.EventType` does not name."""
+
+
+def _checked(event_type: str) -> str:
+    if not is_known(event_type):
+        raise UnknownEventType(
+            f"{event_type!r} is not an EventType; add it to subscriptions/events.py"
+        )
+    return str(event_type)
+
+
 def register_consumer(name: str, consumer: Consumer) -> None:
     _CONSUMERS[name] = consumer
 
@@ -45,7 +58,7 @@ def consumers() -> dict[str, Consumer]:
 def event_record(
     *,
     subscription: Subscription,
-    type: str,
+    type: EventType,
     data: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> SubscriptionEvent:
@@ -55,7 +68,7 @@ def event_record(
     event = SubscriptionEvent(
         creator_id=subscription.creator_id,
         subscription=subscription,
-        type=type,
+        type=_checked(type),
         data=data or {},
         occurred_at=occurred_at or timezone.now(),
     )
@@ -91,6 +104,11 @@ def events_record_bulk(events: list[SubscriptionEvent]) -> list[SubscriptionEven
         raise RuntimeError(
             "events_record_bulk must run inside the transaction that makes the change"
         )
+    for event_type in {event.type for event in events}:
+        _checked(event_type)
+    for event in events:
+        # The plain value, not the enum member: the bulk insert adapts exact types.
+        event.type = str(event.type)
     bulk_insert_rows(events)
     ids = [e.pk for e in events]
     transaction.on_commit(lambda: publish_many(ids))

@@ -10,9 +10,9 @@ Three periodic jobs share one engine. Per batch of due subscriptions:
 2. **charge**: call the gateway for each pending charge, outside any transaction, with
    the charge's idempotency key.
 3. **settle** (one short transaction): lock the rows again, record each answer and apply
-   the same rules as the single-subscription services (`charge_result_apply`,
-   `subscription_mark_paid`, `subscription_cancel_apply`…); rows, charges and events are
-   written with bulk statements.
+   the same transitions as the single-subscription services
+   (`subscriptions.transitions`: paid, declined, cancelled…, all in memory); rows,
+   charges and events are written with bulk statements.
 
 A crash between 1 and 3 leaves `pending` charges; once their lease runs out the next
 run takes them over and calls the gateway again with the same key, so the processor
@@ -42,21 +42,18 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Creator
-from subscriptions import billing
+from subscriptions import billing, transitions
 from subscriptions.bulk import bulk_insert_rows, bulk_update_rows
 from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
-from subscriptions.models import CancellationSource, Charge, Plan, Status, Subscription
-from subscriptions.outbox import event_record, events_batched
+from subscriptions.models import Charge, Plan, Status, Subscription
+from subscriptions.outbox import events_batched
 from subscriptions.services import (
     charge_build,
     charge_call_gateway,
     charge_result_apply,
     first_charge_outcome_apply,
     period_end_for,
-    subscription_cancel_apply,
-    subscription_inactivate,
-    subscription_mark_paid,
-    subscription_status_set,
+    transition_record,
 )
 
 logger = logging.getLogger(__name__)
@@ -68,25 +65,10 @@ UNPAID_RECURRENCES_LIMIT = 5
 # A sale calls the gateway itself; the first-charge job only looks at older ones.
 FIRST_CHARGE_GRACE = timedelta(minutes=1)
 
-# The fields the billing rules change; a row whose values moved between claim and
-# settle was changed by someone else (a cancellation) and is not advanced.
-_TRACKED_FIELDS = (
-    "status",
-    "next_charge_date",
-    "paid_through",
-    "recurrence",
-    "unpaid_recurrences",
-    "retry_attempt",
-    "next_retry_date",
-    "cancelled_at",
-    "cancellation_source",
-    "cancellation_reason",
-)
 _CHARGE_SETTLE_FIELDS = ["status", "gateway_reference", "failure_message", "updated_at"]
 
 
-def _snapshot(subscription: Subscription) -> tuple[Any, ...]:
-    return tuple(getattr(subscription, name) for name in _TRACKED_FIELDS)
+_snapshot = transitions.snapshot
 
 
 @dataclass(frozen=True)
@@ -210,36 +192,9 @@ def _outcome(result: ChargeResult, today: date, give_up_on: date | None) -> Char
     return result.outcome
 
 
-def _paid(subscription: Subscription, charge: Charge) -> None:
-    subscription_mark_paid(subscription=subscription, period_start=charge.period_start)
-    event_record(
-        subscription=subscription,
-        type="subscription.renewed",
-        data={
-            "charge": str(charge.uuid),
-            "period_start": charge.period_start.isoformat(),
-            "period_end": charge.period_end.isoformat(),
-            "recurrence": subscription.recurrence,
-            "kind": charge.kind,
-        },
-    )
-
-
-def _delay(subscription: Subscription, period_start: date) -> None:
-    """The charge for the period starting `period_start` was declined: DELAYED, retries
-    scheduled, next due date one period on (access is kept meanwhile)."""
-    plan = subscription.plan
-    n = billing.period_index(subscription.billing_anchor, plan.period, period_start)
-    subscription.next_charge_date = billing.due_date(
-        subscription.billing_anchor, plan.period, n + 1
-    )
-    subscription.retry_attempt = 0
-    subscription.next_retry_date = _retry_date(subscription, period_start, 0)
-    subscription_status_set(
-        subscription=subscription,
-        status=Status.DELAYED,
-        data={"reason": "renewal_declined", "period_start": period_start.isoformat()},
-    )
+def _record(subscription: Subscription, events: list[transitions.Event]) -> None:
+    """Inside the batch's `events_batched()`: collected, then bulk-inserted."""
+    transition_record(subscription=subscription, events=events)
 
 
 class RenewalRules:
@@ -259,13 +214,7 @@ class RenewalRules:
             and subscription.unpaid_recurrences + 1 >= UNPAID_RECURRENCES_LIMIT
         ):
             # The period before this due date ended unpaid: the fifth in a row.
-            subscription.unpaid_recurrences += 1
-            subscription_cancel_apply(
-                subscription=subscription,
-                source=CancellationSource.ADMIN,
-                reason="unpaid",
-                actor="system",
-            )
+            _record(subscription, transitions.cancelled_unpaid(subscription, at=ctx.now))
             return None
         return ChargeSpec(Charge.Kind.RENEWAL, subscription.next_charge_date, 0)
 
@@ -279,11 +228,14 @@ class RenewalRules:
             )
             outcome = _outcome(result, ctx.today(subscription), give_up_on)
         if outcome is ChargeOutcome.SUCCEEDED:
-            _paid(subscription, charge)
+            _record(subscription, transitions.renewed(subscription, charge=charge))
         elif outcome is ChargeOutcome.DECLINED:
-            if subscription.status == Status.DELAYED:
-                subscription.unpaid_recurrences += 1  # the previous period ended unpaid
-            _delay(subscription, charge.period_start)
+            events = transitions.declined(
+                subscription,
+                period_start=charge.period_start,
+                next_retry_date=_retry_date(subscription, charge.period_start, 0),
+            )
+            _record(subscription, events)
 
 
 class RetryRules:
@@ -314,11 +266,13 @@ class RetryRules:
             ) or period_end_for(subscription=subscription, period_start=charge.period_start)
             outcome = _outcome(result, ctx.today(subscription), give_up_on)
         if outcome is ChargeOutcome.SUCCEEDED:
-            _paid(subscription, charge)
+            _record(subscription, transitions.renewed(subscription, charge=charge))
         elif outcome is ChargeOutcome.DECLINED:
-            subscription.retry_attempt += 1
-            subscription.next_retry_date = _retry_date(
-                subscription, charge.period_start, subscription.retry_attempt
+            next_retry = _retry_date(
+                subscription, charge.period_start, subscription.retry_attempt + 1
+            )
+            _record(
+                subscription, transitions.retry_declined(subscription, next_retry_date=next_retry)
             )
 
 
@@ -338,14 +292,18 @@ class FirstChargeRules:
             days=subscription.creator.retry_schedule[-1]
         )
         if ctx.today(subscription) > last_retry_day:
-            subscription_inactivate(subscription=subscription, reason="first_charge_unconfirmed")
+            events = transitions.inactivated(subscription, reason="first_charge_unconfirmed")
+            _record(subscription, events)
             return None
         return ChargeSpec(Charge.Kind.FIRST, subscription.billing_anchor, 0)
 
     def apply(
         self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
     ) -> None:
-        first_charge_outcome_apply(subscription=subscription, charge=charge, result=result)
+        _record(
+            subscription,
+            first_charge_outcome_apply(subscription=subscription, charge=charge, result=result),
+        )
 
 
 # --- the engine --------------------------------------------------------------------
@@ -568,7 +526,7 @@ def _save_subscriptions(changed: list[tuple[Subscription, tuple[Any, ...]]], now
     for subscription, before in changed:
         fields.update(
             name
-            for name, old in zip(_TRACKED_FIELDS, before, strict=True)
+            for name, old in zip(transitions.FIELDS, before, strict=True)
             if getattr(subscription, name) != old
         )
         subscription.updated_at = now

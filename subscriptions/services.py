@@ -16,9 +16,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import Conflict, DomainError
+from accounts.errors import DomainError
 from accounts.models import Creator
-from subscriptions import billing
+from core.actors import Actor
+from subscriptions import billing, transitions
+from subscriptions.events import EventType
 from subscriptions.gateways import (
     ChargeOutcome,
     ChargeResult,
@@ -32,9 +34,6 @@ from subscriptions.gateways.configure import (
     creator_gateway_error_record,
 )
 from subscriptions.models import (
-    CANCELLED_STATUS_BY_SOURCE,
-    CANCELLED_STATUSES,
-    CancellationSource,
     Charge,
     Plan,
     Product,
@@ -43,6 +42,7 @@ from subscriptions.models import (
     Subscription,
 )
 from subscriptions.outbox import event_record
+from subscriptions.reactivation_rules import ReactivationOutcome
 
 # A sale whose started_at is this close to now is a sale, not an import (clock skew).
 IMPORT_TOLERANCE = timedelta(minutes=5)
@@ -52,19 +52,18 @@ def local_today(creator: Creator, now: datetime | None = None) -> Any:
     return billing.local_date(now or timezone.now(), creator.tz)
 
 
-def subscription_status_set(
-    *, subscription: Subscription, status: str, data: dict[str, Any] | None = None
+def transition_record(
+    *,
+    subscription: Subscription,
+    events: list[transitions.Event],
+    occurred_at: datetime | None = None,
 ) -> None:
-    """Change the status in memory and record `subscription.status_changed` (caller saves)."""
-    previous = subscription.status
-    if previous == status:
-        return
-    subscription.status = status
-    event_record(
-        subscription=subscription,
-        type="subscription.status_changed",
-        data={"from": previous, "to": status, **(data or {})},
-    )
+    """Record the events a transition returned, in the caller's transaction (the one
+    that saves the change). Batch jobs call it inside `events_batched()`."""
+    for event in events:
+        event_record(
+            subscription=subscription, type=event.type, data=event.data, occurred_at=occurred_at
+        )
 
 
 # --- products and plans ----------------------------------------------------------------
@@ -128,8 +127,15 @@ def charge_build(
     period_start: Any,
     attempt: int = 0,
     amount: Decimal | None = None,
+    period_end: Any = None,
+    idempotency_key: str = "",
 ) -> Charge:
-    """An unsaved `pending` charge for (subscription, period, attempt) with its key."""
+    """An unsaved `pending` charge for (subscription, period, attempt) with its key.
+
+    The key is derived from (subscription, period, attempt) unless the caller names one
+    (a reactivation charge is keyed by its request); the period ends at the anchor's
+    next due date unless the caller says where.
+    """
     plan = subscription.plan
     return Charge(
         creator_id=subscription.creator_id,
@@ -138,9 +144,11 @@ def charge_build(
         currency=plan.currency,
         kind=kind,
         period_start=period_start,
-        period_end=period_end_for(subscription=subscription, period_start=period_start),
+        period_end=period_end
+        or period_end_for(subscription=subscription, period_start=period_start),
         attempt=attempt,
-        idempotency_key=charge_idempotency_key(
+        idempotency_key=idempotency_key
+        or charge_idempotency_key(
             subscription=subscription, period_start=period_start, attempt=attempt
         ),
         gateway=subscription.creator.gateway,
@@ -154,8 +162,12 @@ def charge_open(
     period_start: Any,
     attempt: int = 0,
     amount: Decimal | None = None,
+    period_end: Any = None,
+    idempotency_key: str = "",
 ) -> Charge:
-    """The charge for (subscription, period, attempt), created `pending` if new.
+    """The charge for (subscription, period, attempt), created `pending` if new: the one
+    place a single charge row is opened (sales, reactivations; the billing engine opens
+    its batches from `charge_build`).
 
     Runs in the caller's transaction. The unique idempotency key makes a second run
     find the first run's row instead of charging again.
@@ -166,6 +178,8 @@ def charge_open(
         period_start=period_start,
         attempt=attempt,
         amount=amount,
+        period_end=period_end,
+        idempotency_key=idempotency_key,
     )
     existing = Charge.objects.filter(
         creator_id=subscription.creator_id, idempotency_key=charge.idempotency_key
@@ -240,7 +254,11 @@ def charge_result_apply(*, charge: Charge, result: ChargeResult) -> bool:
     charge.updated_at = timezone.now()
     event_record(
         subscription=charge.subscription,
-        type="charge.succeeded" if charge.status == Charge.Status.SUCCEEDED else "charge.failed",
+        type=(
+            EventType.CHARGE_SUCCEEDED
+            if charge.status == Charge.Status.SUCCEEDED
+            else EventType.CHARGE_FAILED
+        ),
         data={
             "charge": str(charge.uuid),
             "amount": str(charge.amount),
@@ -253,27 +271,6 @@ def charge_result_apply(*, charge: Charge, result: ChargeResult) -> bool:
         },
     )
     return True
-
-
-def subscription_mark_paid(*, subscription: Subscription, period_start: Any) -> None:
-    """A period starting `period_start` was paid: move paid_through and the next due date.
-
-    Due dates come from the anchor (never previous date + period). Reaching the plan's
-    max_cycles ends the subscription as OVERDUE ("Ended"). Caller saves.
-    """
-    plan = subscription.plan
-    n = billing.period_index(subscription.billing_anchor, plan.period, period_start)
-    subscription.recurrence += 1
-    subscription.unpaid_recurrences = 0
-    subscription.retry_attempt = 0
-    subscription.next_retry_date = None
-    subscription.paid_through = billing.due_date(subscription.billing_anchor, plan.period, n + 1)
-    if plan.max_cycles is not None and subscription.recurrence >= plan.max_cycles:
-        subscription.next_charge_date = None
-        subscription_status_set(subscription=subscription, status=Status.OVERDUE)
-    else:
-        subscription.next_charge_date = subscription.paid_through
-        subscription_status_set(subscription=subscription, status=Status.ACTIVE)
 
 
 # --- creating subscriptions ----------------------------------------------------------
@@ -370,7 +367,7 @@ def subscription_create(
         subscription.save()
         event_record(
             subscription=subscription,
-            type="subscription.created",
+            type=EventType.SUBSCRIPTION_CREATED,
             data={"status": subscription.status, "import": is_import},
         )
         if is_import:
@@ -397,76 +394,78 @@ def first_charge_settle(*, subscription_id: int, charge_id: int, result: ChargeR
         charge.subscription = subscription
         if not charge_settle(charge=charge, result=result):
             return
-        first_charge_outcome_apply(subscription=subscription, charge=charge, result=result)
+        events = first_charge_outcome_apply(subscription=subscription, charge=charge, result=result)
         subscription.save()
+        transition_record(subscription=subscription, events=events)
 
 
 def first_charge_outcome_apply(
     *, subscription: Subscription, charge: Charge, result: ChargeResult
-) -> None:
+) -> list[transitions.Event]:
     """Paid → ACTIVE one period on; declined → INACTIVE; a transient error changes
-    nothing (the first-charge job retries it with the same key). Caller saves."""
+    nothing (the first-charge job retries it with the same key). In memory: the caller
+    saves and records the events it returns."""
     if result.outcome is ChargeOutcome.SUCCEEDED:
-        subscription_mark_paid(subscription=subscription, period_start=charge.period_start)
-    elif result.outcome is ChargeOutcome.DECLINED:
-        subscription_inactivate(subscription=subscription, reason="first_charge_declined")
-
-
-def subscription_inactivate(*, subscription: Subscription, reason: str) -> None:
-    """The first charge never went through: INACTIVE, nothing more to charge. Caller saves."""
-    subscription.next_charge_date = None
-    subscription_status_set(
-        subscription=subscription, status=Status.INACTIVE, data={"reason": reason}
-    )
+        return transitions.paid(subscription, period_start=charge.period_start)
+    if result.outcome is ChargeOutcome.DECLINED:
+        return transitions.inactivated(subscription, reason="first_charge_declined")
+    return []
 
 
 # --- cancellation --------------------------------------------------------------------
 
 
 def subscription_cancel(
-    *, subscription: Subscription, source: str, reason: str = "", actor: str = ""
+    *, subscription: Subscription, actor: Actor, reason: str = ""
 ) -> Subscription:
-    """Cancel as the one who acted: customer, seller or support (SPEC §5).
+    """Cancel as the one who acted (SPEC §5): a member or API key cancels as the seller,
+    the subscriber as the customer, support or the system as admin.
 
     Status CANCELLED_BY_<source>; cancelled_at now; no further charges
     (next_charge_date null); paid_through unchanged, so access lasts until then.
     Cancelling a cancelled, ended or inactive subscription is refused (409).
     """
     with transaction.atomic():
-        locked = (
-            Subscription.objects.select_for_update(of=("self",))
-            .select_related("plan", "creator", "subscriber")
-            .get(pk=subscription.pk, creator_id=subscription.creator_id)
-        )
-        subscription_cancel_apply(subscription=locked, source=source, reason=reason, actor=actor)
+        locked = _locked(subscription)
+        events = transitions.cancelled(locked, actor=actor, reason=reason, at=timezone.now())
         locked.save()
+        transition_record(subscription=locked, events=events)
     return locked
 
 
-def subscription_cancel_apply(
-    *, subscription: Subscription, source: str, reason: str = "", actor: str = ""
-) -> None:
-    """`subscription_cancel` on a row the caller holds locked; the caller saves.
-
-    Used by batch jobs (5 unpaid recurrences → cancelled by admin, reason `unpaid`).
-    """
-    status = CANCELLED_STATUS_BY_SOURCE[CancellationSource(source)]
-    if subscription.status in CANCELLED_STATUSES:
-        raise Conflict("This subscription is already cancelled.", code="already_cancelled")
-    if subscription.status == Status.OVERDUE:
-        raise Conflict("This subscription has already ended.", code="already_ended")
-    if subscription.status == Status.INACTIVE:
-        raise Conflict(
-            "This subscription never became active; there is nothing to cancel.",
-            code="inactive",
-        )
-    subscription.cancelled_at = timezone.now()
-    subscription.cancellation_source = source
-    subscription.cancellation_reason = reason.strip()[:2000]
-    subscription.next_charge_date = None
-    subscription.next_retry_date = None
-    subscription_status_set(
-        subscription=subscription,
-        status=status,
-        data={"source": source, "reason": subscription.cancellation_reason, "actor": actor},
+def _locked(subscription: Subscription) -> Subscription:
+    return (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan__product", "creator", "subscriber")
+        .get(pk=subscription.pk, creator_id=subscription.creator_id)
     )
+
+
+# --- reactivation --------------------------------------------------------------------
+
+
+def subscription_reactivate(
+    *,
+    subscription: Subscription,
+    outcome: ReactivationOutcome,
+    charged: bool,
+    data: dict[str, Any],
+    occurred_at: datetime | None = None,
+) -> Subscription:
+    """Apply an accepted reactivation (SPEC §6.1) to a cancelled subscription.
+
+    `outcome` is `reactivation_outcome` on the day the subscriber accepted: same cycle
+    keeps the anchor and next charge = paid_through (*billing day 10, cancelled April
+    15, accepted April 20 → next charge May 10*); outside the cycle the anchor becomes
+    R and next charge = paid_through = R + 1 period (*accepted May 20 → June 20*).
+    `charged` when a `reactivate_and_charge` charge paid that period. Records
+    `subscription.status_changed` and `subscription.reactivated` with `data` (mode,
+    same_cycle, request). Runs in the caller's transaction when there is one (the
+    reactivation app holds the row and its request locked).
+    """
+    with transaction.atomic():
+        locked = _locked(subscription)
+        events = transitions.reactivated(locked, outcome=outcome, charged=charged, data=data)
+        locked.save()
+        transition_record(subscription=locked, events=events, occurred_at=occurred_at)
+    return locked

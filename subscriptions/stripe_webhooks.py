@@ -24,12 +24,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict
 from accounts.models import Creator
+from core.actors import Actor
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.models import Charge, StripeWebhookEvent
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+STRIPE = Actor.system("stripe")
 HANDLED_TYPES = frozenset({"charge.refunded", "charge.dispute.created"})
 
 
@@ -107,11 +109,11 @@ def _apply(*, creator: Creator, event: dict[str, Any]) -> str:
     try:
         if kind == "charge.refunded":
             charge_refund(
-                charge=charge, reason="Refunded in Stripe", actor="stripe", call_gateway=False
+                charge=charge, reason="Refunded in Stripe", actor=STRIPE, call_gateway=False
             )
         else:
             charge_chargeback(
-                charge=charge, reason=str(obj.get("reason") or "dispute"), actor="stripe"
+                charge=charge, reason=str(obj.get("reason") or "dispute"), actor=STRIPE
             )
     except Conflict as exc:
         # Already recorded (e.g. the refund was made from here and Stripe confirms it).

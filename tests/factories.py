@@ -7,6 +7,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Creator, Membership, Role, User
+from core.actors import Actor, ActorKind
 from subscriptions.models import Charge, Plan, Product, Status, Subscriber, Subscription
 
 
@@ -112,3 +113,23 @@ class ChargeFactory(factory.django.DjangoModelFactory[Charge]):
     period_end = factory.LazyAttribute(lambda o: o.subscription.billing_anchor + timedelta(days=30))
     idempotency_key = factory.Sequence(lambda n: f"test-key-{n}")
     gateway = "sandbox"
+
+
+# Who acts in tests that call services directly (the entry points build their own).
+TEST_ACTOR = Actor(ActorKind.MEMBER, "test", "test")
+SUPPORT_ACTOR = Actor(ActorKind.SUPPORT, "support@example.com", "support: support@example.com")
+_ACTOR_BY_SOURCE = {
+    "seller": TEST_ACTOR,
+    "customer": Actor(ActorKind.SUBSCRIBER, "test", "test"),
+    "admin": SUPPORT_ACTOR,
+}
+
+
+def actor_for(source: str) -> Actor:
+    """The actor whose cancellation has this source (SPEC §4.2: it follows from who acted)."""
+    return _ACTOR_BY_SOURCE[str(source)]
+
+
+def labelled_actor(label: str) -> Actor:
+    """A member whose label (kept on reactivation requests) the test chooses."""
+    return Actor(ActorKind.MEMBER, "test", label)

@@ -29,6 +29,7 @@ from bench.harness import (
     wait_for_port,
     wait_until,
 )
+from core.actors import Actor, ActorKind
 from notifications.models import Integration
 from segmentation.models import SegmentationDelivery
 from segmentation.services import rule_create
@@ -97,7 +98,11 @@ def _cancel_all(
         with transaction.atomic():
             # Registered first, so it runs right after COMMIT, before the publish.
             transaction.on_commit(lambda e=email: commits.__setitem__(e, time.time()))
-            subscription_cancel(subscription=subscription, source="seller", reason="bench")
+            subscription_cancel(
+                subscription=subscription,
+                actor=Actor(ActorKind.MEMBER, "bench", "bench"),
+                reason="bench",
+            )
     return time.perf_counter() - start
 
 

@@ -23,12 +23,13 @@ from accounts.errors import Conflict
 from accounts.models import Creator
 from accounts.ratelimit import client_ip
 from config.private_pages import private_page
+from core.actors import Actor
 from dashboard.subscriber.forms import CustomerCancelForm, SignInRequestForm
 from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link
 from dashboard.subscriber.throttle import sign_in_request_retry_after
 from notifications.email import language_for
-from subscriptions.models import CancellationSource, Subscriber, Subscription
+from subscriptions.models import Subscriber, Subscription
 from subscriptions.services import subscription_cancel
 
 SESSION_KEY = "manage_subscriber"
@@ -155,9 +156,8 @@ def cancel(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     try:
         subscription_cancel(
             subscription=subscription,
-            source=CancellationSource.CUSTOMER,
+            actor=Actor.subscriber(subscriber),
             reason=reason,
-            actor=f"subscriber:{subscriber.uuid}",
         )
         messages.success(
             request, _("Your subscription is cancelled. You keep access until it is paid through.")

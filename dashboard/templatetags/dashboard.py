@@ -12,9 +12,9 @@ from django import template
 from django.http import QueryDict
 from django.utils import formats
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 
 from dashboard.charts import babel_locale
+from subscriptions.events import event_type_label
 
 register = template.Library()
 
@@ -133,25 +133,10 @@ def request_class(status: str) -> str:
     )
 
 
-def event_labels() -> dict[str, str]:
-    return {
-        "subscription.created": _("Subscription created"),
-        "subscription.status_changed": _("Status changed"),
-        "charge.succeeded": _("Charge succeeded"),
-        "charge.refunded": _("Charge refunded"),
-        "charge.chargeback": _("Chargeback"),
-        "subscription.reactivated": _("Subscription reactivated"),
-        "reactivation.requested": _("Reactivation requested"),
-        "reactivation.accepted": _("Reactivation accepted"),
-        "reactivation.rejected": _("Reactivation rejected"),
-        "reactivation.expired": _("Reactivation expired"),
-        "reactivation.failed": _("Reactivation failed"),
-    }
-
-
 @register.filter
 def event_label(event_type: str) -> str:
-    return event_labels().get(event_type, event_type)
+    """The event type's label from the vocabulary, in the active language."""
+    return event_type_label(event_type)
 
 
 @register.simple_tag

@@ -9,14 +9,16 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
-from notifications.models import Integration
+from notifications.models import Integration, NewContactStatus
 from notifications.providers import provider_class, provider_classes
+from notifications.providers.base import PENDING
 from notifications.selectors import integration_list
 from notifications.services import (
     integration_create,
@@ -33,6 +35,14 @@ CREDENTIAL_HELP = {
     ("mailchimp", "api_key"): gettext_lazy("Ends with your data centre, e.g. …-us21."),
     ("activecampaign", "api_url"): gettext_lazy("e.g. https://ACCOUNT.api-us1.com"),
 }
+
+
+CONSENT_HELP = gettext_lazy(
+    "Applies when a rule adds someone to a list who is not there yet. Choose "
+    "“Subscribed” only if your subscribers agreed to receive marketing email. Nobody who "
+    "unsubscribed is ever subscribed again, and tags never subscribe anyone."
+)
+CONSENT_HELP_PENDING = gettext_lazy("“Pending” asks them to confirm by email first.")
 
 
 def _provider_choices() -> list[tuple[str, str]]:
@@ -62,6 +72,18 @@ class IntegrationConnectForm(forms.Form):
                 else forms.URLInput(),
             )
 
+        # The status of new contacts, among those the provider has.
+        offered = provider_class(self.chosen_provider).contact_statuses
+        self.fields["new_contact_status"] = forms.ChoiceField(
+            label=gettext_lazy("New contacts join as"),
+            choices=[(value, NewContactStatus(value).label) for value in offered],
+            initial=offered[0],
+            required=False,  # left out: the provider's first (subscribed)
+            help_text=format_lazy("{} {}", CONSENT_HELP, CONSENT_HELP_PENDING)
+            if PENDING in offered
+            else CONSENT_HELP,
+        )
+
     def credential_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name.startswith("cred_")]
 
@@ -79,13 +101,23 @@ class IntegrationRenameForm(forms.Form):
 
 def _list_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
     creator = membership(request).creator
+    integrations = list(integration_list(creator=creator))
+    classes = provider_classes()
+    for integration in integrations:
+        # The statuses this provider offers, for the "new contacts" selector.
+        cls = classes.get(integration.provider)
+        integration.status_choices = [  # type: ignore[attr-defined]
+            (value, NewContactStatus(value).label)
+            for value in (cls.contact_statuses if cls else ())
+        ]
     return render(
         request,
         "dashboard/integrations/list.html",
         {
             "nav_section": "integrations",
-            "integrations": list(integration_list(creator=creator)),
+            "integrations": integrations,
             "labels": dict(_provider_choices()),
+            "consent_help": format_lazy("{} {}", CONSENT_HELP, CONSENT_HELP_PENDING),
             "error": error,
         },
         status=status,
@@ -109,6 +141,7 @@ def integration_connect(request: HttpRequest) -> HttpResponse:
                     provider=form.chosen_provider,
                     name=form.cleaned_data["name"],
                     credentials=form.credentials(),
+                    new_contact_status=form.cleaned_data["new_contact_status"],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -117,10 +150,16 @@ def integration_connect(request: HttpRequest) -> HttpResponse:
                     messages.success(
                         request, _("Connected to %(name)s.") % {"name": integration.name}
                     )
+                elif integration.status == Integration.Status.UNCHECKED:
+                    messages.warning(
+                        request,
+                        _("Saved, but we could not reach the provider to check it: %(error)s")
+                        % {"error": integration.last_error},
+                    )
                 else:
                     messages.error(
                         request,
-                        _("Saved, but the provider refused the credentials: %(error)s")
+                        _("Saved, but the check failed: %(error)s")
                         % {"error": integration.last_error},
                     )
                 return redirect("dashboard:integrations")
@@ -168,6 +207,30 @@ def integration_rename(request: HttpRequest, uuid: UUID) -> HttpResponse:
     except DomainError:
         return _list_page(request, error=_("Give the integration a name."), status=400)
     messages.success(request, _("Renamed."))
+    return redirect("dashboard:integrations")
+
+
+@require_POST
+@member_required
+def integration_contact_status(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    integration = tenant_object_get(request, Integration.objects.all(), uuid, write=True)
+    try:
+        integration_update(
+            integration=integration,
+            new_contact_status=request.POST.get("new_contact_status", "").strip() or None,
+        )
+    except DomainError:
+        return _list_page(
+            request, error=_("Choose one of the statuses this provider offers."), status=400
+        )
+    messages.success(
+        request,
+        _("New contacts of %(name)s now join as: %(status)s.")
+        % {
+            "name": integration.name,
+            "status": NewContactStatus(integration.new_contact_status).label,
+        },
+    )
     return redirect("dashboard:integrations")
 
 

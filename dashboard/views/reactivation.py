@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict
+from core.actors import Actor
 from dashboard.access import (
     member_required,
     membership,
@@ -25,43 +26,27 @@ from dashboard.access import (
 from dashboard.bulk import BulkAction, BulkSelection
 from dashboard.bulk_jobs import bulk_job_create
 from dashboard.models import BulkJob
-from reactivation.eligibility import (
-    ACTIVE,
-    ADMIN_CANCELLED,
-    ENDED,
-    INACTIVE,
-    NOT_FOUND,
-    PLAN_INACTIVE,
-)
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
 from reactivation.selectors import batch_progress, requests_for_creator
 from reactivation.services import (
-    IN_PROGRESS,
     reactivation_request_create,
     reactivation_request_resend,
     reactivation_request_revoke,
     reactivation_requests_create_bulk,
 )
+from subscriptions.reactivation_rules import REFUSALS
 
 ACTION_NAME = "reactivation_request"
 LIST_PAGE_SIZE = 50
 
 
 def refusal_labels() -> dict[str, str]:
-    """The reactivation app's refusal codes, said in the creator's language."""
-    return {
-        NOT_FOUND.code: _("No subscription with this id."),
-        ACTIVE.code: _("Not cancelled: there is nothing to reactivate."),
-        ENDED.code: _("Ended normally after its last cycle."),
-        INACTIVE.code: _("Never became active (the first charge was not paid)."),
-        ADMIN_CANCELLED.code: _("Cancelled by support: only support can ask."),
-        PLAN_INACTIVE.code: _("The plan is no longer on sale."),
-        IN_PROGRESS.code: _("The subscriber is accepting the current request right now."),
-    }
+    """The refusal codes, said in the creator's language."""
+    return {refusal.code: refusal.message for refusal in REFUSALS}
 
 
-def _label(request: HttpRequest) -> str:
-    return f"dashboard: {request.user.email}"  # type: ignore[union-attr]
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.member(request.user)
 
 
 def _mode(request: HttpRequest) -> str | None:
@@ -100,8 +85,8 @@ def bulk_runner(job: BulkJob, selection: BulkSelection) -> dict[str, Any]:
         creator=selection.creator,
         mode=job.params["mode"],
         subscriptions=selection.subscriptions(),
+        actor=Actor.member(job.created_by) if job.created_by else Actor.system("dashboard"),
         requested_by=job.created_by,
-        requested_by_label=f"dashboard: {job.created_by.email}" if job.created_by else "dashboard",
     )
     return {
         "batch": str(result.batch.uuid),
@@ -170,8 +155,8 @@ def request_create_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
             reactivation_request_create(
                 subscription=subscription,
                 mode=mode,
+                actor=_actor(request),
                 requested_by=request.user,  # type: ignore[arg-type]
-                requested_by_label=_label(request),
             )
         except Conflict as exc:
             messages.error(request, refusal_labels().get(exc.code or "", exc.message))
@@ -199,9 +184,9 @@ def request_resend_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
     found = _request_get(request, uuid, write=True)
     try:
         reactivation_request_resend(
-            request=found,
+            reactivation_request=found,
+            actor=_actor(request),
             requested_by=request.user,  # type: ignore[arg-type]
-            label=_label(request),
         )
     except Conflict as exc:
         messages.error(request, refusal_labels().get(exc.code or "", exc.message))
@@ -214,7 +199,7 @@ def request_resend_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @member_required
 def request_revoke_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
     found = _request_get(request, uuid, write=True)
-    if reactivation_request_revoke(request=found, actor=request.user.email):  # type: ignore[union-attr]
+    if reactivation_request_revoke(reactivation_request=found, actor=_actor(request)):
         messages.success(request, _("The request was revoked; its link no longer works."))
     else:
         messages.error(request, _("This request is no longer pending."))

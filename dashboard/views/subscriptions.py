@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.errors import Conflict
+from core.actors import Actor
 from dashboard.access import (
     member_required,
     membership,
@@ -30,7 +31,6 @@ from dashboard.selectors import (
     subscriptions_for_table,
 )
 from dashboard.views.reactivation import detail_context as reactivation_detail_context
-from subscriptions.models import CancellationSource
 from subscriptions.services import subscription_cancel
 
 PAGE_SIZE = 50
@@ -166,9 +166,8 @@ def subscription_cancel_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
         try:
             subscription = subscription_cancel(
                 subscription=subscription,
-                source=CancellationSource.SELLER,
+                actor=Actor.member(request.user),
                 reason=form.reason_text(),
-                actor=f"user:{request.user.uuid}",  # type: ignore[union-attr]
             )
             messages.success(request, _("The subscription is cancelled."))
             form = SellerCancelForm()

@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from notifications.models import Integration, WebhookDelivery, WebhookEndpoint
+from notifications.providers import CONTACT_STATUSES
 
 
 class IntegrationSerializer(serializers.ModelSerializer[Integration]):
@@ -22,6 +23,7 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
             "status",
             "last_error",
             "last_checked_at",
+            "new_contact_status",
             "created_at",
         ]
         read_only_fields = fields
@@ -31,12 +33,14 @@ class IntegrationCreateSerializer(serializers.Serializer[Any]):
     provider = serializers.CharField(max_length=40)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     credentials = serializers.JSONField(write_only=True)
+    new_contact_status = serializers.ChoiceField(choices=CONTACT_STATUSES, required=False)
 
 
 class IntegrationUpdateSerializer(serializers.Serializer[Any]):
     provider = serializers.CharField(max_length=40, required=False)
     name = serializers.CharField(max_length=200, required=False)
     credentials = serializers.JSONField(write_only=True, required=False)
+    new_contact_status = serializers.ChoiceField(choices=CONTACT_STATUSES, required=False)
 
 
 class ListInfoSerializer(serializers.Serializer[Any]):

@@ -53,6 +53,7 @@ class IntegrationViewSet(
             provider=data["provider"],
             name=data.get("name", ""),
             credentials=data["credentials"],
+            new_contact_status=data.get("new_contact_status"),
         )
         return Response(self.get_serializer(integration).data, status=status.HTTP_201_CREATED)
 
@@ -66,7 +67,10 @@ class IntegrationViewSet(
                 details={"provider": ["Cannot change."]},
             )
         integration = services.integration_update(
-            integration=integration, name=data.get("name"), credentials=data.get("credentials")
+            integration=integration,
+            name=data.get("name"),
+            credentials=data.get("credentials"),
+            new_contact_status=data.get("new_contact_status"),
         )
         return Response(self.get_serializer(integration).data)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from notifications.providers.base import (
+    CONTACT_STATUSES,
     Contact,
     CredentialsInvalid,
     EmailMarketingProvider,
@@ -40,7 +41,9 @@ def provider_class(name: str) -> type[EmailMarketingProvider]:
 def provider_for(integration: Integration) -> EmailMarketingProvider:
     """An adapter for a connected integration, with its decrypted credentials."""
     return provider_class(integration.provider)(
-        integration.credentials, integration_id=integration.pk
+        integration.credentials,
+        integration_id=integration.pk,
+        new_contact_status=integration.new_contact_status,
     )
 
 
@@ -50,6 +53,7 @@ def _load() -> None:
 
 
 __all__ = [
+    "CONTACT_STATUSES",
     "Contact",
     "CredentialsInvalid",
     "EmailMarketingProvider",

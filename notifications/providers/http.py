@@ -127,13 +127,17 @@ class ProviderClient:
             ) from None
         except httpx.TimeoutException:
             raise ProviderError(
-                f"{self.label} did not answer within {timeout:g} s; we will try again.",
+                f"{self.label} did not answer within {timeout:g} s (a network problem, not "
+                "the credentials); we will try again.",
                 permanent=False,
+                network=True,
             ) from None
         except httpx.HTTPError as exc:
             raise ProviderError(
-                f"Could not reach {self.label} ({type(exc).__name__}); we will try again.",
+                f"Could not reach {self.label} ({type(exc).__name__}: a network problem, not "
+                "the credentials); we will try again.",
                 permanent=False,
+                network=True,
             ) from None
         logger.info("%s %s %s -> %s", self.provider, method, path, response.status_code)
         if 200 <= response.status_code < 300:
@@ -181,30 +185,42 @@ class ProviderClient:
                 status=response.status_code,
             ) from None
 
-    def provider_detail(self, response: httpx.Response) -> str:
-        """The provider's own explanation, from the documented error body shapes."""
+    def provider_detail(self, response: httpx.Response) -> tuple[str, str, tuple[str, ...]]:
+        """The provider's own explanation, its error code and the field-level details,
+        from the documented error body shapes:
+        Mailchimp problem+json `{title, detail, errors: [{field, message}]}`;
+        Brevo `{code, message}`; ActiveCampaign `{message}` or
+        `{errors: [{title, detail, code, source: {pointer}}]}`."""
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return ""
+            return "", "", ()
         if not isinstance(body, dict):
-            return ""
-        # Mailchimp: problem+json {title, detail}; Brevo: {code, message};
-        # ActiveCampaign: {message} or {errors: [{title, detail}]}.
+            return "", "", ()
         parts: list[str] = []
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            first = errors[0]
-            parts.append(str(first.get("title") or first.get("detail") or ""))
         for key in ("title", "detail", "message"):
             value = body.get(key)
             if isinstance(value, str) and value and value not in parts:
                 parts.append(value)
-        return ": ".join(p for p in parts if p)
+        details: list[str] = []
+        errors = body.get("errors")
+        for item in errors if isinstance(errors, list) else []:
+            if not isinstance(item, dict):
+                continue
+            source = item.get("source")
+            pointer = source.get("pointer") if isinstance(source, dict) else None
+            field = str(item.get("field") or pointer or "").strip("/").rpartition("/")[2]
+            what = str(item.get("message") or item.get("title") or item.get("detail") or "")
+            if what:
+                details.append(f"{field}: {what}" if field else what)
+        code = body.get("code")
+        return ": ".join(parts), code if isinstance(code, str) else "", tuple(details[:10])
 
     def error_for(self, response: httpx.Response) -> ProviderError:
         status = response.status_code
-        detail = redact(self.provider_detail(response), self.secrets)[:MESSAGE_LIMIT]
+        text, code, raw_details = self.provider_detail(response)
+        details = tuple(redact(d, self.secrets)[:MESSAGE_LIMIT] for d in raw_details)
+        detail = "; ".join(p for p in (redact(text, self.secrets)[:MESSAGE_LIMIT], *details) if p)
         suffix = f" ({detail})" if detail else ""
         if status in (401, 403):
             return ProviderError(
@@ -212,6 +228,8 @@ class ProviderClient:
                 "Check the API key and save the integration again.",
                 permanent=True,
                 status=status,
+                code=code,
+                details=details,
                 auth=True,
             )
         if status == 429 or status >= 500:
@@ -224,6 +242,8 @@ class ProviderClient:
                 permanent=False,
                 retry_after=retry_after,
                 status=status,
+                code=code,
+                details=details,
             )
         if status in (400, 404, 409, 422) or 400 <= status < 500:
             what = "could not find it" if status == 404 else "rejected the request"
@@ -231,12 +251,16 @@ class ProviderClient:
                 f"{self.label} {what} (HTTP {status}){suffix}.",
                 permanent=True,
                 status=status,
+                code=code,
+                details=details,
             )
         # 1xx/3xx: we never follow redirects, so a redirect means a wrong base URL.
         return ProviderError(
             f"{self.label} answered with an unexpected HTTP {status}.",
             permanent=True,
             status=status,
+            code=code,
+            details=details,
         )
 
     def fallback_retry_after(self, response: httpx.Response) -> float | None:

@@ -31,6 +31,7 @@ from accounts.models import Creator
 from notifications.models import WebhookDelivery, WebhookEndpoint
 from notifications.webhooks import signing, transport
 from subscriptions.bulk import insert_new_rows
+from subscriptions.events import WEBHOOK_EVENT_TYPES
 from subscriptions.models import Subscription, SubscriptionEvent
 from subscriptions.outbox import event_subscription
 from subscriptions.presenters import subscription_as_api
@@ -54,21 +55,8 @@ DUE_BATCH = 200
 SEND_BATCH = 8
 TEST_EVENT_TYPE = "webhook.test"
 
-EVENT_TYPES: tuple[str, ...] = (
-    "subscription.created",
-    "subscription.status_changed",
-    "subscription.renewed",
-    "subscription.reactivated",
-    "charge.succeeded",
-    "charge.failed",
-    "charge.refunded",
-    "charge.chargeback",
-    "reactivation.requested",
-    "reactivation.accepted",
-    "reactivation.rejected",
-    "reactivation.expired",
-    "reactivation.failed",
-)
+# The event types flagged for webhooks in the vocabulary (SPEC §9).
+EVENT_TYPES: tuple[str, ...] = WEBHOOK_EVENT_TYPES
 
 
 def _allow_private() -> bool:

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from accounts.api.base import TenantGenericAPIView, TenantViewSet
 from accounts.models import User
+from core.actors import Actor, ActorKind, api_actor
 from reactivation import services
 from reactivation.api.serializers import (
     BulkCreateSerializer,
@@ -28,13 +29,12 @@ from reactivation.presenters import request_as_api
 from subscriptions.models import Subscription
 
 
-def requested_by(request: Request) -> tuple[User | None, str]:
-    """Who asked, for the request's history: the API key's prefix or the member's email."""
-    api_key = getattr(request._request, "api_key", None)
-    if api_key is not None:
-        return None, f"API key {api_key.prefix}…"
-    user = request.user if request.user.is_authenticated else None
-    return user, getattr(user, "email", "")  # type: ignore[return-value]
+def requested_by(request: Request) -> tuple[User | None, Actor]:
+    """Who asked: the member (none for an API key) and the actor (its label reads "API key
+    sk_live_abc…" or the member's email in the request's history)."""
+    actor = api_actor(request)
+    user = request.user if actor.kind is ActorKind.MEMBER else None
+    return user, actor  # type: ignore[return-value]
 
 
 def _uuid_or_404(value: str) -> uuid.UUID:
@@ -59,12 +59,12 @@ class SubscriptionReactivationRequestView(TenantGenericAPIView):
             raise Http404
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user, label = requested_by(request)
+        user, actor = requested_by(request)
         created = services.reactivation_request_create(
             subscription=subscription,
             mode=serializer.validated_data["mode"],
+            actor=actor,
             requested_by=user,
-            requested_by_label=label,
         )
         created.subscription = subscription
         return Response(request_as_api(created), status=status.HTTP_201_CREATED)
@@ -105,13 +105,13 @@ class ReactivationRequestViewSet(TenantViewSet):
     def bulk(self, request: Request) -> Response:
         serializer = BulkCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user, label = requested_by(request)
+        user, actor = requested_by(request)
         result = services.reactivation_requests_create_bulk(
             creator=self.tenant,
             subscription_ids=serializer.validated_data["subscriptions"],
             mode=serializer.validated_data["mode"],
+            actor=actor,
             requested_by=user,
-            requested_by_label=label,
         )
         return Response(
             {

@@ -17,6 +17,7 @@ from accounts.api.base import TenantViewSet
 from accounts.api.idempotency import idempotent
 from accounts.api.pagination import CursorPagination, OldestFirstCursorPagination
 from accounts.api.schema import IDEMPOTENCY_KEY_PARAMETER
+from core.actors import api_actor
 from subscriptions import services
 from subscriptions.api import examples
 from subscriptions.api.filters import SubscriptionFilter
@@ -29,7 +30,7 @@ from subscriptions.api.serializers import (
     SubscriptionCreateSerializer,
     SubscriptionSerializer,
 )
-from subscriptions.models import CancellationSource, Plan, Product, Subscription
+from subscriptions.models import Plan, Product, Subscription
 
 
 def _unknown(field: str, what: str) -> serializers.ValidationError:
@@ -163,18 +164,10 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         serializer.is_valid(raise_exception=True)
         cancelled = services.subscription_cancel(
             subscription=subscription,
-            source=CancellationSource.SELLER,
+            actor=api_actor(request),
             reason=serializer.validated_data["reason"],
-            actor=self._actor(request),
         )
         return self._answer(cancelled)
-
-    @staticmethod
-    def _actor(request: Request) -> str:
-        key = getattr(request._request, "api_key", None)
-        if key is not None:
-            return f"api_key:{key.uuid}"
-        return f"user:{request.user.uuid}" if request.user.is_authenticated else ""
 
     @extend_schema(
         summary="A subscription's event history, oldest first",

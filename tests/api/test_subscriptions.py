@@ -8,7 +8,13 @@ from subscriptions import services
 from subscriptions.billing import add_months
 from subscriptions.models import Charge, Status, Subscription
 from tests.api_helpers import api_client
-from tests.factories import ChargeFactory, PlanFactory, ProductFactory, SubscriptionFactory
+from tests.factories import (
+    ChargeFactory,
+    PlanFactory,
+    ProductFactory,
+    SubscriptionFactory,
+    actor_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +153,9 @@ def test_list_filters(creator, plan):
     active = SubscriptionFactory(plan=plan)
     delayed = SubscriptionFactory(plan=other_plan, status=Status.DELAYED)
     cancelled = SubscriptionFactory(plan=plan)
-    services.subscription_cancel(subscription=cancelled, source="customer", reason="too pricey")
+    services.subscription_cancel(
+        subscription=cancelled, actor=actor_for("customer"), reason="too pricey"
+    )
     SubscriptionFactory()  # another creator's
     client = api_client(creator)
 

@@ -15,7 +15,13 @@ from subscriptions.models import Status, Subscription
 from subscriptions.services import subscription_cancel
 from tests.browser.conftest import PASSWORD, open_last_email_link, shot, sign_in
 from tests.dashboard.fake_activecampaign import activecampaign
-from tests.factories import CreatorFactory, MembershipFactory, PlanFactory, SubscriptionFactory
+from tests.factories import (
+    CreatorFactory,
+    MembershipFactory,
+    PlanFactory,
+    SubscriptionFactory,
+    actor_for,
+)
 
 LANGS = ["en", "pt-br"]
 LOCALE_OF = {"en": "en", "pt-br": "pt-BR"}
@@ -40,7 +46,7 @@ def cancelled_subscriptions(plan, n, locale):
             subscriber__email=f"fan{i}-{locale.lower()}@example.com",
             subscriber__locale=locale,
         )
-        found.append(subscription_cancel(subscription=subscription, source="customer"))
+        found.append(subscription_cancel(subscription=subscription, actor=actor_for("customer")))
     return found
 
 
@@ -136,7 +142,7 @@ def test_build_a_rule_and_send_a_test(page, shop, live_server, settings, lang):
         page.click("#rule-send-test")
         page.wait_for_selector("#test-result-0")
         assert "OK" in page.locator("#test-result-0").inner_text()
-        assert ac.calls("POST", "/api/3/contact/sync")
+        assert ac.calls_to("POST", "/api/3/contact/sync")
         shot(page, f"rule-send-test-{lang}")
         # htmx's indicator <style> is switched off (htmx-config), so the CSP blocks
         # nothing; no 404 either (the favicon).
@@ -193,7 +199,7 @@ def test_subscriber_cancels_and_the_rule_fires(page, shop, live_server, settings
         assert subscription.status == Status.CANCELLED_BY_CUSTOMER
         delivery = SegmentationDelivery.objects.get(rule=rule, is_test=False)
         assert delivery.contact_email == "leaving@example.com"
-        assert ac.calls("POST", "/api/3/contactTags")
+        assert ac.calls_to("POST", "/api/3/contactTags")
 
         sign_in(page, base, owner.email, lang)
         page.goto(f"{base}/segmentations/{rule.uuid}/deliveries/")

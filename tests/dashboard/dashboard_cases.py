@@ -22,7 +22,7 @@ from reactivation.services import reactivation_request_create
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_cancel
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, actor_for, labelled_actor
 from tests.notifications.factories import IntegrationFactory, WebhookEndpointFactory
 from tests.reliability.dashboard_cases import (
     Built,
@@ -127,14 +127,16 @@ def segmentation_object(creator: Creator, marker: str) -> Built:
 
 
 def _cancelled(creator: Creator, marker: str) -> Subscription:
-    return subscription_cancel(subscription=_subscription(creator, marker), source="customer")
+    return subscription_cancel(
+        subscription=_subscription(creator, marker), actor=actor_for("customer")
+    )
 
 
 def _reactivation_request(creator: Creator, marker: str) -> ReactivationRequest:
     return reactivation_request_create(
         subscription=_cancelled(creator, marker),
         mode=Mode.REACTIVATE,
-        requested_by_label=f"dashboard: {marker}",
+        actor=labelled_actor(f"dashboard: {marker}"),
     )
 
 

@@ -1,6 +1,7 @@
-"""A local ActiveCampaign stand-in for the dashboard's tests: the real adapter talks HTTP
-to it (PROVIDER_BASE_URLS), so the builder's list/tag dropdowns and "send test" go
-through the provider code end to end."""
+"""ActiveCampaign for the dashboard's tests: the spec-built fake
+(tests/notifications/providers/fakes/activecampaign.py) with two lists and two tags, so
+the builder's list/tag dropdowns and "send test" go through the real adapter end to
+end. Integrations in these tests use the API key "k"."""
 
 from __future__ import annotations
 
@@ -8,26 +9,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.notifications.http_server import FakeServer, json_answer
+from tests.notifications.providers.fakes.activecampaign import ActiveCampaignFake
 
-LISTS = [{"id": "7", "name": "Customers"}, {"id": "8", "name": "Newsletter"}]
-TAGS = [{"id": "3", "tag": "churned"}, {"id": "4", "tag": "vip"}]
-
-
-def script(server: FakeServer) -> FakeServer:
-    server.on("GET", "/api/3/users/me", json_answer(200, {"user": {"id": "1"}}))
-    server.on("GET", "/api/3/lists", json_answer(200, {"lists": LISTS, "meta": {"total": "2"}}))
-    server.on("GET", "/api/3/tags", json_answer(200, {"tags": TAGS, "meta": {"total": "2"}}))
-    server.on("POST", "/api/3/contact/sync", json_answer(200, {"contact": {"id": "42"}}))
-    server.on("POST", "/api/3/tags", json_answer(201, {"tag": {"id": "10", "tag": "new"}}))
-    server.on("POST", "/api/3/contactTags", json_answer(201, {"contactTag": {"id": "9"}}))
-    server.on("POST", "/api/3/contactLists", json_answer(200, {"contactList": {"id": "5"}}))
-    return server
+API_KEY = "k"
 
 
 @contextmanager
-def activecampaign(settings: Any) -> Iterator[FakeServer]:
-    with FakeServer() as server:
+def activecampaign(settings: Any) -> Iterator[ActiveCampaignFake]:
+    with ActiveCampaignFake() as server:
+        server.api_key = API_KEY
+        server.seed_list("Customers")
+        server.seed_list("Newsletter")
+        server.seed_tags(["churned", "vip"])
         settings.PROVIDER_BASE_URLS = {"activecampaign": server.url}
         settings.PROVIDER_TIMEOUT_SECONDS = 2.0
-        yield script(server)
+        yield server

@@ -149,6 +149,98 @@ def test_refused_credentials_show_the_error(creator, owner, login, activecampaig
     assert integration.last_error and integration.last_error in html
 
 
+def test_the_connect_form_offers_the_providers_statuses_for_new_contacts(owner, login):
+    client = login(owner)
+    mailchimp = client.get(reverse("dashboard:integration_connect") + "?provider=mailchimp")
+    html = mailchimp.content.decode()
+    assert 'name="new_contact_status"' in html
+    for label in ("Subscribed", "Pending (double opt-in)", "Transactional only"):
+        assert f">{label}</option>" in html
+    assert "Nobody who unsubscribed is ever subscribed again" in html
+    brevo = client.get(
+        reverse("dashboard:integration_connect") + "?provider=brevo", HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert ">Subscribed</option>" in brevo and "Pending" not in brevo
+    assert "Nobody who unsubscribed is ever subscribed again" in brevo
+
+
+def test_connecting_keeps_the_chosen_status_for_new_contacts(creator, owner, login, settings):
+    from tests.notifications.providers.fakes.mailchimp import MailchimpFake
+
+    with MailchimpFake() as mailchimp:
+        settings.PROVIDER_BASE_URLS = {"mailchimp": mailchimp.url}
+        response = login(owner).post(
+            reverse("dashboard:integration_connect"),
+            {
+                "provider": "mailchimp",
+                "cred_api_key": mailchimp.api_key,
+                "new_contact_status": "pending",
+            },
+        )
+    assert response.status_code == 302
+    integration = Integration.objects.get(creator=creator)
+    assert (integration.status, integration.new_contact_status) == ("connected", "pending")
+
+
+def test_an_unreachable_provider_is_not_called_a_refusal(creator, owner, login, settings):
+    settings.PROVIDER_BASE_URLS = {"activecampaign": "http://127.0.0.1:9"}  # nothing listens
+    client = login(owner)
+    response = client.post(
+        reverse("dashboard:integration_connect"),
+        {
+            "provider": "activecampaign",
+            "cred_api_url": "https://acme.api-us1.com",
+            "cred_api_key": "some-key",
+        },
+        follow=True,
+    )
+    html = response.content.decode()
+    integration = Integration.objects.get(creator=creator)
+    assert integration.status == Integration.Status.UNCHECKED
+    assert "could not reach the provider" in html
+    assert "refused" not in html
+    assert "a network problem, not the credentials" in integration.last_error
+
+
+def test_the_status_of_new_contacts_changes_from_the_list(creator, owner, login):
+    from tests.notifications.factories import IntegrationFactory as ProviderIntegration
+
+    mailchimp = ProviderIntegration(creator=creator, provider="mailchimp", name="MC")
+    brevo = ProviderIntegration(creator=creator, provider="brevo", name="Brevo")
+    client = login(owner)
+    html = client.get(reverse("dashboard:integrations")).content.decode()
+    assert f'id="status-{mailchimp.uuid}"' in html
+    assert f'id="status-{brevo.uuid}"' not in html  # one status only: nothing to choose
+    url = reverse("dashboard:integration_contact_status", args=[mailchimp.uuid])
+    response = client.post(url, {"new_contact_status": "pending"}, follow=True)
+    assert "now join as: Pending (double opt-in)" in response.content.decode()
+    mailchimp.refresh_from_db()
+    assert mailchimp.new_contact_status == "pending"
+    refused = client.post(
+        reverse("dashboard:integration_contact_status", args=[brevo.uuid]),
+        {"new_contact_status": "pending"},
+    )
+    assert refused.status_code == 400
+    assert "Choose one of the statuses this provider offers." in refused.content.decode()
+    brevo.refresh_from_db()
+    assert brevo.new_contact_status == "subscribed"
+
+
+def test_only_writers_change_the_status_of_new_contacts(creator, viewer, outsider, login):
+    from tests.notifications.factories import IntegrationFactory as ProviderIntegration
+
+    mailchimp = ProviderIntegration(creator=creator, provider="mailchimp")
+    url = reverse("dashboard:integration_contact_status", args=[mailchimp.uuid])
+    assert login(viewer).post(url, {"new_contact_status": "pending"}).status_code == 403
+    assert login(outsider).post(url, {"new_contact_status": "pending"}).status_code == 404
+    assert (
+        f'id="status-{mailchimp.uuid}"'
+        not in login(viewer).get(reverse("dashboard:integrations")).content.decode()
+    )
+    mailchimp.refresh_from_db()
+    assert mailchimp.new_contact_status == "subscribed"
+
+
 def test_disconnect_in_use_answers_409_and_says_why(creator, owner, login):
     integration = IntegrationFactory(creator=creator, name="Mailer")
     rule_create(

@@ -155,6 +155,61 @@ def test_detail_shows_timeline_in_creator_time_zone_and_charges(creator, owner, 
     assert "R$1,234.50" in html
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            [
+                "Subscription renewed",
+                "Charge failed",
+                "Status changed",
+                "Active → Cancelled by customer",
+            ],
+        ),
+        (
+            "pt-BR",
+            [
+                "Assinatura renovada",
+                "Falha na cobrança",
+                "Status alterado",
+                "Ativa → Cancelada pelo cliente",
+            ],
+        ),
+    ],
+)
+def test_timeline_names_every_event_in_the_reader_language(creator, owner, language, expected):
+    from datetime import UTC, datetime
+
+    from django.test import Client
+
+    from subscriptions.models import SubscriptionEvent
+
+    subscription = SubscriptionFactory(creator=creator, plan__product__creator=creator)
+    for minute, (event_type, data) in enumerate(
+        [
+            ("subscription.renewed", {}),
+            ("charge.failed", {}),
+            ("subscription.status_changed", {"from": "ACTIVE", "to": "CANCELLED_BY_CUSTOMER"}),
+        ]
+    ):
+        SubscriptionEvent.objects.create(
+            creator=creator,
+            subscription=subscription,
+            type=event_type,
+            data=data,
+            occurred_at=datetime(2024, 3, 1, 20, minute, tzinfo=UTC),
+        )
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
+    html = client.get(reverse("dashboard:subscription_detail", args=[subscription.uuid]))
+    timeline = html.content.decode().split('id="subscription-timeline"')[1].split("</section>")[0]
+    for text in expected:
+        assert text in timeline
+    for raw in ("subscription.renewed", "charge.failed", "ACTIVE", "CANCELLED_BY_CUSTOMER"):
+        assert raw not in timeline
+
+
 def test_switcher_changes_creator_for_members_of_several(creator, owner, login):
     other = CreatorFactory(name="Second Workspace")
     MembershipFactory(creator=other, user=owner, role=Role.VIEWER)

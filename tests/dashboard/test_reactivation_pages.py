@@ -9,7 +9,7 @@ from dashboard.models import BulkJob
 from reactivation.models import ReactivationRequest
 from reactivation.services import reactivation_request_create
 from subscriptions.models import Status
-from tests.factories import PlanFactory, SubscriptionFactory
+from tests.factories import TEST_ACTOR, PlanFactory, SubscriptionFactory
 from tests.reactivation.factories import cancelled_subscription
 
 
@@ -120,7 +120,9 @@ def test_refusal_is_explained(creator, owner, login):
 
 def test_reactivation_roles(creator, viewer, outsider, login):
     (subscription,) = cancelled(creator, 1)
-    request = reactivation_request_create(subscription=subscription, mode="reactivate")
+    request = reactivation_request_create(
+        subscription=subscription, mode="reactivate", actor=TEST_ACTOR
+    )
     html = (
         login(viewer)
         .get(reverse("dashboard:subscription_detail", args=[subscription.uuid]))
@@ -147,12 +149,12 @@ def queries(client, url):
 def test_request_list_filters_and_query_count(creator, owner, login):
     plan = PlanFactory(product__creator=creator, creator=creator)
     (first,) = cancelled(creator, 1, plan)
-    reactivation_request_create(subscription=first, mode="reactivate")
+    reactivation_request_create(subscription=first, mode="reactivate", actor=TEST_ACTOR)
     client = login(owner)
     url = reverse("dashboard:reactivation_requests")
     one = queries(client, url)
     for subscription in cancelled(creator, 49, plan):
-        reactivation_request_create(subscription=subscription, mode="reactivate")
+        reactivation_request_create(subscription=subscription, mode="reactivate", actor=TEST_ACTOR)
     assert queries(client, url) == one
     assert queries(client, url + "?status=pending") == one
     html = client.get(url + "?status=accepted").content.decode()

@@ -11,7 +11,7 @@ from segmentation.services import rule_create
 from subscriptions.models import Status
 from tests.dashboard.fake_activecampaign import activecampaign
 from tests.factories import PlanFactory, SubscriptionFactory
-from tests.notifications.http_server import json_answer
+from tests.notifications.providers.fakes import Reply
 
 
 @pytest.fixture
@@ -120,6 +120,17 @@ def test_rows_are_added_and_re_rendered_by_htmx(creator, owner, login, integrati
         },
     ).content.decode()
     assert '<option value="churned">' in tags
+    assert "ActiveCampaign creates it on first use." in tags
+    removing = client.get(
+        reverse("dashboard:segmentation_row"),
+        {
+            "kind": "action",
+            "key": "a",
+            "act-a-type": "remove_tag",
+            "act-a-integration": str(integration.uuid),
+        },
+    ).content.decode()
+    assert "Contacts without it are left alone." in removing
     removed = client.get(reverse("dashboard:segmentation_row") + "?remove=1")
     assert removed.content == b"" and removed["HX-Trigger-After-Swap"] == "rowsChanged"
 
@@ -173,8 +184,8 @@ def test_toggle_send_test_and_delete(creator, owner, login, integration, ac):
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert 'id="test-result-0"' in result and "OK" in result
-    assert ac.calls("POST", "/api/3/contactTags")
-    ac.on("POST", "/api/3/contactTags", json_answer(422, {"message": "bad tag"}))
+    assert ac.calls_to("POST", "/api/3/contactTags")
+    ac.fail_next(Reply(422, {"message": "bad tag"}), path_prefix="/api/3/contactTags")
     failed = client.post(
         reverse("dashboard:segmentation_test", args=[rule.uuid]),
         {"email": "p@example.com"},
@@ -255,3 +266,27 @@ def test_rule_list_and_deliveries_query_counts(creator, owner, login, integratio
     deliveries(49)
     assert queries(client, reverse("dashboard:segmentations")) == one_list
     assert queries(client, url) == one_log
+
+
+def test_the_tag_hint_says_brevo_has_no_tags(creator, owner, login):
+    brevo = Integration.objects.create(
+        creator=creator,
+        provider="brevo",
+        name="Brevo",
+        credentials={"api_key": "k"},
+        status=Integration.Status.CONNECTED,
+    )
+    row = (
+        login(owner)
+        .get(
+            reverse("dashboard:segmentation_row"),
+            {
+                "kind": "action",
+                "key": "a",
+                "act-a-type": "add_tag",
+                "act-a-integration": str(brevo.uuid),
+            },
+        )
+        .content.decode()
+    )
+    assert "Brevo has no contact tags: use a list action instead." in row

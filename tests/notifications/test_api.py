@@ -48,8 +48,10 @@ def test_create_validates_and_never_returns_credentials(creator, brevo):
         "status",
         "last_error",
         "last_checked_at",
+        "new_contact_status",
         "created_at",
     }
+    assert body["new_contact_status"] == "subscribed"  # the default
     _secrets_absent(response.content.decode(), KEY)
     assert Integration.objects.get().credentials == {"api_key": KEY}
 
@@ -114,6 +116,50 @@ def test_patch_with_credentials_replaces_and_revalidates(creator, brevo):
         f"/api/v1/integrations/{integration.uuid}", {"provider": "mailchimp"}, format="json"
     )
     assert changing.status_code == 422
+
+
+def test_the_status_of_new_contacts_is_set_on_create_and_patch(creator, settings):
+    from tests.notifications.providers.fakes.mailchimp import MailchimpFake
+
+    with MailchimpFake() as mailchimp:
+        settings.PROVIDER_BASE_URLS = {"mailchimp": mailchimp.url}
+        client = api_client(creator)
+        created = client.post(
+            "/api/v1/integrations",
+            {
+                "provider": "mailchimp",
+                "credentials": mailchimp.credentials(),
+                "new_contact_status": "transactional",
+            },
+            format="json",
+        )
+        assert created.status_code == 201, created.content
+        assert created.json()["new_contact_status"] == "transactional"
+        url = f"/api/v1/integrations/{created.json()['id']}"
+        patched = client.patch(url, {"new_contact_status": "pending"}, format="json")
+        assert patched.status_code == 200
+        assert patched.json()["new_contact_status"] == "pending"
+        assert client.get(url).json()["new_contact_status"] == "pending"
+        assert mailchimp.writes() == []  # changing it calls nobody
+
+
+@pytest.mark.parametrize(
+    ("provider", "value", "says"),
+    [
+        ("brevo", "pending", "Brevo cannot give new contacts the status 'pending'"),
+        ("brevo", "maybe", "not a valid choice"),
+        ("mailchimp", 7, "not a valid choice"),
+    ],
+)
+def test_a_status_the_provider_does_not_have_is_refused(creator, provider, value, says):
+    integration = IntegrationFactory(creator=creator, provider=provider)
+    response = api_client(creator).patch(
+        f"/api/v1/integrations/{integration.uuid}", {"new_contact_status": value}, format="json"
+    )
+    assert response.status_code in (400, 422)
+    assert says in str(response.json()["error"])
+    integration.refresh_from_db()
+    assert integration.new_contact_status == "subscribed"
 
 
 def test_validate_on_demand_and_lists_for_the_rule_builder(creator, brevo):

@@ -24,7 +24,7 @@ from notifications.webhooks.services import (
 )
 from subscriptions.models import Subscription, SubscriptionEvent
 from subscriptions.presenters import subscription_as_api
-from tests.factories import SubscriptionFactory
+from tests.factories import SubscriptionFactory, actor_for
 from tests.notifications.receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -474,7 +474,9 @@ def test_a_cancellation_reaches_the_endpoint_through_the_event_outbox(
     with Receiver(secret, statuses=[204]) as receiver:
         webhook_endpoint_update(endpoint=endpoint, url=receiver.url)
         with django_capture_on_commit_callbacks(execute=True):
-            subscription_cancel(subscription=subscription, source="seller", reason="moved")
+            subscription_cancel(
+                subscription=subscription, actor=actor_for("seller"), reason="moved"
+            )
     [received] = receiver.received
     assert received.verified
     body = received.json()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from accounts.models import Creator
 from reactivation.services import reactivation_request_create
 from tests.api.route_cases import Built, Call, RouteCase, as_list
+from tests.factories import labelled_actor
 from tests.reactivation.factories import cancelled_subscription
 
 
@@ -17,7 +18,7 @@ def _cancelled(creator: Creator) -> Built:
 def _request(creator: Creator) -> Built:
     subscription = cancelled_subscription(creator)
     request = reactivation_request_create(
-        subscription=subscription, mode="reactivate", requested_by_label="test"
+        subscription=subscription, mode="reactivate", actor=labelled_actor("test")
     )
     return Built(kwargs={"id": str(request.uuid)}, refs={"request": request})
 

@@ -13,7 +13,7 @@ from accounts.models import Creator
 from reactivation.models import ReactivationRequest
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_cancel
-from tests.factories import PlanFactory, SubscriptionFactory
+from tests.factories import PlanFactory, SubscriptionFactory, actor_for
 
 LINK = re.compile(r"/reactivate/([A-Za-z0-9_-]{43})/")
 
@@ -38,13 +38,15 @@ def seed_subscription(creator: Creator | None = None, **plan_kw: Any) -> Subscri
         recurrence=2,
     )
     with time_machine.travel(at(2026, 4, 15), tick=False):
-        return subscription_cancel(subscription=subscription, source="seller", reason="seed")
+        return subscription_cancel(
+            subscription=subscription, actor=actor_for("seller"), reason="seed"
+        )
 
 
 def cancelled_subscription(creator: Creator | None = None, **kw: Any) -> Subscription:
     extra = {"plan__product__creator": creator} if creator else {}
     subscription = SubscriptionFactory(**extra, **kw)
-    return subscription_cancel(subscription=subscription, source="customer")
+    return subscription_cancel(subscription=subscription, actor=actor_for("customer"))
 
 
 def token_from_last_email(to: str | None = None) -> str:

@@ -8,7 +8,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from reactivation import services
 from reactivation.models import ReactivationRequest
 from subscriptions.models import Status, Subscription
-from tests.factories import UserFactory
+from tests.factories import TEST_ACTOR, UserFactory
 from tests.reactivation.factories import cancelled_subscription
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,9 @@ def test_list_filters_search_and_no_token_hash(
 ):
     subscription = cancelled_subscription()
     with django_capture_on_commit_callbacks(execute=True):
-        request = services.reactivation_request_create(subscription=subscription, mode="reactivate")
+        request = services.reactivation_request_create(
+            subscription=subscription, mode="reactivate", actor=TEST_ACTOR
+        )
     request.refresh_from_db()
     url = "/admin/reactivation/reactivationrequest/"
     listing = staff_client.get(
@@ -62,7 +64,9 @@ def test_subscription_action_sends_for_admin_cancelled_after_choosing_the_mode(
 
 def test_resend_and_revoke_actions(staff_client, mailoutbox, django_capture_on_commit_callbacks):
     subscription = cancelled_subscription()
-    request = services.reactivation_request_create(subscription=subscription, mode="reactivate")
+    request = services.reactivation_request_create(
+        subscription=subscription, mode="reactivate", actor=TEST_ACTOR
+    )
     url = "/admin/reactivation/reactivationrequest/"
     with django_capture_on_commit_callbacks(execute=True):
         staff_client.post(url, {"action": "resend", ACTION_CHECKBOX_NAME: [request.pk]})

@@ -12,7 +12,7 @@ from accounts.models import Role
 from reactivation.models import ReactivationRequest
 from subscriptions.models import Status, Subscription
 from tests.api_helpers import api_client
-from tests.factories import CreatorFactory, SubscriptionFactory
+from tests.factories import TEST_ACTOR, CreatorFactory, SubscriptionFactory
 from tests.reactivation.factories import cancelled_subscription
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +159,10 @@ def _make_requests(creator, n):  # type: ignore[no-untyped-def]
 
     subs = [cancelled_subscription(creator) for _ in range(n)]
     return reactivation_requests_create_bulk(
-        creator=creator, subscription_ids=[str(s.uuid) for s in subs], mode="reactivate"
+        creator=creator,
+        subscription_ids=[str(s.uuid) for s in subs],
+        mode="reactivate",
+        actor=TEST_ACTOR,
     )
 
 

@@ -14,7 +14,7 @@ from reactivation import selectors, services
 from reactivation.models import ReactivationBatch, ReactivationRequest
 from subscriptions.models import Status, Subscriber, Subscription, SubscriptionEvent
 from tests.api_helpers import api_client
-from tests.factories import PlanFactory
+from tests.factories import TEST_ACTOR, PlanFactory
 from tests.reactivation.factories import LINK, cancelled_subscription
 
 pytestmark = pytest.mark.django_db
@@ -133,10 +133,13 @@ def test_bulk_supersedes_pending_requests_in_one_go(mailoutbox, django_capture_o
     subs = [cancelled_subscription(plan.creator) for _ in range(3)]
     ids = [str(s.uuid) for s in subs]
     first = services.reactivation_requests_create_bulk(
-        creator=plan.creator, subscription_ids=ids, mode="reactivate"
+        creator=plan.creator, subscription_ids=ids, mode="reactivate", actor=TEST_ACTOR
     )
     second = services.reactivation_requests_create_bulk(
-        creator=plan.creator, subscription_ids=[*ids, ids[0]], mode="reactivate_and_charge"
+        creator=plan.creator,
+        subscription_ids=[*ids, ids[0]],
+        mode="reactivate_and_charge",
+        actor=TEST_ACTOR,
     )
     assert len(second.created) == 3
     assert {r.status for r in ReactivationRequest.objects.filter(batch=first.batch)} == {
@@ -152,7 +155,7 @@ def test_select_all_matching_a_filter(mailoutbox, django_capture_on_commit_callb
     queryset = Subscription.objects.filter(status=Status.CANCELLED_BY_CUSTOMER)  # spans creators
     with django_capture_on_commit_callbacks(execute=True):
         result = services.reactivation_requests_create_bulk(
-            creator=plan.creator, subscriptions=queryset, mode="reactivate"
+            creator=plan.creator, subscriptions=queryset, mode="reactivate", actor=TEST_ACTOR
         )
     assert sorted(r.subscription_id for r in result.created) == sorted(s.pk for s in customer)
     assert not ReactivationRequest.objects.filter(subscription=other_creator_sub).exists()

@@ -16,6 +16,7 @@ from reactivation import services
 from reactivation.models import ReactivationRequest
 from subscriptions.models import Charge, Status, Subscription
 from tests.conftest import require_service
+from tests.factories import TEST_ACTOR
 from tests.reactivation.factories import at, page_url, seed_subscription, token_from_last_email
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,7 +27,9 @@ def test_ten_concurrent_accepts_reactivate_and_charge_once(mode, mailoutbox):
     require_service(connection.vendor == "postgresql", "PostgreSQL")
     subscription = seed_subscription()
     with time_machine.travel(at(2026, 5, 19), tick=False):
-        request = services.reactivation_request_create(subscription=subscription, mode=mode)
+        request = services.reactivation_request_create(
+            subscription=subscription, mode=mode, actor=TEST_ACTOR
+        )
     token = token_from_last_email()
 
     start = threading.Barrier(10)

@@ -12,6 +12,7 @@ from reactivation import services
 from reactivation.email import reactivation_emails_send
 from reactivation.jobs import reactivation_email_sweep
 from reactivation.models import ReactivationRequest
+from tests.factories import SUPPORT_ACTOR, TEST_ACTOR
 from tests.reactivation.factories import at, seed_subscription, token_from_last_email
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 def _send(subscription, mode, when, capture):  # type: ignore[no-untyped-def]
     with time_machine.travel(when, tick=False), capture(execute=True):
-        return services.reactivation_request_create(subscription=subscription, mode=mode)
+        return services.reactivation_request_create(
+            subscription=subscription, mode=mode, actor=TEST_ACTOR
+        )
 
 
 def test_email_says_what_when_until_when_and_links(
@@ -73,7 +76,9 @@ def test_nothing_is_sent_before_commit_and_never_twice(
 ):
     subscription = seed_subscription()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        request = services.reactivation_request_create(subscription=subscription, mode="reactivate")
+        request = services.reactivation_request_create(
+            subscription=subscription, mode="reactivate", actor=TEST_ACTOR
+        )
     assert mailoutbox == []
     for callback in callbacks:
         callback()
@@ -85,8 +90,12 @@ def test_nothing_is_sent_before_commit_and_never_twice(
 def test_superseded_request_is_not_emailed(mailoutbox, django_capture_on_commit_callbacks):
     subscription = seed_subscription()
     with django_capture_on_commit_callbacks(execute=False):
-        first = services.reactivation_request_create(subscription=subscription, mode="reactivate")
-        services.reactivation_request_create(subscription=subscription, mode="reactivate")
+        first = services.reactivation_request_create(
+            subscription=subscription, mode="reactivate", actor=TEST_ACTOR
+        )
+        services.reactivation_request_create(
+            subscription=subscription, mode="reactivate", actor=TEST_ACTOR
+        )
     assert reactivation_emails_send(request_ids=[first.pk]) == 0
 
 
@@ -100,7 +109,9 @@ def test_resend_issues_a_new_request_and_the_old_link_is_gone(
         time_machine.travel(at(2026, 4, 19), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        second = services.reactivation_request_resend(request=first, label="support: a@b.c")
+        second = services.reactivation_request_resend(
+            reactivation_request=first, actor=SUPPORT_ACTOR
+        )
     new_token = token_from_last_email()
     assert new_token != old_token and second.pk != first.pk
     first.refresh_from_db()
@@ -117,7 +128,9 @@ def test_sweep_job_sends_what_the_broker_lost(mailoutbox, django_capture_on_comm
         time_machine.travel(at(2026, 4, 18), tick=False),
         django_capture_on_commit_callbacks(execute=False),
     ):  # the broker never got it
-        services.reactivation_request_create(subscription=subscription, mode="reactivate")
+        services.reactivation_request_create(
+            subscription=subscription, mode="reactivate", actor=TEST_ACTOR
+        )
     with time_machine.travel(at(2026, 4, 18, 15, 1), tick=False):
         assert reactivation_email_sweep() == 0  # too recent: the task may still be queued
     with time_machine.travel(at(2026, 4, 18, 15, 5), tick=False):
@@ -130,7 +143,9 @@ def test_failed_send_releases_the_claim(
 ):
     subscription = seed_subscription()
     with django_capture_on_commit_callbacks(execute=False):
-        request = services.reactivation_request_create(subscription=subscription, mode="reactivate")
+        request = services.reactivation_request_create(
+            subscription=subscription, mode="reactivate", actor=TEST_ACTOR
+        )
 
     def broken(messages, **kw):  # type: ignore[no-untyped-def]
         raise ConnectionError("ESP down")

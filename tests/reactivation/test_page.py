@@ -14,6 +14,7 @@ from reactivation import services
 from reactivation.jobs import reactivation_expire
 from reactivation.models import ReactivationRequest
 from subscriptions.models import Charge, Status, Subscription, SubscriptionEvent
+from tests.factories import SUPPORT_ACTOR, TEST_ACTOR, labelled_actor
 from tests.reactivation.factories import (
     at,
     cancelled_subscription,
@@ -37,7 +38,7 @@ def sent(mailoutbox, django_capture_on_commit_callbacks):  # type: ignore[no-unt
             django_capture_on_commit_callbacks(execute=True),
         ):
             request = services.reactivation_request_create(
-                subscription=subscription, mode=mode, requested_by_label="test"
+                subscription=subscription, mode=mode, actor=labelled_actor("test")
             )
         return request, token_from_last_email(subscription.subscriber.email)
 
@@ -298,12 +299,11 @@ def test_admin_cancelled_refused_for_creators_but_support_may_send(sent):
     from accounts.errors import Conflict
 
     with pytest.raises(Conflict) as refused:
-        services.reactivation_request_create(subscription=subscription, mode="reactivate")
+        services.reactivation_request_create(
+            subscription=subscription, mode="reactivate", actor=TEST_ACTOR
+        )
     assert refused.value.code == "admin_cancelled"
     request = services.reactivation_request_create(
-        subscription=subscription,
-        mode="reactivate",
-        as_support=True,
-        requested_by_label="support: a@b.c",
+        subscription=subscription, mode="reactivate", actor=SUPPORT_ACTOR
     )
     assert request.status == "pending"

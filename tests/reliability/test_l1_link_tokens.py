@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from dashboard.subscriber.services import sign_in_link_send
 from reactivation import services
 from reactivation.models import ReactivationRequest
-from tests.factories import CreatorFactory, SubscriberFactory
+from tests.factories import CreatorFactory, SubscriberFactory, labelled_actor
 from tests.reactivation.factories import cancelled_subscription, seed_subscription
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def reactivation_link(mailoutbox, django_capture_on_commit_callbacks):  # type: 
             django_capture_on_commit_callbacks(execute=True),
         ):
             request = services.reactivation_request_create(
-                subscription=subscription, mode="reactivate", requested_by_label="test"
+                subscription=subscription, mode="reactivate", actor=labelled_actor("test")
             )
         found = REACTIVATION_LINK.search(mail.outbox[-1].body)
         assert found, mail.outbox[-1].body
@@ -197,7 +197,7 @@ def test_expiry_is_72_real_hours_in_every_zone_and_shown_in_the_zone(
         django_capture_on_commit_callbacks(execute=True),
     ):
         request = services.reactivation_request_create(
-            subscription=subscription, mode="reactivate", requested_by_label="test"
+            subscription=subscription, mode="reactivate", actor=labelled_actor("test")
         )
     end = created + timedelta(hours=72)
     # Exactly 72 h of real time, whatever the wall clocks did meanwhile.

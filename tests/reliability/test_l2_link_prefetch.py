@@ -31,7 +31,7 @@ from dashboard.models import SubscriberSignInToken
 from dashboard.subscriber.services import sign_in_link_send
 from reactivation import services
 from reactivation.models import ReactivationRequest
-from tests.factories import CreatorFactory, SubscriberFactory
+from tests.factories import CreatorFactory, SubscriberFactory, labelled_actor
 from tests.reactivation.factories import cancelled_subscription
 from tests.reliability.procs import REPO, child_env, http, start_gunicorn, start_redis
 
@@ -57,7 +57,7 @@ def _links() -> list[tuple[str, str]]:
     mail.outbox.clear()
     subscription = cancelled_subscription()
     services.reactivation_request_create(
-        subscription=subscription, mode="reactivate_and_charge", requested_by_label="test"
+        subscription=subscription, mode="reactivate_and_charge", actor=labelled_actor("test")
     )
     creator = CreatorFactory()
     subscriber = SubscriberFactory(creator=creator)

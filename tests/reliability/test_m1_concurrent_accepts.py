@@ -24,7 +24,7 @@ from reactivation.models import ReactivationRequest
 from subscriptions.billing import add_months
 from subscriptions.models import CancellationSource, Charge, Status, Subscription
 from subscriptions.services import subscription_cancel
-from tests.factories import SubscriptionFactory
+from tests.factories import SubscriptionFactory, actor_for, labelled_actor
 from tests.reliability.procs import BIN, child_env, http, start_redis, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(240)]
@@ -47,7 +47,7 @@ def _lapsed_subscription() -> Subscription:
         payment_method="pm_sandbox_ok",
     )
     return subscription_cancel(
-        subscription=subscription, source=CancellationSource.SELLER, reason="m1"
+        subscription=subscription, actor=actor_for(CancellationSource.SELLER), reason="m1"
     )
 
 
@@ -83,7 +83,7 @@ def test_50_concurrent_accepts_charge_once_and_transition_once(live_db_url, proc
     app.conf.task_always_eager = True  # the email is sent in this process
     try:
         request = services.reactivation_request_create(
-            subscription=subscription, mode="reactivate_and_charge", requested_by_label="m1"
+            subscription=subscription, mode="reactivate_and_charge", actor=labelled_actor("m1")
         )
     finally:
         app.conf.task_always_eager = previous

@@ -79,13 +79,6 @@ class TestMailProvider(EmailMarketingProvider):
     def tags(self, list_id: str | None = None) -> list[TagInfo]:
         return [TagInfo(id=x["id"], name=x["name"]) for x in self._call("GET", "/tags")]
 
-    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
-        self._call(
-            "PUT",
-            f"/contacts/{quote(contact.email)}",
-            {"email": contact.email, "name": contact.name, "locale": contact.locale},
-        )
-
     def add_to_list(self, contact: Contact, list_id: str) -> None:
         self._call("POST", f"/lists/{quote(list_id)}/members", {"email": contact.email})
 

@@ -188,8 +188,8 @@ def test_send_test_reports_each_action_and_defaults_to_the_members_email(
             ],
         ),
     )
-    # Second action: the upsert works, the list is gone.
-    fake_provider.script = [(200, {}), (200, {}), (200, {}), (404, {})]
+    # One call per action (nothing is upserted first): the tag works, the list is gone.
+    fake_provider.script = [(200, {}), (404, {})]
     client = APIClient()
     client.force_login(owner)
     response = client.post(f"/api/v1/segmentations/{rule.uuid}/test", {}, format="json")
@@ -200,8 +200,11 @@ def test_send_test_reports_each_action_and_defaults_to_the_members_email(
         ("add_to_list", "error", 404),
     ]
     assert results[1]["error"].startswith("Test mail answered 404")
-    assert {c.path for c in fake_provider.calls_to("PUT")} == {f"/contacts/{owner.email}"}
-    assert fake_provider.calls_to("POST")[-1].path == "/lists/gone/members"
+    assert fake_provider.calls_to("PUT") == []
+    assert [c.path for c in fake_provider.calls] == [
+        f"/contacts/{owner.email}/tags",
+        "/lists/gone/members",
+    ]
     logged = SegmentationDelivery.objects.filter(rule=rule, is_test=True).order_by("action_index")
     assert [(d.status, d.contact_email) for d in logged] == [
         ("succeeded", owner.email),

@@ -17,7 +17,8 @@ from segmentation.consumer import deliveries_create_for_event as segmentation_co
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import SubscriptionEvent
 from subscriptions.services import subscription_cancel
-from tests.factories import SubscriptionFactory
+from tests.factories import SubscriptionFactory, actor_for
+from tests.notifications.providers.fakes.mailchimp import MailchimpFake, invalid
 from tests.segmentation.factories import IntegrationFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,9 @@ def cancel(creator: Any, **subscriber: Any) -> SubscriptionEvent:
     subscription = SubscriptionFactory(
         plan__product__creator=creator, plan__creator=creator, **subscriber
     )
-    subscription_cancel(subscription=subscription, source="seller", reason="too expensive")
+    subscription_cancel(
+        subscription=subscription, actor=actor_for("seller"), reason="too expensive"
+    )
     return SubscriptionEvent.objects.get(
         subscription=subscription, type="subscription.status_changed"
     )
@@ -84,18 +87,14 @@ def test_conditions_product_and_trigger_decide_who_gets_deliveries(creator, inte
     assert segmentation_consume(cancel(creator, subscriber__email="bob@example.com")) == 0
 
 
-def test_a_delivery_upserts_the_contact_then_runs_the_action(creator, integration, fake_provider):
+def test_a_delivery_runs_its_action_and_nothing_else(creator, integration, fake_provider):
     make_rule(creator, integration)
     event = cancel(creator, subscriber__email="ana@example.com", subscriber__name="Ana")
     segmentation_consume(event)
     delivery = SegmentationDelivery.objects.get(event=event)
     assert services.delivery_attempt(delivery_id=delivery.pk) == S.SUCCEEDED
+    # No upsert first: a tag action tags (the consent contract of the adapters).
     assert [(c.method, c.path, c.body) for c in fake_provider.calls] == [
-        (
-            "PUT",
-            "/contacts/ana@example.com",
-            {"email": "ana@example.com", "name": "Ana", "locale": "en"},
-        ),
         ("POST", "/contacts/ana@example.com/tags", {"tag": "churned"}),
     ]
     delivery.refresh_from_db()
@@ -103,7 +102,34 @@ def test_a_delivery_upserts_the_contact_then_runs_the_action(creator, integratio
     assert delivery.finished_at is not None
     # A duplicate message finds the row claimed already and does nothing.
     assert services.delivery_attempt(delivery_id=delivery.pk) is None
-    assert len(fake_provider.calls) == 2
+    assert len(fake_provider.calls) == 1
+
+
+def test_the_providers_field_errors_reach_the_rules_alert(creator, settings):
+    with MailchimpFake() as mailchimp:
+        settings.PROVIDER_BASE_URLS = {"mailchimp": mailchimp.url}
+        audience = mailchimp.seed_list("Customers")
+        connected = IntegrationFactory(
+            creator=creator, provider="mailchimp", credentials=mailchimp.credentials()
+        )
+        rule = make_rule(
+            creator,
+            connected,
+            actions=[{"type": "add_to_list", "integration": str(connected.uuid), "list": audience}],
+        )
+        mailchimp.fail_next(
+            invalid([{"field": "merge_fields.BIRTHDAY", "message": "Please enter a date"}])
+        )
+        event = cancel(creator, subscriber__email="ana@example.com")
+        segmentation_consume(event)
+        delivery = SegmentationDelivery.objects.get(event=event)
+        assert services.delivery_attempt(delivery_id=delivery.pk) == S.FAILED
+    rule.refresh_from_db()
+    delivery.refresh_from_db()
+    assert rule.status == "error"
+    assert "merge_fields.BIRTHDAY: Please enter a date" in rule.last_error
+    assert "merge_fields.BIRTHDAY: Please enter a date" in delivery.error
+    assert delivery.provider_status == 400
 
 
 def test_401_marks_the_integration_and_every_rule_using_it(creator, integration, fake_provider):
@@ -160,7 +186,7 @@ def test_429_with_retry_after_is_retried_no_sooner(creator, integration, fake_pr
         traveller.move_to(delivery.next_attempt_at)
         assert jobs.deliveries_requeue_due() == 1
         assert services.delivery_attempt(delivery_id=delivery.pk) == S.SUCCEEDED
-    first, second = fake_provider.calls_to("PUT")
+    first, second = fake_provider.calls_to("POST", "/tags")
     assert second.at - first.at >= 30
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (S.SUCCEEDED, 2)
@@ -198,7 +224,7 @@ def test_400_fails_the_delivery_and_flags_the_rule(creator, integration, fake_pr
     event = cancel(creator, subscriber__email="ana@example.com")
     segmentation_consume(event)
     delivery = SegmentationDelivery.objects.get(event=event)
-    fake_provider.script = [(200, {}), (404, {})]
+    fake_provider.script = [(404, {})]
     assert services.delivery_attempt(delivery_id=delivery.pk) == S.FAILED
     rule.refresh_from_db()
     integration.refresh_from_db()
@@ -235,7 +261,7 @@ def test_a_worker_that_died_while_sending_is_recovered_after_5_minutes(
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (S.SUCCEEDED, 2)
     # The second attempt asked the provider first; the tag was not there, so it tagged.
-    assert [c.method for c in fake_provider.calls] == ["GET", "PUT", "POST"]
+    assert [c.method for c in fake_provider.calls] == ["GET", "POST"]
 
 
 def test_a_call_that_reached_the_provider_before_the_worker_died_is_not_sent_again(

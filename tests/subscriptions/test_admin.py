@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from subscriptions.models import Charge, Status, Subscription, SubscriptionEvent
 from subscriptions.services import subscription_cancel
-from tests.factories import ChargeFactory, PlanFactory, SubscriptionFactory, UserFactory
+from tests.factories import ChargeFactory, PlanFactory, SubscriptionFactory, UserFactory, actor_for
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_subscription_changelist_query_count_is_the_same_for_1_and_50_rows(suppo
 )
 def test_changelist_and_change_pages_load(support, model):
     charge = ChargeFactory()
-    subscription_cancel(subscription=charge.subscription, source="customer", reason="x")
+    subscription_cancel(subscription=charge.subscription, actor=actor_for("customer"), reason="x")
     objects = {
         "subscription": charge.subscription,
         "charge": charge,
@@ -61,7 +61,7 @@ def test_changelist_and_change_pages_load(support, model):
 
 def test_subscription_page_shows_event_history_read_only(support):
     sub = SubscriptionFactory()
-    subscription_cancel(subscription=sub, source="seller", reason="duplicate purchase")
+    subscription_cancel(subscription=sub, actor=actor_for("seller"), reason="duplicate purchase")
     page = support.get(reverse("admin:subscriptions_subscription_change", args=[sub.pk]))
     html = page.content.decode()
     assert "subscription.status_changed" in html
@@ -91,7 +91,7 @@ def test_search_by_email_and_ids(support, term, expected):
 
 def test_filters_by_status_source_and_creator(support):
     sub = SubscriptionFactory()
-    subscription_cancel(subscription=sub, source="admin", reason="fraud")
+    subscription_cancel(subscription=sub, actor=actor_for("admin"), reason="fraud")
     other = SubscriptionFactory()
     url = reverse("admin:subscriptions_subscription_changelist")
     for params, expected in [

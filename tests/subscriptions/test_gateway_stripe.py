@@ -24,7 +24,14 @@ from subscriptions.services import (
     first_charge_settle,
     subscription_create,
 )
-from tests.factories import ChargeFactory, CreatorFactory, PlanFactory, SubscriptionFactory
+from tests.factories import (
+    SUPPORT_ACTOR,
+    TEST_ACTOR,
+    ChargeFactory,
+    CreatorFactory,
+    PlanFactory,
+    SubscriptionFactory,
+)
 from tests.subscriptions import stripe_server as ss
 
 pytestmark = pytest.mark.django_db
@@ -299,7 +306,7 @@ def _stripe_charge(creator):  # type: ignore[no-untyped-def]
 def test_refund_refunds_the_payment_intent_with_an_idempotency_key(stripe_creator, fake_stripe):
     charge = _stripe_charge(stripe_creator)
 
-    charge_refund(charge=charge, reason="asked", actor="support@example.com")
+    charge_refund(charge=charge, reason="asked", actor=SUPPORT_ACTOR)
 
     charge.refresh_from_db()
     assert charge.status == Charge.Status.REFUNDED
@@ -320,7 +327,7 @@ def test_refused_refund_changes_nothing_and_says_why(stripe_creator, fake_stripe
     fake_stripe.then(responder)
 
     with pytest.raises(DomainError) as exc:
-        charge_refund(charge=charge)
+        charge_refund(charge=charge, actor=TEST_ACTOR)
 
     assert exc.value.code == "refund_failed"
     assert text in exc.value.message

@@ -22,7 +22,7 @@ from subscriptions.jobs import outbox_sweep
 from subscriptions.models import SubscriptionEvent
 from subscriptions.services import subscription_cancel
 from tests.conftest import require_service
-from tests.factories import SubscriptionFactory
+from tests.factories import SubscriptionFactory, actor_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,7 +110,9 @@ def test_event_committed_while_redis_is_down_is_processed_after_it_returns(own_r
 
     # The web request commits its change although the broker is unreachable.
     started = time.monotonic()
-    cancelled = subscription_cancel(subscription=subscription, source="seller", reason="test")
+    cancelled = subscription_cancel(
+        subscription=subscription, actor=actor_for("seller"), reason="test"
+    )
     assert time.monotonic() - started < 5
     event = cancelled.events.get(type="subscription.status_changed")
     assert event.processed_at is None
@@ -159,7 +161,7 @@ def test_event_whose_processing_keeps_crashing_is_recorded_failed(monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(outbox, "publish_many", lambda ids: None)  # no broker in this test
         subscription = SubscriptionFactory()
-        subscription_cancel(subscription=subscription, source="customer")
+        subscription_cancel(subscription=subscription, actor=actor_for("customer"))
     event = subscription.events.get()
 
     for _ in range(settings.OUTBOX_MAX_ATTEMPTS):

@@ -8,7 +8,7 @@ import time_machine
 from accounts.errors import Conflict
 from subscriptions.models import Charge, Status
 from subscriptions.services import SubscriberData, subscription_cancel, subscription_create
-from tests.factories import PlanFactory, SubscriptionFactory
+from tests.factories import PlanFactory, SubscriptionFactory, actor_for
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -76,7 +76,9 @@ def test_import_charges_nothing_and_finds_next_due_date():
 def test_cancel_by_each_source_keeps_paid_through(source, status):
     sub = SubscriptionFactory()
     paid_through = sub.paid_through
-    cancelled = subscription_cancel(subscription=sub, source=source, reason="too expensive")
+    cancelled = subscription_cancel(
+        subscription=sub, actor=actor_for(source), reason="too expensive"
+    )
     assert cancelled.status == status
     assert cancelled.next_charge_date is None
     assert cancelled.paid_through == paid_through
@@ -84,4 +86,4 @@ def test_cancel_by_each_source_keeps_paid_through(source, status):
     event = cancelled.events.get(type="subscription.status_changed")
     assert event.data["source"] == source and event.data["reason"] == "too expensive"
     with pytest.raises(Conflict):
-        subscription_cancel(subscription=cancelled, source=source)
+        subscription_cancel(subscription=cancelled, actor=actor_for(source))

@@ -19,7 +19,7 @@ from accounts.models import Creator
 from subscriptions.charges import charge_refund
 from subscriptions.models import Charge, StripeWebhookEvent, SubscriptionEvent
 from subscriptions.stripe_webhooks import stripe_webhook_process
-from tests.factories import ChargeFactory, CreatorFactory, SubscriptionFactory
+from tests.factories import TEST_ACTOR, ChargeFactory, CreatorFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -229,7 +229,7 @@ def test_partial_refund_is_not_recorded_as_a_refund(stripe_creator, charge):
 
 
 def test_refund_made_here_then_confirmed_by_stripe_is_recorded_once(stripe_creator, charge):
-    charge_refund(charge=charge, call_gateway=False)
+    charge_refund(charge=charge, call_gateway=False, actor=TEST_ACTOR)
 
     response = _deliver(stripe_creator, _refunded())
 

@@ -1,17 +1,25 @@
 """ActiveCampaign API v3 adapter.
 
-Documented behaviour this follows:
+Documented behaviour this follows (https://developers.activecampaign.com/reference):
 - each account has its own base URL (`https://<account>.api-us1.com`), paths under
   `/api/3`, the key in the `Api-Token` header;
 - `POST /contact/sync` creates or updates a contact by email and returns its id;
-  list membership is a `contactList` with status 1 (subscribed) or 2 (unsubscribed);
-  tags are account-wide (`/tags`), attached with `POST /contactTags` and detached with
+  `GET /contacts?email=` finds one without creating it;
+- list membership is a `contactList` with status 1 (active) or 2 (unsubscribed) (0
+  unconfirmed, 3 bounced); `POST /contactLists` with status 1 re-subscribes an
+  unsubscribed contact, so a contact with any status on the list is never sent status 1;
+- tags are account-wide; `GET /tags?search=` is a *contains* match, paged with
+  `limit`/`offset` and `meta.total`; attached with `POST /contactTags`, detached with
   `DELETE /contactTags/{id}`;
 - the API allows 5 requests per second per account (429 past it).
+
+Contact and tag ids never change, so they are cached per integration (`self.ids`): an
+`add_tag` for a known contact and tag is one call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,8 +29,8 @@ from notifications.providers.base import (
     CredentialsInvalid,
     EmailMarketingProvider,
     ListInfo,
+    ProviderError,
     TagInfo,
-    split_name,
 )
 from notifications.providers.http import ProviderClient
 from notifications.providers.ratelimit import RateLimit, account_key
@@ -39,6 +47,7 @@ class ActiveCampaignProvider(EmailMarketingProvider):
     label = "ActiveCampaign"
     credential_fields = ("api_url", "api_key")
     requests_per_second = 5
+    creates_tags = True
 
     @classmethod
     def clean_credentials(cls, credentials: Any) -> dict[str, str]:
@@ -118,37 +127,71 @@ class ActiveCampaignProvider(EmailMarketingProvider):
         ]
 
     def _sync(self, contact: Contact) -> str:
-        first, last = split_name(contact.name)
+        known = {"email": contact.email, "firstName": contact.first_name}
+        known["lastName"] = contact.last_name
         body = self.client.request(
             "POST",
             "/api/3/contact/sync",
-            json_body={"contact": {"email": contact.email, "firstName": first, "lastName": last}},
+            # Only what we know: an absent name is not sent, so ActiveCampaign keeps its own.
+            json_body={"contact": {key: value for key, value in known.items() if value}},
         )
-        return str(body["contact"]["id"])
+        contact_id = str(body["contact"]["id"])
+        self.ids.set("contact", contact.email, contact_id)
+        return contact_id
 
-    def _find_contact(self, contact: Contact) -> str | None:
-        body = self.client.request("GET", "/api/3/contacts", params={"email": contact.email}) or {}
-        found = body.get("contacts") or []
-        return str(found[0]["id"]) if found else None
+    def _contact_id(self, contact: Contact, *, create: bool) -> str | None:
+        """The contact's id: cached, else created or updated (`create`, for the actions
+        that need a contact), else looked up (None when ActiveCampaign has none)."""
+        if cached := self.ids.get("contact", contact.email):
+            return cached
+        if create:
+            return self._sync(contact)
+        body = self.client.request("GET", "/api/3/contacts", params={"email": contact.email})
+        for item in (body or {}).get("contacts") or []:
+            if str(item.get("email", "")).strip().lower() == contact.email.strip().lower():
+                self.ids.set("contact", contact.email, str(item["id"]))
+                return str(item["id"])
+        return None
 
     def _tag_id(self, tag: str, *, create: bool) -> str | None:
-        body = self.client.request("GET", "/api/3/tags", params={"search": tag}) or {}
-        for item in body.get("tags") or []:
-            if str(item.get("tag", "")).strip().lower() == tag.strip().lower():
-                return str(item["id"])
-        if not create:
-            return None
-        created = self.client.request(
-            "POST",
-            "/api/3/tags",
-            json_body={"tag": {"tag": tag, "tagType": "contact", "description": ""}},
-        )
-        return str(created["tag"]["id"])
+        """The id of the tag named exactly `tag` (case aside), paging through every tag
+        whose name contains it; created when missing and `create`."""
+        if cached := self.ids.get("tag", tag):
+            return cached
+        wanted = tag.strip()
+        found: str | None = None
+        for item in self._paged("/api/3/tags", "tags", {"search": wanted}):
+            name = str(item.get("tag", "")).strip()
+            if name == wanted:
+                found = str(item["id"])
+                break
+            if found is None and name.lower() == wanted.lower():
+                found = str(item["id"])
+        if found is None and create:
+            try:
+                created = self.client.request(
+                    "POST",
+                    "/api/3/tags",
+                    json_body={"tag": {"tag": wanted, "tagType": "contact", "description": ""}},
+                )
+                found = str(created["tag"]["id"])
+            except ProviderError as exc:
+                # Another worker created it a moment ago (names are unique: 422).
+                if exc.status != 422:
+                    raise
+                found = self._tag_id(tag, create=False)
+                if found is None:
+                    raise
+        if found is not None:
+            self.ids.set("tag", tag, found)
+        return found
 
-    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
-        contact_id = self._sync(contact)
-        if list_id:
-            self._list_status(contact_id, list_id, SUBSCRIBED)
+    def _list_statuses(self, contact_id: str) -> dict[str, str]:
+        body = self.client.request("GET", f"/api/3/contacts/{contact_id}/contactLists") or {}
+        return {
+            str(link.get("list")): str(link.get("status"))
+            for link in body.get("contactLists") or []
+        }
 
     def _list_status(self, contact_id: str, list_id: str, status: int) -> None:
         self.client.request(
@@ -157,47 +200,79 @@ class ActiveCampaignProvider(EmailMarketingProvider):
             json_body={"contactList": {"list": list_id, "contact": contact_id, "status": status}},
         )
 
+    def _with_fresh_ids(self, contact: Contact, tag: str, action: Callable[[], None]) -> None:
+        """Run `action`; if a cached id was stale (deleted at ActiveCampaign: 404), look
+        the ids up again once."""
+        cached = self.ids.get("contact", contact.email) or (tag and self.ids.get("tag", tag))
+        try:
+            action()
+        except ProviderError as exc:
+            if exc.status != 404 or not cached:
+                raise
+            self.ids.forget("contact", contact.email)
+            if tag:
+                self.ids.forget("tag", tag)
+            action()
+
     def add_to_list(self, contact: Contact, list_id: str) -> None:
-        self._list_status(self._sync(contact), list_id, SUBSCRIBED)
+        def act() -> None:
+            contact_id = self._contact_id(contact, create=True)
+            assert contact_id is not None
+            if str(list_id) in self._list_statuses(contact_id):
+                # On the list already with a status of its own: active (1), unsubscribed
+                # by their own choice (2), unconfirmed (0) or bounced (3). Status 1 would
+                # re-subscribe or confirm them for them, so nothing is sent.
+                return
+            self._list_status(contact_id, list_id, SUBSCRIBED)
+
+        self._with_fresh_ids(contact, "", act)
 
     def remove_from_list(self, contact: Contact, list_id: str) -> None:
-        contact_id = self._find_contact(contact)
-        if contact_id is None:
-            return  # not in the account, so not on the list: nothing to undo
-        self._list_status(contact_id, list_id, UNSUBSCRIBED)
+        def act() -> None:
+            contact_id = self._contact_id(contact, create=False)
+            if contact_id is None:
+                return  # not in the account, so not on the list: nothing to undo
+            if self._list_statuses(contact_id).get(str(list_id)) != str(SUBSCRIBED):
+                return  # not on the list (or unsubscribed already): nothing to record
+            self._list_status(contact_id, list_id, UNSUBSCRIBED)
+
+        self._with_fresh_ids(contact, "", act)
 
     def add_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
-        contact_id = self._sync(contact)
-        tag_id = self._tag_id(tag, create=True)
-        self.client.request(
-            "POST",
-            "/api/3/contactTags",
-            json_body={"contactTag": {"contact": contact_id, "tag": tag_id}},
-        )
+        def act() -> None:
+            # A tag needs a contact: sync creates one on no list (no list status changes).
+            contact_id = self._contact_id(contact, create=True)
+            tag_id = self._tag_id(tag, create=True)
+            self.client.request(
+                "POST",
+                "/api/3/contactTags",
+                json_body={"contactTag": {"contact": contact_id, "tag": tag_id}},
+            )
+
+        self._with_fresh_ids(contact, tag, act)
 
     def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
-        contact_id = self._find_contact(contact)
-        tag_id = self._tag_id(tag, create=False) if contact_id else None
-        if contact_id is None or tag_id is None:
-            return  # no such contact or tag: the contact does not carry it
-        body = self.client.request("GET", f"/api/3/contacts/{contact_id}/contactTags") or {}
-        for link in body.get("contactTags") or []:
-            if str(link.get("tag")) == tag_id:
-                self.client.request("DELETE", f"/api/3/contactTags/{link['id']}")
+        def act() -> None:
+            contact_id = self._contact_id(contact, create=False)
+            tag_id = self._tag_id(tag, create=False) if contact_id else None
+            if contact_id is None or tag_id is None:
+                return  # no such contact or tag: the contact does not carry it
+            body = self.client.request("GET", f"/api/3/contacts/{contact_id}/contactTags") or {}
+            for link in body.get("contactTags") or []:
+                if str(link.get("tag")) == tag_id:
+                    self.client.request("DELETE", f"/api/3/contactTags/{link['id']}")
+
+        self._with_fresh_ids(contact, tag, act)
 
     def action_applied(
         self, action_type: str, contact: Contact, *, list_id: str | None = None, tag: str = ""
     ) -> bool | None:
         adding = action_type in ("add_to_list", "add_tag")
-        contact_id = self._find_contact(contact)
+        contact_id = self._contact_id(contact, create=False)
         if contact_id is None:
             return not adding  # an unknown contact is on no list and carries no tag
         if action_type in ("add_to_list", "remove_from_list"):
-            body = self.client.request("GET", f"/api/3/contacts/{contact_id}/contactLists") or {}
-            present = any(
-                str(link.get("list")) == str(list_id) and str(link.get("status")) == "1"
-                for link in body.get("contactLists") or []
-            )
+            present = self._list_statuses(contact_id).get(str(list_id)) == str(SUBSCRIBED)
         else:
             tag_id = self._tag_id(tag, create=False)
             if tag_id is None:

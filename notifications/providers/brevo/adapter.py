@@ -1,15 +1,21 @@
 """Brevo API v3 adapter.
 
-Documented behaviour this follows:
+Documented behaviour this follows (https://developers.brevo.com/reference):
 - base `https://api.brevo.com/v3`, the key in the `api-key` header;
 - `GET /account` checks the key; `POST /contacts` with `updateEnabled: true` creates or
-  updates a contact; lists are `/contacts/lists`, membership changes through
-  `POST /contacts/lists/{id}/contacts/add|remove` with `{"emails": [...]}`;
+  updates a contact and adds it to `listIds` (the other lists stay; an existing contact's
+  `emailBlacklisted` is left alone unless sent, so nobody is re-subscribed);
+- `POST /contacts/lists/{id}/contacts/remove` with `{"emails": [...]}` takes contacts off
+  a list, and answers `400 invalid_parameter` ("Contact already removed from list and/or
+  does not exist") when none of them was on it; `…/contacts/add` answers the same kind
+  of 400 for a contact already on the list or unknown, so it is not used;
 - errors are `{code, message}`; the `/contacts` endpoints allow 10 requests per second
   per account; a 429 carries `x-sib-ratelimit-reset` (seconds) rather than `Retry-After`.
 
 Brevo has no contact tags: `tags()` offers none and the tag actions fail with a
-permanent error that says so (use a list instead).
+permanent error that says so (use a list instead). New contacts are subscribed: Brevo's
+double opt-in (`/contacts/doubleOptinConfirmation`) needs a template and a redirect URL
+of the creator's and is not offered yet.
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ from notifications.providers.base import (
     ListInfo,
     ProviderError,
     TagInfo,
-    split_name,
 )
 from notifications.providers.http import ProviderClient, parse_retry_after
 from notifications.providers.ratelimit import RateLimit, account_key
@@ -46,6 +51,7 @@ class BrevoProvider(EmailMarketingProvider):
     label = "Brevo"
     credential_fields = ("api_key",)
     requests_per_second = 10
+    supports_tags = False
 
     @property
     def client(self) -> ProviderClient:
@@ -87,41 +93,34 @@ class BrevoProvider(EmailMarketingProvider):
     def tags(self, list_id: str | None = None) -> list[TagInfo]:
         return []
 
-    def _contact_body(self, contact: Contact) -> dict[str, Any]:
-        first, last = split_name(contact.name)
-        attributes: dict[str, Any] = {"FIRSTNAME": first, "LASTNAME": last, **contact.fields}
-        return {"email": contact.email, "attributes": attributes, "updateEnabled": True}
-
-    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
-        body = self._contact_body(contact)
-        if list_id:
-            body["listIds"] = [_list_number(list_id)]
+    def add_to_list(self, contact: Contact, list_id: str) -> None:
+        # One call: create the contact on the list, or add the existing one to it.
+        body: dict[str, Any] = {
+            "email": contact.email,
+            "listIds": [_list_number(list_id)],
+            "updateEnabled": True,
+        }
+        # Only what we know: an absent name is not sent, so Brevo keeps its own.
+        attributes = {"FIRSTNAME": contact.first_name, "LASTNAME": contact.last_name}
+        if known := {key: value for key, value in attributes.items() if value}:
+            body["attributes"] = known
         self.client.request("POST", "/v3/contacts", json_body=body)
 
-    def add_to_list(self, contact: Contact, list_id: str) -> None:
-        # Brevo adds only existing contacts to a list: create or update it first.
-        self.client.request("POST", "/v3/contacts", json_body=self._contact_body(contact))
-        self.client.request(
-            "POST",
-            f"/v3/contacts/lists/{_list_number(list_id)}/contacts/add",
-            json_body={"emails": [contact.email]},
-        )
-
     def remove_from_list(self, contact: Contact, list_id: str) -> None:
-        self.client.request(
-            "POST",
-            f"/v3/contacts/lists/{_list_number(list_id)}/contacts/remove",
-            json_body={"emails": [contact.email]},
-        )
-
-    def _no_tags(self) -> ProviderError:
-        return ProviderError(
-            "Brevo has no contact tags; use a Brevo list in this action instead.",
-            permanent=True,
-        )
+        try:
+            self.client.request(
+                "POST",
+                f"/v3/contacts/lists/{_list_number(list_id)}/contacts/remove",
+                json_body={"emails": [contact.email]},
+            )
+        except ProviderError as exc:
+            # Brevo's documented answer for a contact not on the list or unknown:
+            # nothing to remove (a missing list is a 404 and still fails).
+            if exc.status != 400 or exc.code != "invalid_parameter":
+                raise
 
     def add_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
-        raise self._no_tags()
+        raise self.no_tags()
 
     def action_applied(
         self, action_type: str, contact: Contact, *, list_id: str | None = None, tag: str = ""
@@ -141,7 +140,7 @@ class BrevoProvider(EmailMarketingProvider):
         return present if action_type == "add_to_list" else not present
 
     def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
-        raise self._no_tags()
+        raise self.no_tags()
 
 
 def _list_number(list_id: str) -> int:

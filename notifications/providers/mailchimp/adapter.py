@@ -1,13 +1,18 @@
 """Mailchimp Marketing API v3 adapter.
 
-Documented behaviour this follows:
+Documented behaviour this follows (https://mailchimp.com/developer/marketing/api/):
 - base `https://{dc}.api.mailchimp.com/3.0`, the data centre is the API key's suffix
   (`…-us21`); HTTP Basic auth with any user name and the key as password;
-- audiences are lists; a member's id is the MD5 of the lower-cased email; `PUT
-  /lists/{id}/members/{hash}` upserts (`status_if_new`); tags live inside an audience
-  (`POST /lists/{id}/members/{hash}/tags`, status `active`/`inactive`);
-- errors are problem+json `{title, status, detail}`; the limit is 10 simultaneous
-  connections per account (429 past it, with no `Retry-After`).
+- audiences are lists; a member's id is the MD5 of the lower-cased email (computed here,
+  never looked up, so nothing needs caching); `PUT /lists/{id}/members/{hash}` adds or
+  updates, and `status_if_new` applies to a new member only: an existing member keeps
+  its status (`subscribed`, `pending` double opt-in, `transactional`, `unsubscribed`);
+- tags live inside an audience and are static segments (`GET /lists/{id}/segments
+  ?type=static`, paged with count/offset); `POST /lists/{id}/members/{hash}/tags` with
+  status `active` creates a new tag on first use, `inactive` removes it; it answers 404
+  for an email that is not a member;
+- errors are problem+json `{title, status, detail, errors: [{field, message}]}`; the
+  limit is 10 simultaneous connections per account (429 past it, no `Retry-After`).
 """
 
 from __future__ import annotations
@@ -21,13 +26,15 @@ from django.conf import settings
 
 from notifications.providers import register
 from notifications.providers.base import (
+    PENDING,
+    SUBSCRIBED,
+    TRANSACTIONAL,
     Contact,
     CredentialsInvalid,
     EmailMarketingProvider,
     ListInfo,
     ProviderError,
     TagInfo,
-    split_name,
 )
 from notifications.providers.http import ProviderClient
 from notifications.providers.ratelimit import ConcurrencyLimit, account_key
@@ -48,6 +55,8 @@ class MailchimpProvider(EmailMarketingProvider):
     label = "Mailchimp"
     credential_fields = ("api_key",)
     tags_need_list = True
+    creates_tags = True
+    contact_statuses = (SUBSCRIBED, PENDING, TRANSACTIONAL)
     max_connections = 10
 
     @classmethod
@@ -114,54 +123,111 @@ class MailchimpProvider(EmailMarketingProvider):
 
     def tags(self, list_id: str | None = None) -> list[TagInfo]:
         list_id = self._need_list(list_id, "tags")
-        body = self.client.request("GET", f"/3.0/lists/{list_id}/tag-search")
-        return [
-            TagInfo(id=str(t.get("id", t.get("name"))), name=str(t.get("name", "")))
-            for t in (body or {}).get("tags") or []
-        ]
+        client = self.client
+        found: list[TagInfo] = []
+        for page in range(MAX_PAGES):
+            body = (
+                client.request(
+                    "GET",
+                    f"/3.0/lists/{list_id}/segments",
+                    params={
+                        "type": "static",
+                        "count": PAGE_SIZE,
+                        "offset": page * PAGE_SIZE,
+                        "fields": "segments.id,segments.name,total_items",
+                    },
+                )
+                or {}
+            )
+            items = body.get("segments") or []
+            found += [TagInfo(id=str(t["id"]), name=str(t.get("name", ""))) for t in items]
+            if not items or len(found) >= int(body.get("total_items") or 0):
+                break
+        return found
+
+    def _merge_fields(self, contact: Contact) -> dict[str, Any]:
+        # Only what we know: an absent name is not sent, so Mailchimp keeps its own.
+        fields = {"FNAME": contact.first_name, "LNAME": contact.last_name}
+        return {key: value for key, value in fields.items() if value}
 
     def _member_body(self, contact: Contact) -> dict[str, Any]:
-        first, last = split_name(contact.name)
-        body: dict[str, Any] = {
-            "email_address": contact.email,
-            "status_if_new": "subscribed",
-            "merge_fields": {"FNAME": first, "LNAME": last, **contact.fields},
-        }
+        body: dict[str, Any] = {"email_address": contact.email}
+        if merge_fields := self._merge_fields(contact):
+            body["merge_fields"] = merge_fields
         if contact.locale:
             body["language"] = contact.locale.split("-")[0].lower()
         return body
 
-    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
-        list_id = self._need_list(list_id, "contacts")
-        self.client.request(
-            "PUT",
-            f"/3.0/lists/{list_id}/members/{member_hash(contact.email)}",
-            json_body=self._member_body(contact),
-        )
+    def _member_path(self, list_id: str, contact: Contact) -> str:
+        return f"/3.0/lists/{list_id}/members/{member_hash(contact.email)}"
 
     def add_to_list(self, contact: Contact, list_id: str) -> None:
-        self.upsert_contact(contact, list_id)
+        # One PUT: a new member gets the integration's status; an existing one keeps its
+        # own (`status` is never sent), so an unsubscribed member stays unsubscribed.
+        path = self._member_path(list_id, contact)
+        member = self.client.request(
+            "PUT",
+            path,
+            json_body={**self._member_body(contact), "status_if_new": self.new_contact_status},
+        )
+        # A transactional member (e.g. added by a tag action) never chose anything about
+        # marketing email: joining the list gives them the integration's status.
+        current = member.get("status") if isinstance(member, dict) else None
+        if current == TRANSACTIONAL and self.new_contact_status != TRANSACTIONAL:
+            self.client.request("PATCH", path, json_body={"status": self.new_contact_status})
 
     def remove_from_list(self, contact: Contact, list_id: str) -> None:
-        # DELETE archives the member: it leaves the audience but keeps its history.
-        self.client.request("DELETE", f"/3.0/lists/{list_id}/members/{member_hash(contact.email)}")
+        # DELETE archives the member: it leaves the audience but keeps its history. An
+        # archived member re-added later takes the status then sent, not the one it had,
+        # so a member who unsubscribed (or was cleaned) is left as it is: archiving would
+        # erase the only record of their choice. A non-member (404) is left alone too.
+        path = self._member_path(list_id, contact)
+        try:
+            member = self.client.request("GET", path, params={"fields": "status"}) or {}
+            if member.get("status") not in ("subscribed", "pending", "transactional"):
+                return
+            self.client.request("DELETE", path)
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise
 
     def _tag(self, contact: Contact, tag: str, list_id: str, status: str) -> None:
         self.client.request(
             "POST",
-            f"/3.0/lists/{list_id}/members/{member_hash(contact.email)}/tags",
+            f"{self._member_path(list_id, contact)}/tags",
             json_body={"tags": [{"name": tag, "status": status}]},
         )
 
     def add_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
         list_id = self._need_list(list_id, "tags")
-        # Tagging needs a member: make sure the contact is in the audience first.
-        self.upsert_contact(contact, list_id)
-        self._tag(contact, tag, list_id, "active")
+        try:
+            self._tag(contact, tag, list_id, "active")  # an existing member: one call
+            return
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise
+        # Not a member: tags need one, so add the contact to the audience as
+        # `transactional` (no marketing email, whatever the integration's status for new
+        # contacts: a tag never subscribes anyone), carrying the tag.
+        try:
+            self.client.request(
+                "POST",
+                f"/3.0/lists/{list_id}/members",
+                json_body={**self._member_body(contact), "status": TRANSACTIONAL, "tags": [tag]},
+            )
+        except ProviderError as exc:
+            # Another delivery added them meanwhile ("Member Exists"): tag them now.
+            if exc.status != 400 or "member exists" not in exc.message.lower():
+                raise
+            self._tag(contact, tag, list_id, "active")
 
     def remove_tag(self, contact: Contact, tag: str, list_id: str | None = None) -> None:
         list_id = self._need_list(list_id, "tags")
-        self._tag(contact, tag, list_id, "inactive")
+        try:
+            self._tag(contact, tag, list_id, "inactive")
+        except ProviderError as exc:
+            if exc.status != 404:  # not a member: carries no tag, nothing created
+                raise
 
     def action_applied(
         self, action_type: str, contact: Contact, *, list_id: str | None = None, tag: str = ""

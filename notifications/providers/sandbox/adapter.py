@@ -3,7 +3,8 @@ creator try segmentation rules end to end without an account anywhere.
 
 It needs no credentials, offers a fixed set of lists and tags, accepts every call for
 them (the delivery log shows each one) and answers a permanent "not found" for any
-other list or tag, the way a real provider does when a list was deleted. Nothing
+other list, the way a real provider does when a list was deleted. Like Mailchimp and
+ActiveCampaign it creates a new tag on first use: any tag a creator types works. Nothing
 leaves the server: each call is written to the application log.
 """
 
@@ -13,6 +14,9 @@ import logging
 
 from notifications.providers import register
 from notifications.providers.base import (
+    PENDING,
+    SUBSCRIBED,
+    TRANSACTIONAL,
     Contact,
     EmailMarketingProvider,
     ListInfo,
@@ -31,6 +35,8 @@ class SandboxProvider(EmailMarketingProvider):
     name = "sandbox"
     label = "Sandbox"
     credential_fields = ()
+    creates_tags = True
+    contact_statuses = (SUBSCRIBED, PENDING, TRANSACTIONAL)
 
     def _record(self, action: str, contact: Contact, target: str = "") -> None:
         logger.info("sandbox provider: %s %s %s", action, target, contact.email)
@@ -42,9 +48,9 @@ class SandboxProvider(EmailMarketingProvider):
             )
 
     def _check_tag(self, tag: str) -> None:
-        if tag not in {item.name for item in TAGS}:
+        if not tag.strip():
             raise ProviderError(
-                f"Sandbox: tag {tag!r} not found (HTTP 404).", permanent=True, status=404
+                "Sandbox: a tag needs a name (HTTP 400).", permanent=True, status=400
             )
 
     def validate(self) -> None:
@@ -55,9 +61,6 @@ class SandboxProvider(EmailMarketingProvider):
 
     def tags(self, list_id: str | None = None) -> list[TagInfo]:
         return list(TAGS)
-
-    def upsert_contact(self, contact: Contact, list_id: str | None = None) -> None:
-        self._record("upsert", contact)
 
     def add_to_list(self, contact: Contact, list_id: str) -> None:
         self._check_list(list_id)

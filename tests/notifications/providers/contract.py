@@ -25,6 +25,9 @@ class Case:
     status: int | None
     retry_after: float | None
     says: str
+    # No answer came back: nothing is known about the credentials, so the integration is
+    # left `unchecked` (never "refused the credentials").
+    network: bool = False
 
 
 CASES = [
@@ -38,8 +41,8 @@ CASES = [
     Case("429-no-retry-after", False, False, 429, None, "rate limiting us (HTTP 429)"),
     Case("500", False, False, 500, None, "had an internal error (HTTP 500)"),
     Case("503-retry-after", False, False, 503, 30.0, "had an internal error (HTTP 503)"),
-    Case("timeout", False, False, None, None, "did not answer within 0.3 s"),
-    Case("connection-refused", False, False, None, None, "Could not reach"),
+    Case("timeout", False, False, None, None, "did not answer within 0.3 s", network=True),
+    Case("connection-refused", False, False, None, None, "Could not reach", network=True),
     Case("malformed-json", False, False, 200, None, "not valid JSON"),
 ]
 CASE_IDS = [c.name for c in CASES]
@@ -95,11 +98,16 @@ def check_error_case(
     else:
         assert error.retry_after == pytest.approx(case.retry_after, abs=2)
     assert case.says in error.message
+    assert error.network is case.network
+    if case.network:
+        assert "network problem, not the credentials" in error.message
+    assert "refused the credentials" not in error.message or case.auth
 
     before = integration.last_checked_at
     integration_validate(integration=integration)
     integration.refresh_from_db()
-    assert integration.status == Integration.Status.ERROR
+    expected = Integration.Status.UNCHECKED if case.network else Integration.Status.ERROR
+    assert integration.status == expected
     assert case.says in integration.last_error
     assert integration.last_checked_at is not None and integration.last_checked_at != before
 

@@ -19,7 +19,8 @@ from tests.notifications.providers.contract import (
 
 pytestmark = pytest.mark.django_db
 
-ANA = Contact(email="ana@example.com", name="Ana Souza")
+ANA = Contact(email="ana@example.com", first_name="Ana", last_name="Souza")
+ANA_JSON = {"id": "42", "email": "ana@example.com"}
 
 
 @pytest.fixture
@@ -57,19 +58,32 @@ def test_lists_and_tags(fake, integration):
     assert fake.calls("GET", "/api/3/lists")[0].query == {"limit": ["100"], "offset": ["0"]}
 
 
-def test_upsert_syncs_the_contact(fake, integration):
+def test_add_tag_syncs_only_the_known_fields(fake, integration):
     fake.on("POST", "/api/3/contact/sync", json_answer(201, {"contact": {"id": "42"}}))
-    provider_for(integration).upsert_contact(ANA)
-    [call] = fake.calls("POST", "/api/3/contact/sync")
-    assert call.json() == {
+    fake.on(
+        "GET", "/api/3/tags", json_answer(200, {"tags": [{"id": "9", "tag": "vip"}], "meta": {}})
+    )
+    fake.on("POST", "/api/3/contactTags", json_answer(201, {"contactTag": {"id": "77"}}))
+    provider_for(integration).add_tag(ANA, "vip")
+    provider_for(IntegrationFactory(provider="activecampaign")).add_tag(
+        Contact(email="bia@example.com"), "vip"
+    )
+    first, second = fake.calls("POST", "/api/3/contact/sync")
+    assert first.json() == {
         "contact": {"email": "ana@example.com", "firstName": "Ana", "lastName": "Souza"}
     }
-    assert call.headers["api-token"] == integration.credentials["api_key"]
+    assert second.json() == {"contact": {"email": "bia@example.com"}}
+    assert first.headers["api-token"] == integration.credentials["api_key"]
 
 
 def test_list_membership_is_status_1_and_2(fake, integration):
     fake.on("POST", "/api/3/contact/sync", json_answer(201, {"contact": {"id": "42"}}))
-    fake.on("GET", "/api/3/contacts", json_answer(200, {"contacts": [{"id": "42"}]}))
+    fake.on(
+        "GET",
+        "/api/3/contacts/42/contactLists",
+        json_answer(200, {"contactLists": []}),
+        json_answer(200, {"contactLists": [{"list": "1", "status": "1"}]}),
+    )
     fake.on("POST", "/api/3/contactLists", json_answer(201, {"contactList": {"id": "3"}}))
     provider = provider_for(integration)
     provider.add_to_list(ANA, "1")
@@ -79,7 +93,22 @@ def test_list_membership_is_status_1_and_2(fake, integration):
         {"contactList": {"list": "1", "contact": "42", "status": 1}},
         {"contactList": {"list": "1", "contact": "42", "status": 2}},
     ]
-    assert fake.calls("GET", "/api/3/contacts")[0].query == {"email": ["ana@example.com"]}
+    # The contact id was kept from the sync: the removal looked nothing up.
+    assert fake.calls("GET", "/api/3/contacts") == []
+
+
+@pytest.mark.parametrize(("status", "meaning"), [("2", "unsubscribed"), ("0", "unconfirmed")])
+def test_a_contact_with_a_status_on_the_list_is_never_sent_status_1(
+    fake, integration, status, meaning
+):
+    fake.on("POST", "/api/3/contact/sync", json_answer(200, {"contact": {"id": "42"}}))
+    fake.on(
+        "GET",
+        "/api/3/contacts/42/contactLists",
+        json_answer(200, {"contactLists": [{"list": "1", "status": status}]}),
+    )
+    provider_for(integration).add_to_list(ANA, "1")
+    assert fake.calls("POST", "/api/3/contactLists") == [], meaning
 
 
 def test_removing_an_unknown_contact_from_a_list_is_a_no_op(fake, integration):
@@ -94,7 +123,11 @@ def test_add_tag_creates_a_missing_tag_and_links_it(fake, integration):
     fake.on("POST", "/api/3/tags", json_answer(201, {"tag": {"id": "9", "tag": "vip"}}))
     fake.on("POST", "/api/3/contactTags", json_answer(201, {"contactTag": {"id": "77"}}))
     provider_for(integration).add_tag(ANA, "vip")
-    assert fake.calls("GET", "/api/3/tags")[0].query == {"search": ["vip"]}
+    assert fake.calls("GET", "/api/3/tags")[0].query == {
+        "search": ["vip"],
+        "limit": ["100"],
+        "offset": ["0"],
+    }
     assert fake.calls("POST", "/api/3/tags")[0].json() == {
         "tag": {"tag": "vip", "tagType": "contact", "description": ""}
     }
@@ -104,7 +137,7 @@ def test_add_tag_creates_a_missing_tag_and_links_it(fake, integration):
 
 
 def test_remove_tag_deletes_the_contact_tag_link(fake, integration):
-    fake.on("GET", "/api/3/contacts", json_answer(200, {"contacts": [{"id": "42"}]}))
+    fake.on("GET", "/api/3/contacts", json_answer(200, {"contacts": [ANA_JSON]}))
     fake.on("GET", "/api/3/tags", json_answer(200, {"tags": [{"id": "9", "tag": "VIP"}]}))
     fake.on(
         "GET",
@@ -188,7 +221,7 @@ def test_requests_through_the_adapter_respect_the_limit(fake, integration):
 
 
 def _contact_links(fake, *, lists=(), tags=()):  # type: ignore[no-untyped-def]
-    fake.on("GET", "/api/3/contacts", json_answer(200, {"contacts": [{"id": "42"}]}))
+    fake.on("GET", "/api/3/contacts", json_answer(200, {"contacts": [ANA_JSON]}))
     fake.on("GET", "/api/3/tags", json_answer(200, {"tags": [{"id": "9", "tag": "VIP"}]}))
     fake.on(
         "GET",
@@ -225,3 +258,43 @@ def test_action_applied_for_an_unknown_contact(fake, integration):
     provider = provider_for(integration)
     assert provider.action_applied("add_tag", ANA, tag="vip") is False
     assert provider.action_applied("remove_from_list", ANA, list_id="5") is True
+
+
+@pytest.fixture
+def spec(settings):  # type: ignore[no-untyped-def]
+    from tests.notifications.providers.fakes.activecampaign import ActiveCampaignFake
+
+    with ActiveCampaignFake() as server:
+        settings.PROVIDER_BASE_URLS = {"activecampaign": server.url}
+        server.integration = IntegrationFactory(  # type: ignore[attr-defined]
+            provider="activecampaign", credentials=server.credentials()
+        )
+        yield server
+
+
+def test_a_cached_tag_deleted_at_activecampaign_is_looked_up_again(spec):
+    provider = provider_for(spec.integration)
+    spec.seed_tags(["vip"])
+    provider.add_tag(ANA, "vip")
+    with spec.lock:  # the creator deletes the tag in ActiveCampaign
+        spec.tags.clear()
+        for person in spec.people.values():
+            person.tags.clear()
+    provider_for(spec.integration).add_tag(ANA, "vip")
+    ana = spec.contact(ANA.email)
+    assert ana is not None and ana.tags == {"vip"}
+    # The stale id answered 404 once; then the tag was looked up and created again.
+    assert [c.status for c in spec.calls_to("POST", "/api/3/contactTags")] == [201, 404, 201]
+    assert len(spec.calls_to("POST", "/api/3/tags")) == 1
+
+
+def test_a_tag_created_by_another_worker_meanwhile_is_used(spec):
+    from tests.notifications.providers.fakes import Reply
+
+    spec.seed_tags(["vip"])
+    # This worker's lookup comes back empty; by its POST the tag exists (422 duplicate).
+    spec.fail_next(Reply(200, {"tags": [], "meta": {"total": "0"}}), path_prefix="/api/3/tags")
+    provider_for(spec.integration).add_tag(ANA, "vip")
+    ana = spec.contact(ANA.email)
+    assert ana is not None and ana.tags == {"vip"}
+    assert [c.status for c in spec.calls_to("POST", "/api/3/tags")] == [422]

@@ -14,7 +14,7 @@ from tests.notifications.providers.contract import (
 
 pytestmark = pytest.mark.django_db
 
-ANA = Contact(email="ana@example.com", name="Ana Souza")
+ANA = Contact(email="ana@example.com", first_name="Ana", last_name="Souza")
 
 
 @pytest.fixture
@@ -45,39 +45,44 @@ def test_lists_are_paged_by_fifty(fake, integration):
     assert fake.calls()[0].query == {"limit": ["50"], "offset": ["0"]}
 
 
-def test_upsert_creates_or_updates_the_contact(fake, integration):
+def test_add_to_list_is_one_create_or_update_with_the_list(fake, integration):
     fake.on("POST", "/v3/contacts", Answer(status=204))
-    provider_for(integration).upsert_contact(ANA)
-    [call] = fake.calls("POST", "/v3/contacts")
-    assert call.json() == {
+    provider_for(integration).add_to_list(ANA, "2")
+    provider_for(integration).add_to_list(Contact(email="bia@example.com"), "2")
+    first, second = fake.calls("POST", "/v3/contacts")
+    assert first.json() == {
         "email": "ana@example.com",
         "attributes": {"FIRSTNAME": "Ana", "LASTNAME": "Souza"},
+        "listIds": [2],
         "updateEnabled": True,
     }
-    assert call.headers["api-key"] == integration.credentials["api_key"]
+    assert second.json() == {"email": "bia@example.com", "listIds": [2], "updateEnabled": True}
+    assert first.headers["api-key"] == integration.credentials["api_key"]
+    assert len(fake.requests) == 2  # never the …/contacts/add call Brevo refuses with 400
 
 
-def test_list_membership_goes_through_add_and_remove(fake, integration):
-    fake.on("POST", "/v3/contacts", json_answer(201, {"id": 21}))
-    fake.on(
-        "POST",
-        "/v3/contacts/lists/2/contacts/add",
-        json_answer(201, {"contacts": {"success": ["ana@example.com"], "failure": []}}),
-    )
+def test_remove_from_list_takes_brevos_not_in_list_answer_as_done(fake, integration):
     fake.on(
         "POST",
         "/v3/contacts/lists/2/contacts/remove",
         json_answer(201, {"contacts": {"success": ["ana@example.com"], "failure": []}}),
+        json_answer(
+            400,
+            {
+                "code": "invalid_parameter",
+                "message": "Contact already removed from list and/or does not exist",
+            },
+        ),
+        json_answer(404, {"code": "document_not_found", "message": "List ID does not exist"}),
     )
     provider = provider_for(integration)
-    provider.add_to_list(ANA, "2")
     provider.remove_from_list(ANA, "2")
-    assert [c.path for c in fake.requests] == [
-        "/v3/contacts",
-        "/v3/contacts/lists/2/contacts/add",
-        "/v3/contacts/lists/2/contacts/remove",
-    ]
-    assert fake.requests[1].json() == {"emails": ["ana@example.com"]}
+    provider.remove_from_list(ANA, "2")
+    with pytest.raises(ProviderError) as info:
+        provider.remove_from_list(ANA, "2")
+    assert (info.value.status, info.value.permanent) == (404, True)
+    assert "List ID does not exist" in info.value.message
+    assert fake.requests[0].json() == {"emails": ["ana@example.com"]}
     assert fake.requests[2].json() == {"emails": ["ana@example.com"]}
 
 

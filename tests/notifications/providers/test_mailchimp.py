@@ -27,7 +27,7 @@ from tests.notifications.providers.contract import (
 
 pytestmark = pytest.mark.django_db
 
-ANA = Contact(email="Ana@Example.com", name="Ana Souza", locale="pt-BR")
+ANA = Contact(email="Ana@Example.com", first_name="Ana", last_name="Souza", locale="pt-BR")
 ANA_HASH = hashlib.md5(b"ana@example.com").hexdigest()  # noqa: S324 (Mailchimp's member id)
 MEMBER = f"/3.0/lists/a1/members/{ANA_HASH}"
 
@@ -68,14 +68,19 @@ def test_lists_are_the_audiences(fake, integration):
     assert call.query["count"] == ["1000"] and call.query["offset"] == ["0"]
 
 
-def test_tags_come_from_the_audience(fake, integration):
+def test_tags_are_the_audiences_static_segments_paged_to_the_end(fake, integration):
+    page = [{"id": n, "name": f"vip-{n}"} for n in range(1000)]
     fake.on(
         "GET",
-        "/3.0/lists/a1/tag-search",
-        json_answer(200, {"tags": [{"id": 11, "name": "vip"}], "total_items": 1}),
+        "/3.0/lists/a1/segments",
+        json_answer(200, {"segments": page, "total_items": 1001}),
+        json_answer(200, {"segments": [{"id": 5000, "name": "vip"}], "total_items": 1001}),
     )
     tags = provider_for(integration).tags("a1")
-    assert [(t.id, t.name) for t in tags] == [("11", "vip")]
+    assert len(tags) == 1001 and tags[-1].name == "vip"
+    first, second = fake.calls("GET", "/3.0/lists/a1/segments")
+    assert first.query["type"] == ["static"] and first.query["offset"] == ["0"]
+    assert second.query["offset"] == ["1000"]
 
 
 def test_tags_without_an_audience_is_a_permanent_error(fake, integration):
@@ -85,41 +90,105 @@ def test_tags_without_an_audience_is_a_permanent_error(fake, integration):
     assert fake.requests == []
 
 
-def test_upsert_puts_the_member_by_md5_of_lowercased_email(fake, integration):
+def test_add_to_list_puts_the_member_by_md5_of_lowercased_email(fake, integration):
     fake.on("PUT", MEMBER, json_answer(200, {"id": ANA_HASH, "status": "subscribed"}))
-    provider_for(integration).upsert_contact(ANA, "a1")
-    [call] = fake.calls("PUT", MEMBER)
-    assert call.json() == {
+    provider_for(integration).add_to_list(ANA, "a1")
+    integration.new_contact_status = "pending"
+    provider_for(integration).add_to_list(Contact(email="Ana@Example.com"), "a1")
+    first, second = fake.calls("PUT", MEMBER)
+    assert first.json() == {
         "email_address": "Ana@Example.com",
         "status_if_new": "subscribed",
         "merge_fields": {"FNAME": "Ana", "LNAME": "Souza"},
         "language": "pt",
     }
-    assert basic_password(call.headers["authorization"]) == integration.credentials["api_key"]
+    # Double opt-in chosen; no names known, so none sent; never a `status`.
+    assert second.json() == {"email_address": "Ana@Example.com", "status_if_new": "pending"}
+    assert basic_password(first.headers["authorization"]) == integration.credentials["api_key"]
 
 
-def test_add_to_list_upserts_and_remove_archives(fake, integration):
-    fake.on("PUT", MEMBER, json_answer(200, {"id": ANA_HASH}))
+def test_remove_from_list_archives_only_a_member_who_gets_email(fake, integration):
+    fake.on(
+        "GET",
+        MEMBER,
+        json_answer(200, {"status": "subscribed"}),
+        json_answer(200, {"status": "unsubscribed"}),
+        json_answer(404, {"title": "Resource Not Found", "status": 404}),
+    )
     fake.on("DELETE", MEMBER, Answer(status=204))
     provider = provider_for(integration)
-    provider.add_to_list(ANA, "a1")
-    provider.remove_from_list(ANA, "a1")
-    assert [(c.method, c.path) for c in fake.requests] == [("PUT", MEMBER), ("DELETE", MEMBER)]
+    for _ in range(3):
+        provider.remove_from_list(ANA, "a1")
+    assert [c.method for c in fake.requests] == ["GET", "DELETE", "GET", "GET"]
+    assert fake.requests[0].query == {"fields": ["status"]}
 
 
-def test_tags_are_set_active_and_inactive_on_the_member(fake, integration):
-    fake.on("PUT", MEMBER, json_answer(200, {"id": ANA_HASH}))
+def test_add_tag_is_one_call_for_a_member(fake, integration):
     fake.on("POST", f"{MEMBER}/tags", Answer(status=204))
     provider = provider_for(integration)
     provider.add_tag(ANA, "vip", "a1")
     provider.remove_tag(ANA, "vip", "a1")
-    tag_calls = fake.calls("POST", f"{MEMBER}/tags")
-    assert [c.json() for c in tag_calls] == [
+    assert [c.json() for c in fake.requests] == [
         {"tags": [{"name": "vip", "status": "active"}]},
         {"tags": [{"name": "vip", "status": "inactive"}]},
     ]
-    # Tagging needs a member, so add_tag upserts first.
-    assert [c.method for c in fake.requests] == ["PUT", "POST", "POST"]
+
+
+def test_add_tag_adds_a_stranger_as_transactional_carrying_the_tag(fake, integration):
+    integration.new_contact_status = "subscribed"
+    not_found = json_answer(404, {"title": "Resource Not Found", "status": 404})
+    fake.on("POST", f"{MEMBER}/tags", not_found)
+    fake.on("POST", "/3.0/lists/a1/members", json_answer(200, {"id": ANA_HASH}))
+    provider_for(integration).add_tag(ANA, "vip", "a1")
+    [created] = fake.calls("POST", "/3.0/lists/a1/members")
+    assert created.json() == {
+        "email_address": "Ana@Example.com",
+        "merge_fields": {"FNAME": "Ana", "LNAME": "Souza"},
+        "language": "pt",
+        "status": "transactional",
+        "tags": ["vip"],
+    }
+
+
+def test_add_tag_tags_a_member_another_worker_added_meanwhile(fake, integration):
+    not_found = json_answer(404, {"title": "Resource Not Found", "status": 404})
+    fake.on("POST", f"{MEMBER}/tags", not_found, Answer(status=204))
+    exists = {"title": "Member Exists", "status": 400, "detail": "Ana@Example.com is already a"}
+    fake.on("POST", "/3.0/lists/a1/members", json_answer(400, exists))
+    provider_for(integration).add_tag(ANA, "vip", "a1")
+    assert [(c.method, c.path) for c in fake.requests] == [
+        ("POST", f"{MEMBER}/tags"),
+        ("POST", "/3.0/lists/a1/members"),
+        ("POST", f"{MEMBER}/tags"),
+    ]
+
+
+def test_remove_tag_of_a_stranger_creates_nothing(fake, integration):
+    fake.on("POST", f"{MEMBER}/tags", json_answer(404, {"title": "Resource Not Found"}))
+    provider_for(integration).remove_tag(ANA, "vip", "a1")
+    assert [(c.method, c.path) for c in fake.requests] == [("POST", f"{MEMBER}/tags")]
+
+
+def test_field_errors_reach_the_message(fake, integration):
+    fake.on(
+        "PUT",
+        MEMBER,
+        json_answer(
+            400,
+            {
+                "title": "Invalid Resource",
+                "status": 400,
+                "detail": "The resource submitted could not be validated. For field-specific "
+                "details, see the 'errors' array.",
+                "errors": [{"field": "merge_fields.BIRTHDAY", "message": "Please enter a date"}],
+            },
+        ),
+    )
+    with pytest.raises(ProviderError) as info:
+        provider_for(integration).add_to_list(ANA, "a1")
+    assert info.value.permanent and info.value.status == 400
+    assert info.value.details == ("merge_fields.BIRTHDAY: Please enter a date",)
+    assert "merge_fields.BIRTHDAY: Please enter a date" in info.value.message
 
 
 def test_a_deleted_audience_is_a_permanent_error_on_writes(fake, integration):
@@ -129,7 +198,7 @@ def test_a_deleted_audience_is_a_permanent_error_on_writes(fake, integration):
         json_answer(404, {"title": "Resource Not Found", "status": 404, "detail": "gone"}),
     )
     with pytest.raises(ProviderError) as info:
-        provider_for(integration).upsert_contact(ANA, "a1")
+        provider_for(integration).add_to_list(ANA, "a1")
     assert info.value.permanent and info.value.status == 404
 
 

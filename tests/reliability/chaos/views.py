@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.errors import Conflict
 from subscriptions.models import CancellationSource, Subscription
 from subscriptions.services import subscription_cancel
+from tests.factories import actor_for
 
 
 def ping(request: HttpRequest) -> JsonResponse:
@@ -31,7 +32,9 @@ def cancel(request: HttpRequest, pk: int) -> JsonResponse:
                 # and its event are committed, the publish never happens.
                 transaction.on_commit(lambda: os.kill(os.getpid(), signal.SIGKILL))
             cancelled = subscription_cancel(
-                subscription=subscription, source=CancellationSource.SELLER, reason="chaos"
+                subscription=subscription,
+                actor=actor_for(CancellationSource.SELLER),
+                reason="chaos",
             )
     except Conflict as exc:
         return JsonResponse({"id": pk, "error": exc.code}, status=409)

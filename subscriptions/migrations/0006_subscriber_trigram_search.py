@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("subscriptions", "0004_dashboard_table_indexes"),
+        ("subscriptions", "0005_event_type_choices"),
     ]
 
     operations = [

@@ -1,4 +1,5 @@
-"""The billing outcome of an accepted reactivation (SPEC §6.1) as a pure function."""
+"""What reactivating a subscription means (SPEC §6.1): the billing outcome of an accepted
+reactivation as a pure function, and who may be asked (an allow-list per status)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subscriptions.billing import PERIODS, due_date, reactivation_outcome
+from subscriptions.billing import PERIODS, due_date
+from subscriptions.reactivation_rules import reactivation_outcome
 
 ANCHOR = date(2026, 3, 10)  # billing day 10
 PAID_THROUGH = date(2026, 5, 10)  # cancelled April 15, the April 10 period was paid
@@ -121,3 +123,47 @@ def test_properties(mode, period, anchor, paid_periods, offset):
         assert outcome.charge_period_end == outcome.next_charge_date
     else:
         assert charged == []
+
+
+# --- eligibility: an allow-list, one decision per status ---------------------------
+
+
+def test_every_status_has_an_explicit_eligibility_decision():
+    from subscriptions.models import Status
+    from subscriptions.reactivation_rules import ELIGIBILITY
+
+    assert set(ELIGIBILITY) == set(Status), "a status without a reactivation decision"
+
+
+def test_only_customer_and_seller_cancellations_are_eligible_and_admin_ones_for_support():
+    from subscriptions.models import Status
+    from subscriptions.reactivation_rules import ELIGIBILITY
+
+    eligible = {s for s, d in ELIGIBILITY.items() if d.refusal is None}
+    support_only = {s for s, d in ELIGIBILITY.items() if d.support_only}
+    assert eligible == {Status.CANCELLED_BY_CUSTOMER, Status.CANCELLED_BY_SELLER}
+    assert support_only == {Status.CANCELLED_BY_ADMIN}
+
+
+def test_each_refusal_has_one_code_and_one_text_in_both_languages():
+    from django.utils import translation
+
+    from subscriptions.reactivation_rules import REFUSALS
+
+    assert len({r.code for r in REFUSALS}) == len(REFUSALS)
+    for refusal in REFUSALS:
+        with translation.override("en"):
+            english = refusal.message
+        with translation.override("pt-br"):
+            portuguese = refusal.message
+        assert english and portuguese != english, refusal.code
+
+
+def test_modes_are_defined_once_with_their_labels():
+    from reactivation.models import ReactivationRequest
+    from segmentation.conditions import REACTIVATION_MODES
+    from subscriptions.reactivation_rules import ReactivationMode
+
+    assert REACTIVATION_MODES == ("reactivate", "reactivate_and_charge")
+    field = ReactivationRequest._meta.get_field("mode")
+    assert list(field.choices) == list(ReactivationMode.choices)  # type: ignore[arg-type]

@@ -1,0 +1,239 @@
+"""The subscription's state machine (SPEC §4.2, §4.3, §5, §6.1): every change of a
+subscription's state is one transition here.
+
+A transition works in memory only: it checks the change is allowed from the current
+status (`Conflict` otherwise), sets the fields, and returns the events to record. It
+never saves and never writes an event. Whoever holds the row locked applies it, saves
+and records the events in the same transaction, in one place each:
+`subscriptions.services` for one subscription (`transition_record`), the billing engine
+(`subscriptions.renewals`) for a batch, with bulk statements.
+
+The lifecycle work adds its transitions here, in the same pattern, with their event
+types in `subscriptions.events`:
+- `paused(subscription, *, until)` and `resumed(subscription, *, how)` (status PAUSED);
+- `plan_changed(subscription, *, plan, prorate)` (`subscription.plan_changed`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from accounts.errors import Conflict
+from core.actors import Actor
+from subscriptions import billing
+from subscriptions.events import EventType
+from subscriptions.models import (
+    CANCELLATION_SOURCE_BY_ACTOR,
+    CANCELLED_STATUS_BY_SOURCE,
+    CANCELLED_STATUSES,
+    Status,
+    Subscription,
+)
+from subscriptions.reactivation_rules import ReactivationOutcome
+
+# Every field a transition may set. The billing engine compares them before and after
+# to know which rows changed and which columns to write; a row whose values moved
+# between claim and settle was changed by someone else and is not advanced.
+FIELDS: tuple[str, ...] = (
+    "status",
+    "billing_anchor",
+    "next_charge_date",
+    "paid_through",
+    "recurrence",
+    "unpaid_recurrences",
+    "retry_attempt",
+    "next_retry_date",
+    "cancelled_at",
+    "cancellation_source",
+    "cancellation_reason",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event a transition asks to record with the change."""
+
+    type: EventType
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def snapshot(subscription: Subscription) -> tuple[Any, ...]:
+    return tuple(getattr(subscription, name) for name in FIELDS)
+
+
+def _status(
+    subscription: Subscription, status: str, data: dict[str, Any] | None = None
+) -> list[Event]:
+    previous = subscription.status
+    if previous == status:
+        return []
+    subscription.status = status
+    return [
+        Event(
+            EventType.SUBSCRIPTION_STATUS_CHANGED,
+            {"from": previous, "to": status, **(data or {})},
+        )
+    ]
+
+
+# --- money in ------------------------------------------------------------------------
+
+
+def paid(subscription: Subscription, *, period_start: date) -> list[Event]:
+    """The period starting `period_start` was paid: paid_through and the next due date
+    move one period on, computed from the anchor (never previous date + period); the
+    late-payment counters reset. ACTIVE, or ended when the plan's max_cycles are paid."""
+    plan = subscription.plan
+    n = billing.period_index(subscription.billing_anchor, plan.period, period_start)
+    subscription.recurrence += 1
+    subscription.unpaid_recurrences = 0
+    subscription.retry_attempt = 0
+    subscription.next_retry_date = None
+    subscription.paid_through = billing.due_date(subscription.billing_anchor, plan.period, n + 1)
+    if plan.max_cycles is not None and subscription.recurrence >= plan.max_cycles:
+        return ended(subscription)
+    subscription.next_charge_date = subscription.paid_through
+    return _status(subscription, Status.ACTIVE)
+
+
+def renewed(subscription: Subscription, *, charge: Any) -> list[Event]:
+    """A renewal or retry charge was paid: `paid`, plus `subscription.renewed`."""
+    events = paid(subscription, period_start=charge.period_start)
+    return [
+        *events,
+        Event(
+            EventType.SUBSCRIPTION_RENEWED,
+            {
+                "charge": str(charge.uuid),
+                "period_start": charge.period_start.isoformat(),
+                "period_end": charge.period_end.isoformat(),
+                "recurrence": subscription.recurrence,
+                "kind": charge.kind,
+            },
+        ),
+    ]
+
+
+def ended(subscription: Subscription) -> list[Event]:
+    """Every cycle of the plan is paid: OVERDUE ("Ended"), nothing more to charge."""
+    subscription.next_charge_date = None
+    return _status(subscription, Status.OVERDUE)
+
+
+# --- money not in --------------------------------------------------------------------
+
+
+def declined(
+    subscription: Subscription, *, period_start: date, next_retry_date: date | None
+) -> list[Event]:
+    """The renewal of the period starting `period_start` was declined: DELAYED (access
+    kept), retries from `next_retry_date`, next due date one period on, so the unpaid
+    period is always the one before it. Declined while already DELAYED: the previous
+    period ended unpaid and counts as one unpaid recurrence."""
+    plan = subscription.plan
+    if subscription.status == Status.DELAYED:
+        subscription.unpaid_recurrences += 1
+    n = billing.period_index(subscription.billing_anchor, plan.period, period_start)
+    subscription.next_charge_date = billing.due_date(
+        subscription.billing_anchor, plan.period, n + 1
+    )
+    subscription.retry_attempt = 0
+    subscription.next_retry_date = next_retry_date
+    return _status(
+        subscription,
+        Status.DELAYED,
+        {"reason": "renewal_declined", "period_start": period_start.isoformat()},
+    )
+
+
+def retry_declined(subscription: Subscription, *, next_retry_date: date | None) -> list[Event]:
+    """A retry was declined: one more attempt counted, the next one scheduled (or none)."""
+    subscription.retry_attempt += 1
+    subscription.next_retry_date = next_retry_date
+    return []
+
+
+def inactivated(subscription: Subscription, *, reason: str) -> list[Event]:
+    """The first charge never went through: INACTIVE, nothing more to charge."""
+    subscription.next_charge_date = None
+    return _status(subscription, Status.INACTIVE, {"reason": reason})
+
+
+# --- cancellation and reactivation ---------------------------------------------------
+
+
+def cancelled(
+    subscription: Subscription, *, actor: Actor, reason: str, at: datetime
+) -> list[Event]:
+    """Cancel as the one who acted (SPEC §5): the source follows from the actor's kind
+    (member or API key → seller, subscriber → customer, support or system → admin);
+    CANCELLED_BY_<source>, cancelled_at, no further charges or retries; paid_through
+    unchanged, so access lasts until then. Refused (409) for a cancelled, ended or
+    never-active subscription."""
+    source = CANCELLATION_SOURCE_BY_ACTOR[actor.kind]
+    status = CANCELLED_STATUS_BY_SOURCE[source]
+    if subscription.status in CANCELLED_STATUSES:
+        raise Conflict("This subscription is already cancelled.", code="already_cancelled")
+    if subscription.status == Status.OVERDUE:
+        raise Conflict("This subscription has already ended.", code="already_ended")
+    if subscription.status == Status.INACTIVE:
+        raise Conflict(
+            "This subscription never became active; there is nothing to cancel.",
+            code="inactive",
+        )
+    subscription.cancelled_at = at
+    subscription.cancellation_source = source
+    subscription.cancellation_reason = reason.strip()[:2000]
+    subscription.next_charge_date = None
+    subscription.next_retry_date = None
+    return _status(
+        subscription,
+        status,
+        {"source": source.value, "reason": subscription.cancellation_reason, "actor": actor.ref},
+    )
+
+
+def cancelled_unpaid(subscription: Subscription, *, at: datetime) -> list[Event]:
+    """The period before the due date ended unpaid, the fifth in a row (SPEC §4.3):
+    counted, then cancelled by support with reason `unpaid`."""
+    subscription.unpaid_recurrences += 1
+    return cancelled(subscription, actor=Actor.system(), reason="unpaid", at=at)
+
+
+def reactivated(
+    subscription: Subscription,
+    *,
+    outcome: ReactivationOutcome,
+    charged: bool,
+    data: dict[str, Any],
+) -> list[Event]:
+    """An accepted reactivation (SPEC §6.1) applied: the outcome's dates, ACTIVE, the
+    cancellation cleared (its history stays in the events). `charged` counts the paid
+    period of `reactivate_and_charge`. Only a cancelled subscription is reactivated."""
+    if subscription.status not in CANCELLED_STATUSES:
+        raise Conflict("Only a cancelled subscription can be reactivated.", code="not_cancelled")
+    subscription.billing_anchor = outcome.billing_anchor
+    subscription.next_charge_date = outcome.next_charge_date
+    subscription.paid_through = outcome.paid_through
+    if charged:
+        subscription.recurrence += 1
+    subscription.unpaid_recurrences = 0
+    subscription.retry_attempt = 0
+    subscription.next_retry_date = None
+    subscription.cancelled_at = None
+    subscription.cancellation_source = ""
+    subscription.cancellation_reason = ""
+    return [
+        *_status(subscription, Status.ACTIVE, data),
+        Event(
+            EventType.SUBSCRIPTION_REACTIVATED,
+            {
+                **data,
+                "billing_anchor": outcome.billing_anchor.isoformat(),
+                "next_charge_date": outcome.next_charge_date.isoformat(),
+                "paid_through": outcome.paid_through.isoformat(),
+            },
+        ),
+    ]

@@ -1,0 +1,18 @@
+"""Spec-built fake providers, one per adapter, registered here. The property tests and
+the segmentation end-to-end test run once per entry: a new provider adds its fake
+module and one line below."""
+
+from __future__ import annotations
+
+from tests.notifications.providers.fakes.activecampaign import ActiveCampaignFake
+from tests.notifications.providers.fakes.base import ContactView, FakeProvider, Reply
+from tests.notifications.providers.fakes.brevo import BrevoFake
+from tests.notifications.providers.fakes.mailchimp import MailchimpFake
+
+FAKES: dict[str, type[FakeProvider]] = {
+    "mailchimp": MailchimpFake,
+    "activecampaign": ActiveCampaignFake,
+    "brevo": BrevoFake,
+}
+
+__all__ = ["FAKES", "ContactView", "FakeProvider", "Reply"]
