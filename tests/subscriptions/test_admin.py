@@ -181,7 +181,7 @@ def test_search_finds_part_of_an_email_or_a_name(support, model, term):
         subscription__subscriber__name="Carla Rocha",
     )
     subscription = charge.subscription
-    subscription_cancel(subscription=subscription, source="seller", reason="x")
+    subscription_cancel(subscription=subscription, actor=actor_for("seller"), reason="x")
     ChargeFactory(
         subscription__subscriber__email="carlos.rocha@example.com",
         subscription__subscriber__name="Carlos Rocha",
