@@ -208,3 +208,25 @@ def test_subscriber_cancels_and_the_rule_fires(page, shop, live_server, settings
         shot(page, f"rule-deliveries-{lang}")
         assert re.search(r"\d", page.locator("#rule-deliveries").inner_text())
         assert Subscription.objects.filter(pk=subscription.pk).exists()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_copy_the_webhook_secret_with_one_click(page, shop, live_server, settings, lang):
+    creator, owner, _plan = shop
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    base = live_server.url
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    sign_in(page, base, owner.email, lang)
+    page.goto(f"{base}/webhooks/new/")
+    page.fill("#id_url", "http://127.0.0.1:9/hook")
+    page.locator("input[name=all_events]").check()
+    page.click("#webhook-submit")
+    page.wait_for_selector("#webhook-secret-copy")
+    secret = page.input_value("#webhook-secret-value")
+    assert secret.startswith("whsec_")
+    page.click("#webhook-secret-copy")
+    status = page.locator("[data-copy-status='webhook-secret-value']")
+    status.wait_for(state="visible")
+    assert status.inner_text() in ("Copied", "Copiado")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    shot(page, f"webhook-secret-copied-{lang}")
