@@ -212,7 +212,7 @@ def test_subscriber_cancels_and_the_rule_fires(page, shop, live_server, settings
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_copy_the_webhook_secret_with_one_click(page, shop, live_server, settings, lang):
-    creator, owner, _plan = shop
+    _creator, owner, _plan = shop
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
     base = live_server.url
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
