@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto import EncryptedJSONField
-from accounts.tenancy import TenantManager
+from core.tenancy import TenantManager
 
 
 class EmailUserManager(UserManager["User"]):

@@ -6,6 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("subscriptions.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("webhooks.api.urls")),
     path("", include("segmentation.api.urls")),
     path("", include("reactivation.api.urls")),
 ]

@@ -3,14 +3,14 @@ import os
 from celery import Celery, Task, signals
 from django.db import close_old_connections
 
-from accounts.tenancy import tenant_context
+from core.tenancy import tenant_context
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 class OutsideTenantTask(Task):  # type: ignore[misc]
     """Tasks serve no single tenant, even when run eagerly inside a tenant's request:
-    they reload rows by id, so the tenant-scope check (accounts.tenancy) does not apply."""
+    they reload rows by id, so the tenant-scope check (core.tenancy) does not apply."""
 
     def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         with tenant_context(None):

@@ -49,10 +49,12 @@ INSTALLED_APPS = [
     "django_htmx",
     "anymail",
     "axes",
+    "core",
     "accounts",
     "subscriptions",
     "reactivation",
     "notifications",
+    "webhooks",
     "segmentation",
     "dashboard",
 ]
@@ -61,8 +63,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ from gunicorn (collectstatic's STATIC_ROOT; the finders under DEBUG).
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "config.security.ContentSecurityPolicyMiddleware",
-    "config.security.DatabaseUnavailableMiddleware",
+    "core.security.ContentSecurityPolicyMiddleware",
+    "core.security.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -222,12 +224,18 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
 STRIPE_TIMEOUT_SECONDS = float(env_str("STRIPE_TIMEOUT_SECONDS", "30"))
 
 # --- REST API -----------------------------------------------------------------------
+# The tenant of core.tenancy and how the API base view (core.api.base) authenticates.
+TENANT_MODEL = "accounts.Creator"
+API_AUTHENTICATION_CLASSES = [
+    "accounts.api.auth.ApiKeyAuthentication",
+    "accounts.api.auth.TenantSessionAuthentication",
+]
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -244,7 +252,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"RuleMatchEnum": "segmentation.models.SegmentationRule.Match"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "accounts.api.schema.strip_trailing_slashes",
+        "core.api.schema.strip_trailing_slashes",
     ],
 }
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600)
@@ -259,14 +267,14 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# Sent on every HTML answer by config.security (empty: its strict default, no inline code).
+# Sent on every HTML answer by core.security (empty: its strict default, no inline code).
 CONTENT_SECURITY_POLICY = env_str("CONTENT_SECURITY_POLICY", "")
-# accounts.ratelimit: how many proxies in front of us append to X-Forwarded-For (0: none,
+# core.ratelimit: how many proxies in front of us append to X-Forwarded-For (0: none,
 # use REMOTE_ADDR). Counting the wrong hop would let a client pick its own key.
 RATELIMIT_PROXY_COUNT = env_int("RATELIMIT_PROXY_COUNT", 0)
-# accounts.tenancy: an unscoped query on a tenant-owned model while serving a tenant
+# core.tenancy: an unscoped query on a tenant-owned model while serving a tenant
 # raises (development, tests) or logs an error (production).
-# Rate limits (accounts.ratelimit, counted in Redis): requests per window per client IP
+# Rate limits (core.ratelimit, counted in Redis): requests per window per client IP
 # (per email for the subscriber sign-in); the (N+1)th answers 429 with Retry-After.
 LOGIN_RATE_LIMIT = env_int("LOGIN_RATE_LIMIT", 20)  # dashboard login POSTs per IP
 LOGIN_RATE_WINDOW_SECONDS = env_int("LOGIN_RATE_WINDOW_SECONDS", 300)

@@ -3,9 +3,10 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api.errors import api_not_found
+from core.api.errors import api_not_found
 from subscriptions.stripe_webhooks import stripe_webhook_view
 
 admin.site.site_header = _("Subscription Manager support")
@@ -17,6 +18,13 @@ urlpatterns = [
         "favicon.ico",
         lambda request: redirect(static("favicon.svg"), permanent=True),
         name="favicon",
+    ),
+    # Webhooks moved from the notifications app to their own: old admin links still work.
+    re_path(
+        r"^admin/notifications/(?P<model>webhookendpoint|webhookdelivery)/(?P<rest>.*)$",
+        RedirectView.as_view(
+            url="/admin/webhooks/%(model)s/%(rest)s", permanent=True, query_string=True
+        ),
     ),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -33,5 +41,5 @@ urlpatterns = [
     path("", include("dashboard.urls")),
 ]
 
-handler404 = "accounts.api.errors.handler404"
-handler500 = "accounts.api.errors.handler500"
+handler404 = "core.api.errors.handler404"
+handler500 = "core.api.errors.handler500"

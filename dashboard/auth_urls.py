@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.ratelimit import rate_limit
+from core.ratelimit import rate_limit
 
 # Per client IP, on top of django-axes' lockout (which counts failures only): bounds
 # password guessing spread over many accounts from one address.

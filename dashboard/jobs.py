@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from core import scheduling
 from dashboard.bulk_jobs import bulk_jobs_requeue
-from subscriptions import scheduling
 
 
 @scheduling.register_job("dashboard_bulk_jobs_requeue", queue="events")

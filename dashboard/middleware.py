@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from accounts.api.auth import membership_for_session
-from accounts.tenancy import enter_tenant_context, leave_tenant_context
+from core.tenancy import enter_tenant_context, leave_tenant_context
 
 
 class CreatorMiddleware:
@@ -38,5 +38,5 @@ class CreatorMiddleware:
         request.membership = current  # type: ignore[attr-defined]
         if current is not None:
             timezone.activate(current.creator.tz)
-            # Queries on tenant-owned models must now be scoped (accounts.tenancy).
+            # Queries on tenant-owned models must now be scoped (core.tenancy).
             request._tenant_token = enter_tenant_context(current.creator)  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.tenancy import TenantManager
+from core.tenancy import TenantManager
 
 
 class SubscriberSignInToken(models.Model):

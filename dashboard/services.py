@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.errors import Conflict
 from accounts.models import Creator, Membership, Role, User
+from core.errors import Conflict
 from notifications.email import email_send
 
 

@@ -76,6 +76,16 @@ urlpatterns = [
     path("integrations/", integrations.integration_list_view, name="integrations"),
     path("integrations/new/", integrations.integration_connect, name="integration_connect"),
     path(
+        "integrations/oauth/callback/",
+        integrations.integration_oauth_callback,
+        name="integration_oauth_callback",
+    ),
+    path(
+        "integrations/<uuid:uuid>/authorize/",
+        integrations.integration_authorize,
+        name="integration_authorize",
+    ),
+    path(
         "integrations/<uuid:uuid>/validate/",
         integrations.integration_validate_view,
         name="integration_validate",

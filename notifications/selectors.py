@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from accounts.errors import DomainError
 from accounts.models import Creator
+from core.errors import DomainError
 from notifications.models import Integration
 from notifications.providers import ListInfo, ProviderError, TagInfo, provider_for
 

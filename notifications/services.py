@@ -20,8 +20,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import Conflict, DomainError
 from accounts.models import Creator
+from core.errors import Conflict, DomainError
 from notifications.models import Integration
 from notifications.providers import (
     CredentialsInvalid,
@@ -30,6 +30,7 @@ from notifications.providers import (
     provider_classes,
     provider_for,
 )
+from notifications.providers.oauth import is_oauth
 
 logger = logging.getLogger(__name__)
 
@@ -214,3 +215,66 @@ def _record_check(integration: Integration, *, status: str, error: str) -> Integ
         for listener in _RECONNECT_LISTENERS.values():
             listener(integration)
     return integration
+
+
+def integration_tokens_refresh(
+    *,
+    integration_id: int,
+    used_access_token: str,
+    renew: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Renew an OAuth integration's access token once, however many workers find it
+    expired at the same moment; return the credentials to use.
+
+    The provider's refresh tokens are rolling (each is good for one renewal), so the
+    integration row stays locked while `renew` calls the provider: a second worker
+    waits, then finds a newer access token than the one it used and takes that one
+    instead of spending the dead refresh token. A refused renewal (`ProviderError`
+    with `auth`) propagates: the caller marks the integration `error`.
+    """
+    with transaction.atomic():
+        locked = (
+            Integration.objects.unscoped("the adapter's own integration, by its id")
+            .select_for_update()
+            .get(pk=integration_id)
+        )
+        stored = dict(locked.credentials)
+        if stored.get("access_token") and stored.get("access_token") != used_access_token:
+            return stored  # another worker renewed it meanwhile
+        tokens = renew(dict(stored))
+        locked.credentials = {**stored, **tokens}  # type: ignore[misc]
+        locked.save(update_fields=["credentials"])
+        return dict(locked.credentials)
+
+
+def integration_oauth_authorize_url(
+    *, integration: Integration, redirect_uri: str, state: str
+) -> str:
+    """Where to send the creator's browser to grant us access (OAuth providers)."""
+    provider = provider_for(integration)
+    if not is_oauth(type(provider)):
+        raise DomainError(f"{provider.label} does not use an authorization page.", code="not_oauth")
+    return provider.authorize_url(redirect_uri=redirect_uri, state=state)  # type: ignore[attr-defined]
+
+
+def integration_oauth_complete(
+    *, integration: Integration, code: str, redirect_uri: str
+) -> Integration:
+    """Trade the provider's authorization code for tokens, store them (encrypted, with
+    the app credentials) and check the integration with them. A refused code leaves the
+    integration `error` with the provider's reason."""
+    provider = provider_for(integration)
+    if not is_oauth(type(provider)):
+        raise DomainError(f"{provider.label} does not use an authorization page.", code="not_oauth")
+    try:
+        tokens = provider.exchange_code(code=code, redirect_uri=redirect_uri)  # type: ignore[attr-defined]
+    except ProviderError as exc:
+        return _record_check(integration, status=Integration.Status.ERROR, error=exc.message)
+    with transaction.atomic():
+        locked = Integration.objects.select_for_update().get(
+            pk=integration.pk, creator_id=integration.creator_id
+        )
+        locked.credentials = {**dict(locked.credentials), **tokens}  # type: ignore[misc]
+        locked.save(update_fields=["credentials"])
+    integration.credentials = locked.credentials
+    return integration_validate(integration=integration)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from config.security import csp_policy
+from core.security import csp_policy
 from notifications.models import OutboxEmail
 
 LIST_LIMIT = 200

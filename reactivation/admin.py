@@ -13,12 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.errors import DomainError
 from accounts.models import User
 from core.actors import Actor
+from core.errors import DomainError
 from reactivation import services
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
-from subscriptions.admin_helpers import SUBSCRIPTION_LABEL_RELATED, subscription_label
+from subscriptions.admin_labels import SUBSCRIPTION_LABEL_RELATED, subscription_label
 from subscriptions.models import Subscription
 
 

@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
+from core.bulk import bulk_update_rows
 from notifications.email import RenderedEmail, email_message, email_render, email_send_many
 from reactivation import selectors
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
@@ -150,7 +151,9 @@ def reactivation_emails_send(*, request_ids: list[int]) -> int:
             tokens[row.pk] = token_new()
             row.token_hash = selectors.token_hash(tokens[row.pk])
             row.emailed_at = now
-        _claim(rows, now)
+        # One UPDATE … FROM (VALUES …) per chunk: bulk_update's CASE per row costs
+        # seconds at this size.
+        bulk_update_rows(rows, ["token_hash", "emailed_at"])
     if not rows:
         return 0
     _attach_shared(rows)
@@ -174,30 +177,6 @@ def reactivation_emails_send(*, request_ids: list[int]) -> int:
     for batch_id in batch_ids:
         batch_finish_if_done(batch_id=batch_id)
     return sent
-
-
-def _claim(rows: list[ReactivationRequest], now: Any) -> None:
-    """Store each row's token hash and `emailed_at` in one statement per 500 rows.
-
-    `bulk_update` builds a CASE expression per row and costs seconds at this size;
-    UPDATE … FROM (VALUES …) is standard SQL that PostgreSQL and SQLite (3.33+) both run.
-    """
-    table = connection.ops.quote_name(ReactivationRequest._meta.db_table)
-    for start in range(0, len(rows), 500):
-        chunk = rows[start : start + 500]
-        values = ", ".join(["(%s, %s)"] * len(chunk))
-        # Through the field, so the stored value compares equal to the ORM's own writes.
-        params: list[Any] = [
-            ReactivationRequest._meta.get_field("emailed_at").get_db_prep_value(now, connection)
-        ]
-        for row in chunk:
-            params += [row.pk, row.token_hash]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET emailed_at = %s, token_hash = v.column2 "  # noqa: S608
-                f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
-                params,
-            )
 
 
 def batch_finish_if_done(*, batch_id: int) -> bool:

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from core import scheduling
 from reactivation import services
 from reactivation.models import ReactivationRequest
 from reactivation.tasks import EMAIL_BATCH, emails_dispatch
-from subscriptions import scheduling
 
 # A request still without its email this long after creation was never queued (broker
 # down at commit time, worker killed): queue it again.

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
-from accounts.tenancy import TenantManager
+from core.tenancy import TenantManager
 from subscriptions.models import Charge, Subscription
 from subscriptions.reactivation_rules import ReactivationMode as Mode
 

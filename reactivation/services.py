@@ -18,11 +18,11 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.errors import Conflict, DomainError
 from accounts.models import Creator, User
 from core.actors import Actor
+from core.bulk import bulk_insert_rows
+from core.errors import Conflict, DomainError
 from reactivation.models import REQUEST_LIFETIME, Mode, ReactivationBatch, ReactivationRequest
-from subscriptions.bulk import bulk_insert_rows
 from subscriptions.events import EventType
 from subscriptions.models import Charge, Plan, Subscription, SubscriptionEvent
 from subscriptions.outbox import event_record, events_record_bulk

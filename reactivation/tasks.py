@@ -8,6 +8,7 @@ from smtplib import SMTPException
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 
+from core.enqueue import enqueue_chunks
 from reactivation import email
 
 logger = logging.getLogger(__name__)
@@ -36,10 +37,10 @@ def emails_dispatch(request_ids: list[int]) -> None:
     A broker outage is logged, not raised: the `reactivation_email_sweep` job sends
     whatever is still waiting for its email.
     """
-    for start in range(0, len(request_ids), EMAIL_BATCH):
-        chunk = request_ids[start : start + EMAIL_BATCH]
-        try:
-            reactivation_emails_send.apply_async(args=(chunk,), queue="email", retry=False)
-        except Exception:
-            logger.warning("reactivation emails not queued now; the sweep job will send them")
-            return
+    enqueue_chunks(
+        request_ids,
+        size=EMAIL_BATCH,
+        many=reactivation_emails_send,
+        queue="email",
+        what="reactivation emails",
+    )

@@ -16,8 +16,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.ratelimit import rate_limit
-from config.private_pages import private_page
+from core.private_pages import private_page
+from core.ratelimit import rate_limit
 from notifications.email import language_for
 from reactivation import acceptance, selectors, services
 from reactivation.email import request_context

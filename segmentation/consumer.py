@@ -15,12 +15,13 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from core.bulk import insert_new_rows
+from core.enqueue import enqueue_chunks
 from notifications.models import Integration
 from segmentation.compiler import RuleSpec
 from segmentation.evaluate import event_triggers_rule
 from segmentation.facts import trigger_for_event
 from segmentation.models import SegmentationDelivery, SegmentationRule
-from subscriptions.bulk import insert_new_rows
 from subscriptions.models import SubscriptionEvent
 from subscriptions.outbox import event_subscription
 
@@ -39,19 +40,14 @@ def deliveries_enqueue(delivery_ids: list[int]) -> None:
     """Hand deliveries to the `deliveries` queue; a broker outage is left to the job."""
     from segmentation.tasks import deliveries_run, delivery_run
 
-    for start in range(0, len(delivery_ids), ENQUEUE_CHUNK):
-        chunk = delivery_ids[start : start + ENQUEUE_CHUNK]
-        try:
-            if len(chunk) == 1:
-                delivery_run.apply_async(args=(chunk[0],), queue="deliveries", retry=False)
-            else:
-                deliveries_run.apply_async(args=(chunk,), queue="deliveries", retry=False)
-        except Exception:
-            logger.warning(
-                "%s deliveries not queued now; the retry job will queue them",
-                len(delivery_ids) - start,
-            )
-            return
+    enqueue_chunks(
+        delivery_ids,
+        size=ENQUEUE_CHUNK,
+        many=deliveries_run,
+        one=delivery_run,
+        queue="deliveries",
+        what="deliveries",
+    )
 
 
 def rules_for_trigger(*, creator_id: int, trigger: str) -> list[SegmentationRule]:

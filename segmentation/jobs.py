@@ -8,10 +8,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core import scheduling
 from segmentation.consumer import deliveries_enqueue
 from segmentation.models import SegmentationDelivery
 from segmentation.services import SENDING_STALE_AFTER
-from subscriptions import scheduling
 
 BATCH = 1000
 # A pending delivery queued this long ago without being claimed lost its message

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.tenancy import TenantManager
+from core.tenancy import TenantManager
 
 if TYPE_CHECKING:
     from segmentation.compiler import RuleSpec

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Creator, User
+from core.claims import claim_rows
 from notifications.email import email_send
 from notifications.models import Integration
 from notifications.providers import Contact, ProviderError, provider_for
@@ -327,31 +328,20 @@ def deliveries_claim(*, delivery_ids: list[int]) -> list[SegmentationDelivery]:
     skipping rows another worker holds; returns the claimed rows, loaded with what an
     attempt needs, in id order. Rows done, gone or claimed elsewhere are left out.
 
-    One `UPDATE … RETURNING` statement (the ORM's update cannot return rows): a
-    transaction with a locking SELECT and an UPDATE took four round trips."""
-    if not delivery_ids:
-        return []
+    One claim (core.claims): a transaction with a locking SELECT and an UPDATE took
+    four round trips."""
     S = SegmentationDelivery.Status
-    connection = connections[SegmentationDelivery.objects.db]
-    qn = connection.ops.quote_name
-    table = qn(SegmentationDelivery._meta.db_table)
-    skip_locked = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    )
-    wanted = ", ".join(["%s"] * len(delivery_ids))
-    sql = (
-        f"UPDATE {table} SET {qn('status')} = %s, {qn('attempts')} = {qn('attempts')} + 1, "  # noqa: S608 (names from the model)
-        f"{qn('started_at')} = %s WHERE {qn('id')} IN (SELECT {qn('id')} FROM {table} "
-        f"WHERE {qn('id')} IN ({wanted}) AND {qn('status')} = %s{skip_locked}) "
-        f"RETURNING {qn('id')}"
-    )
-    with connection.cursor() as cursor:
-        # Written as the ORM writes it, so that `started_at=` filters match it later.
-        started = SegmentationDelivery._meta.get_field("started_at").get_db_prep_value(
-            timezone.now(), connection
+    ids = [
+        row[0]
+        for row in claim_rows(
+            SegmentationDelivery,
+            ids=delivery_ids,
+            where={"status": S.PENDING},
+            set={"status": S.SENDING, "started_at": timezone.now()},
+            increment=("attempts",),
+            skip_locked=True,
         )
-        cursor.execute(sql, [S.SENDING, started, *delivery_ids, S.PENDING])
-        ids = [row[0] for row in cursor.fetchall()]
+    ]
     if not ids:
         return []
     return list(

@@ -13,13 +13,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from core.actors import Actor
-from subscriptions.admin_helpers import (
-    SUBSCRIPTION_LABEL_RELATED,
-    EstimatedCountPaginator,
-    ReadOnlyAdminMixin,
-    reason_action,
-    subscription_label,
-)
+from core.admin import EstimatedCountPaginator, ReadOnlyAdminMixin, reason_action
+from subscriptions.admin_labels import SUBSCRIPTION_LABEL_RELATED, subscription_label
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.events import EventType
 from subscriptions.models import (

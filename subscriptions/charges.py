@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.errors import Conflict, DomainError
 from core.actors import Actor
+from core.errors import Conflict, DomainError
 from subscriptions.events import EventType
 from subscriptions.gateways import get_gateway
 from subscriptions.models import Charge, Subscription

@@ -21,9 +21,9 @@ from unittest import mock
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.errors import DomainError
 from accounts.models import Creator
 from core.actors import Actor, ActorKind
+from core.errors import DomainError
 from subscriptions import billing, renewals
 from subscriptions.models import Plan, Product, Status, Subscription, SubscriptionEvent
 from subscriptions.services import (

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.services import idempotency_records_purge
-from subscriptions import outbox, renewals, scheduling
+from core import scheduling
+from subscriptions import outbox, renewals
 from subscriptions.models import SubscriptionEvent
 
 SWEEP_BATCH = 1000

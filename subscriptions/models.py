@@ -8,8 +8,8 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
-from accounts.tenancy import TenantManager
 from core.actors import ActorKind
+from core.tenancy import TenantManager
 from subscriptions.events import EventType
 
 

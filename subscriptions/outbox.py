@@ -15,10 +15,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from subscriptions.bulk import bulk_insert_rows
+from core.bulk import bulk_insert_rows
+from core.claims import claim_rows
+from core.enqueue import enqueue_chunks
 from subscriptions.events import EventType, is_known
 from subscriptions.models import Subscription, SubscriptionEvent
 
@@ -142,38 +144,23 @@ def publish_many(event_ids: list[int]) -> None:
     """Hand events to Celery. A broker outage is logged, not raised: the sweeper retries."""
     from subscriptions.tasks import process_event, process_events
 
-    for start in range(0, len(event_ids), PUBLISH_CHUNK):
-        chunk = event_ids[start : start + PUBLISH_CHUNK]
-        try:
-            if len(chunk) == 1:
-                process_event.apply_async(args=(chunk[0],), retry=False)
-            else:
-                process_events.apply_async(args=(chunk,), retry=False)
-        except Exception:  # broker down: the outbox sweeper will publish them later
-            logger.warning(
-                "%s event(s) not published now; the outbox sweeper will retry",
-                len(event_ids) - start,
-            )
-            return
+    enqueue_chunks(
+        event_ids, size=PUBLISH_CHUNK, many=process_events, one=process_event, what="event(s)"
+    )
 
 
 def event_count_attempt(*, event_id: int) -> tuple[int, str] | None:
     """Count one processing attempt of a pending event; return (attempts so far, last
-    error), or None when it is processed, failed or gone. One `UPDATE … RETURNING`
-    (the ORM's update cannot return the new count: that took a second query)."""
-    connection = connections[SubscriptionEvent.objects.db]
-    qn = connection.ops.quote_name
-    table = qn(SubscriptionEvent._meta.db_table)
-    attempts, error = qn("publish_attempts"), qn("last_error")
-    sql = (
-        f"UPDATE {table} SET {attempts} = {attempts} + 1 WHERE {qn('id')} = %s "  # noqa: S608 (names from the model)
-        f"AND {qn('processed_at')} IS NULL AND {qn('failed_at')} IS NULL "
-        f"RETURNING {attempts}, {error}"
+    error), or None when it is processed, failed or gone. One claim (the ORM's update
+    cannot return the new count: that took a second query)."""
+    rows = claim_rows(
+        SubscriptionEvent,
+        ids=[event_id],
+        where={"processed_at": None, "failed_at": None},
+        increment=("publish_attempts",),
+        returning=("publish_attempts", "last_error"),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [event_id])
-        row = cursor.fetchone()
-    return (int(row[0]), str(row[1])) if row else None
+    return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
 
 def event_process(*, event_id: int) -> bool:

@@ -42,8 +42,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Creator
+from core.bulk import bulk_insert_rows, bulk_update_rows
 from subscriptions import billing, transitions
-from subscriptions.bulk import bulk_insert_rows, bulk_update_rows
 from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
 from subscriptions.models import Charge, Plan, Status, Subscription
 from subscriptions.outbox import events_batched

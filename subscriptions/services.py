@@ -16,9 +16,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import DomainError
 from accounts.models import Creator
 from core.actors import Actor
+from core.errors import DomainError
 from subscriptions import billing, transitions
 from subscriptions.events import EventType
 from subscriptions.gateways import (

@@ -22,9 +22,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.errors import Conflict
 from accounts.models import Creator
 from core.actors import Actor
+from core.errors import Conflict
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.models import Charge, StripeWebhookEvent
 

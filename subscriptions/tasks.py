@@ -8,7 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from subscriptions import outbox, scheduling
+from core import scheduling
+from subscriptions import outbox
 from subscriptions.models import SubscriptionEvent
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from accounts.errors import Conflict
 from core.actors import Actor
+from core.errors import Conflict
 from subscriptions import billing
 from subscriptions.events import EventType
 from subscriptions.models import (

@@ -78,6 +78,6 @@ def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def _tenant_scope_enforced(settings):  # type: ignore[no-untyped-def]
-    """Tests always run with the tenant-scope check raising (accounts.tenancy), whatever
+    """Tests always run with the tenant-scope check raising (core.tenancy), whatever
     DEBUG the environment sets: a forgotten tenant filter fails the suite."""
     settings.TENANT_SCOPE_ENFORCE = True

@@ -21,8 +21,8 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.errors import Conflict, DomainError
 from accounts.models import Creator, IdempotencyRecord
+from core.errors import Conflict, DomainError
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)

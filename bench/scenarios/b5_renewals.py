@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from bench.data import subscriptions_generate, tenant_create
 from bench.harness import Result, Scenario, broker_purge, events_mark_processed, timer
-from subscriptions import billing, scheduling
-from subscriptions.bulk import bulk_update_rows
+from core import scheduling
+from core.bulk import bulk_update_rows
+from subscriptions import billing
 from subscriptions.models import Charge, Status, Subscription
 from subscriptions.services import charge_build
 

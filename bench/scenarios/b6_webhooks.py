@@ -28,9 +28,9 @@ from bench.harness import (
     wait_for_port,
     wait_until,
 )
-from notifications.webhooks.services import webhook_endpoint_create
 from subscriptions.models import Subscription
 from subscriptions.outbox import event_record
+from webhooks.services import webhook_endpoint_create
 
 CONCURRENCY = 2
 

@@ -1,11 +1,11 @@
-"""Counters in the shared cache (Redis) through accounts.ratelimit, so every web process
+"""Counters in the shared cache (Redis) through core.ratelimit, so every web process
 sees the same counts."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-from accounts.ratelimit import hit
+from core.ratelimit import hit
 
 WINDOW_SECONDS = 3600
 

@@ -19,11 +19,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.errors import Conflict
 from accounts.models import Creator
-from accounts.ratelimit import client_ip
-from config.private_pages import private_page
 from core.actors import Actor
+from core.errors import Conflict
+from core.private_pages import private_page
+from core.ratelimit import client_ip
 from dashboard.subscriber.forms import CustomerCancelForm, SignInRequestForm
 from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link

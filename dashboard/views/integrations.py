@@ -6,23 +6,29 @@ from __future__ import annotations
 from uuid import UUID
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
 from notifications.models import Integration, NewContactStatus
 from notifications.providers import provider_class, provider_classes
 from notifications.providers.base import PENDING
+from notifications.providers.oauth import is_oauth
 from notifications.selectors import integration_list
 from notifications.services import (
     integration_create,
     integration_delete,
+    integration_oauth_authorize_url,
+    integration_oauth_complete,
     integration_update,
     integration_validate,
 )
@@ -30,11 +36,26 @@ from notifications.services import (
 CREDENTIAL_LABELS = {
     "api_key": gettext_lazy("API key"),
     "api_url": gettext_lazy("API URL"),
+    "client_id": gettext_lazy("Client ID"),
+    "client_secret": gettext_lazy("Client secret"),
 }
 CREDENTIAL_HELP = {
     ("mailchimp", "api_key"): gettext_lazy("Ends with your data centre, e.g. …-us21."),
     ("activecampaign", "api_url"): gettext_lazy("e.g. https://ACCOUNT.api-us1.com"),
+    ("rdstation", "client_id"): gettext_lazy(
+        "From your app in RD Station's App Publisher (Apps → your app → Credentials)."
+    ),
 }
+# Inputs that are not secrets (shown as typed).
+PLAIN_FIELDS = {"api_url": forms.URLInput, "client_id": forms.TextInput}
+# The signed `state` of the authorization flow lasts this long (seconds).
+OAUTH_STATE_MAX_AGE = 600
+OAUTH_STATE_SALT = "dashboard.integration-oauth"
+
+
+def oauth_callback_url() -> str:
+    """Our callback, which the creator registers in their provider app."""
+    return settings.BASE_URL + reverse("dashboard:integration_oauth_callback")
 
 
 CONSENT_HELP = gettext_lazy(
@@ -61,15 +82,19 @@ class IntegrationConnectForm(forms.Form):
         field: forms.ChoiceField = self.fields["provider"]  # type: ignore[assignment]
         field.choices = choices
         self.chosen_provider = provider if provider in dict(choices) else choices[0][0]
+        cls = provider_class(self.chosen_provider)
+        # Where the provider sends the creator back after they grant access (OAuth).
+        self.oauth_callback = oauth_callback_url() if is_oauth(cls) else ""
         # One write-only input per credential the chosen provider needs.
-        for name in provider_class(self.chosen_provider).credential_fields:
+        for name in cls.credential_fields:
+            plain = PLAIN_FIELDS.get(name)
             self.fields[f"cred_{name}"] = forms.CharField(
                 label=CREDENTIAL_LABELS.get(name, name),
                 help_text=CREDENTIAL_HELP.get((self.chosen_provider, name), ""),
                 max_length=500,
-                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
-                if name != "api_url"
-                else forms.URLInput(),
+                widget=plain()
+                if plain
+                else forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
             )
 
         # The status of new contacts, among those the provider has.
@@ -117,6 +142,7 @@ def _list_page(request: HttpRequest, *, error: str = "", status: int = 200) -> H
             "nav_section": "integrations",
             "integrations": integrations,
             "labels": dict(_provider_choices()),
+            "oauth_providers": {n for n, c in provider_classes().items() if is_oauth(c)},
             "consent_help": format_lazy("{} {}", CONSENT_HELP, CONSENT_HELP_PENDING),
             "error": error,
         },
@@ -146,6 +172,10 @@ def integration_connect(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
+                if form.oauth_callback:
+                    # The provider's consent page comes next; its answer lands on
+                    # integration_oauth_callback.
+                    return _authorize_redirect(request, integration)
                 if integration.status == Integration.Status.CONNECTED:
                     messages.success(
                         request, _("Connected to %(name)s.") % {"name": integration.name}
@@ -251,4 +281,69 @@ def integration_disconnect(request: HttpRequest, uuid: UUID) -> HttpResponse:
             status=409,
         )
     messages.success(request, _("%(name)s was disconnected.") % {"name": integration.name})
+    return redirect("dashboard:integrations")
+
+
+def _authorize_redirect(request: HttpRequest, integration: Integration) -> HttpResponse:
+    state = signing.dumps({"i": str(integration.uuid), "u": request.user.pk}, salt=OAUTH_STATE_SALT)
+    try:
+        url = integration_oauth_authorize_url(
+            integration=integration, redirect_uri=oauth_callback_url(), state=state
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("dashboard:integrations")
+    return redirect(url)
+
+
+@require_POST
+@member_required
+def integration_authorize(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    """Send the creator to the provider's consent page (again, e.g. after a refused
+    token renewal)."""
+    integration = tenant_object_get(request, Integration.objects.all(), uuid, write=True)
+    return _authorize_redirect(request, integration)
+
+
+@member_required
+def integration_oauth_callback(request: HttpRequest) -> HttpResponse:
+    """Where the provider sends the creator back with `code` and our signed `state`.
+
+    The state names the integration and the member who started the flow, and expires
+    after OAUTH_STATE_MAX_AGE: a forged, stale or someone else's state changes nothing.
+    """
+    try:
+        state = signing.loads(
+            request.GET.get("state", ""), salt=OAUTH_STATE_SALT, max_age=OAUTH_STATE_MAX_AGE
+        )
+        integration_uuid = UUID(str(state["i"]))
+        if state["u"] != request.user.pk:
+            raise signing.BadSignature
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        messages.error(
+            request,
+            _("That authorization link is not valid or has expired. Choose “Authorize” again."),
+        )
+        return redirect("dashboard:integrations")
+    integration = tenant_object_get(
+        request, Integration.objects.all(), integration_uuid, write=True
+    )
+    code = request.GET.get("code", "").strip()
+    if not code:
+        messages.error(
+            request,
+            _("%(name)s was not authorized (%(error)s). Choose “Authorize” to try again.")
+            % {"name": integration.name, "error": request.GET.get("error", "")[:100] or "—"},
+        )
+        return redirect("dashboard:integrations")
+    integration = integration_oauth_complete(
+        integration=integration, code=code[:2000], redirect_uri=oauth_callback_url()
+    )
+    if integration.status == Integration.Status.CONNECTED:
+        messages.success(request, _("Connected to %(name)s.") % {"name": integration.name})
+    else:
+        messages.error(
+            request,
+            _("%(name)s: %(error)s") % {"name": integration.name, "error": integration.last_error},
+        )
     return redirect("dashboard:integrations")

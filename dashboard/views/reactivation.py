@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.errors import Conflict
 from core.actors import Actor
+from core.errors import Conflict
 from dashboard.access import (
     member_required,
     membership,

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.errors import DomainError
 from accounts.models import Creator, Role
+from core.errors import DomainError
 from dashboard.access import member_required, membership, require_owner
 from dashboard.forms import CreatorSettingsForm, GatewayForm
 from dashboard.services import creator_settings_update

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.errors import Conflict
 from core.actors import Actor
+from core.errors import Conflict
 from dashboard.access import (
     member_required,
     membership,

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.errors import Conflict
 from accounts.models import Role
+from core.errors import Conflict
 from dashboard.access import (
     member_required,
     membership,

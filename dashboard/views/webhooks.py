@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
-from notifications.models import WebhookDelivery, WebhookEndpoint
-from notifications.webhooks.services import (
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import (
     EVENT_TYPES,
     webhook_delivery_replay,
     webhook_endpoint_create,

@@ -2,9 +2,14 @@
 
 import accounts.crypto
 import django.db.models.deletion
-import notifications.models
 import uuid
 from django.db import migrations, models
+
+
+def default_webhook_events():
+    # The field's default when this migration was written (the model has since moved
+    # to the webhooks app, which has its own).
+    return ["*"]
 
 
 class Migration(migrations.Migration):
@@ -40,7 +45,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
                 ('url', models.URLField(max_length=2000, verbose_name='URL')),
-                ('events', models.JSONField(default=notifications.models.default_webhook_events, verbose_name='events')),
+                ('events', models.JSONField(default=default_webhook_events, verbose_name='events')),
                 ('description', models.CharField(blank=True, max_length=500, verbose_name='description')),
                 ('secret', accounts.crypto.EncryptedJSONField(blank=True, default=dict)),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),

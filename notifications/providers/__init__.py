@@ -49,7 +49,15 @@ def provider_for(integration: Integration) -> EmailMarketingProvider:
 
 def _load() -> None:
     # Importing each provider package registers it.
-    from notifications.providers import activecampaign, brevo, mailchimp, sandbox  # noqa: F401
+    from notifications.providers import (  # noqa: F401
+        activecampaign,
+        brevo,
+        kit,
+        mailchimp,
+        mailerlite,
+        rdstation,
+        sandbox,
+    )
 
 
 __all__ = [

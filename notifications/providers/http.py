@@ -1,5 +1,6 @@
 """HTTP plumbing shared by the provider adapters: base-URL override, timeouts, rate
-limits and the mapping of HTTP failures to `ProviderError`.
+limits and the mapping of HTTP failures to `ProviderError`. The calls go out through the
+egress client (core.egress: SSRF guard, total deadline, size cap, kept connections).
 
 Every adapter calls `ProviderClient.request()` with the provider's documented path; the
 scheme and host come from the provider's real base URL unless `PROVIDER_BASE_URLS[name]`
@@ -15,27 +16,19 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
 from typing import Any
 
 import httpx
 from django.conf import settings
 
-from notifications.providers import egress
+from core import egress
+from core.egress import TargetRefused, url_check
 from notifications.providers.base import ProviderError
-from notifications.webhooks.transport import TargetRefused, url_check
 
 logger = logging.getLogger(__name__)
 
 # Longest provider text kept in a message a creator reads.
 MESSAGE_LIMIT = 300
-
-
-@lru_cache(maxsize=2)
-def _http(*, guard: bool = True) -> httpx.Client:
-    # One pooled client per process (and guard mode): building a TLS context per request
-    # costs ~0.2 s. Guarded: only public addresses (see egress.py).
-    return egress.client(guard=guard)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -154,23 +147,17 @@ class ProviderClient:
     ) -> httpx.Response:
         """One exchange within `timeout` seconds in total (a trickling server is cut
         off), reading at most PROVIDER_MAX_RESPONSE_BYTES of the answer."""
-        client = _http(guard=self.guarded)
+        client = egress.client(guard=self.guarded)
         request = client.build_request(
             method, url, json=json_body, params=params, headers=self.headers, timeout=timeout
         )
-        with egress.deadline(timeout):
-            response = client.send(request, auth=self.auth, stream=True)
-            try:
-                body = egress.read_capped(response, settings.PROVIDER_MAX_RESPONSE_BYTES)
-            finally:
-                response.close()
-        # The body is decoded already: drop the headers that describe its wire form.
-        headers = [
-            (k, v)
-            for k, v in response.headers.multi_items()
-            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-        ]
-        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+        return egress.exchange(
+            client,
+            request,
+            seconds=timeout,
+            max_bytes=settings.PROVIDER_MAX_RESPONSE_BYTES,
+            auth=self.auth,
+        )
 
     def _decode(self, response: httpx.Response) -> Any:
         if not response.content.strip():

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from accounts.api.routers import OptionalSlashRouter
+from core.api.routers import OptionalSlashRouter
 from reactivation.api import views
 
 router = OptionalSlashRouter()

@@ -13,9 +13,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import TenantGenericAPIView, TenantViewSet
 from accounts.models import User
 from core.actors import Actor, ActorKind, api_actor
+from core.api.base import TenantGenericAPIView, TenantViewSet
 from reactivation import services
 from reactivation.api.serializers import (
     BulkCreateSerializer,

@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import TenantViewSet
+from core.api.base import TenantViewSet
 from segmentation import selectors, services
 from segmentation.api.serializers import (
     DeliverySerializer,

@@ -7,9 +7,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.api.fields import StrictCharField
 from accounts.currencies import is_active_currency
 from accounts.models import Creator
+from core.api.fields import StrictCharField
 from subscriptions.models import (
     CancellationSource,
     Charge,

@@ -13,11 +13,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import TenantViewSet
 from accounts.api.idempotency import idempotent
-from accounts.api.pagination import CursorPagination, OldestFirstCursorPagination
-from accounts.api.schema import IDEMPOTENCY_KEY_PARAMETER
 from core.actors import api_actor
+from core.api.base import TenantViewSet
+from core.api.pagination import CursorPagination, OldestFirstCursorPagination
+from core.api.schema import IDEMPOTENCY_KEY_PARAMETER
 from subscriptions import services
 from subscriptions.api import examples
 from subscriptions.api.filters import SubscriptionFilter

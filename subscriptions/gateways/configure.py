@@ -13,8 +13,8 @@ import stripe
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import DomainError
 from accounts.models import Creator
+from core.errors import DomainError
 from subscriptions.gateways.stripe import key_mode, stripe_client
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
-from accounts.ratelimit import client_ip, hit, rate_limit
+from core.ratelimit import client_ip, hit, rate_limit
 from tests.conftest import require_service
 from tests.factories import UserFactory
 from tests.reliability.procs import REPO
@@ -22,7 +22,7 @@ HITTER = """
 import json, os, sys, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
-from accounts.ratelimit import hit
+from core.ratelimit import hit
 key, limit, n, window = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 sys.stdin.readline()  # start together
 print(json.dumps([hit(key, limit, window)[0] for _ in range(n)]))

@@ -68,7 +68,7 @@ def test_unhandled_error_under_api_is_json_500(creator):
 
 
 def test_unhandled_error_outside_api_is_html(rf):
-    from accounts.api.errors import handler404, handler500
+    from core.api.errors import handler404, handler500
 
     page = handler500(rf.get("/dashboard/"))
     assert page.status_code == 500 and page["Content-Type"].startswith("text/html")

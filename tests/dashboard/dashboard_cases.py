@@ -16,14 +16,14 @@ from django.utils import timezone
 
 from accounts.models import Creator
 from dashboard.models import BulkJob
-from notifications.models import Integration, WebhookDelivery, WebhookEndpoint
+from notifications.models import Integration
 from reactivation.models import Mode, ReactivationRequest
 from reactivation.services import reactivation_request_create
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_cancel
 from tests.factories import MembershipFactory, actor_for, labelled_actor
-from tests.notifications.factories import IntegrationFactory, WebhookEndpointFactory
+from tests.notifications.factories import IntegrationFactory
 from tests.reliability.dashboard_cases import (
     Built,
     Call,
@@ -31,6 +31,8 @@ from tests.reliability.dashboard_cases import (
     _subscription,
     creator_page,
 )
+from tests.webhooks.factories import WebhookEndpointFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 # --- builders -----------------------------------------------------------------------
 
@@ -349,6 +351,20 @@ CASES: dict[str, DashboardCase] = {
                 ok=302, data=lambda b: {"name": "Renamed"}, check=_integration_renamed_only_by_owner
             )
         },
+    ),
+    # OAuth providers only: the sandbox integration answers with a message, no redirect
+    # to a provider; what matters here is who may ask.
+    "dashboard:integration_authorize": DashboardCase(
+        build=integration_object, calls={"post": Call(ok=302, data=lambda b: {})}
+    ),
+    # Without a valid signed state nothing is looked up (the state's own checks are in
+    # tests/dashboard/test_integrations_oauth.py).
+    "dashboard:integration_oauth_callback": DashboardCase(
+        build=integrations_page, calls={"get": Call(ok=302)}
+    ),
+    "dashboard:integration_contact_status": DashboardCase(
+        build=integration_object,
+        calls={"post": Call(ok=302, data=lambda b: {"new_contact_status": "subscribed"})},
     ),
     "dashboard:integration_disconnect": DashboardCase(
         build=integration_object,

@@ -5,14 +5,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from notifications.models import Integration, WebhookDelivery, WebhookEndpoint
+from notifications.models import Integration
 from segmentation.services import rule_create
 from tests.factories import CreatorFactory
-from tests.notifications.factories import WebhookEndpointFactory
 from tests.notifications.http_server import FakeServer, json_answer
 from tests.segmentation import provider as _provider  # noqa: F401  (registers testmail)
 from tests.segmentation.factories import IntegrationFactory
 from tests.subscriptions.stripe_server import running as stripe_running
+from tests.webhooks.factories import WebhookEndpointFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 GENERAL = {
     "time_zone": "Europe/Lisbon",

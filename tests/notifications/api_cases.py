@@ -1,4 +1,4 @@
-"""Route cases of the integrations and webhooks API for the tenant-isolation matrix
+"""Route cases of the integrations API for the tenant-isolation matrix
 (see tests/api/route_cases.py)."""
 
 from __future__ import annotations
@@ -7,9 +7,8 @@ from functools import cache
 from typing import Any
 
 from accounts.models import Creator
-from notifications.models import WebhookDelivery
 from tests.api.route_cases import Built, Call, RouteCase, as_list
-from tests.notifications.factories import IntegrationFactory, WebhookEndpointFactory
+from tests.notifications.factories import IntegrationFactory
 from tests.notifications.http_server import FakeServer, json_answer
 
 
@@ -29,24 +28,6 @@ def _provider_settings() -> dict[str, Any]:
 def _integration(creator: Creator) -> Built:
     integration = IntegrationFactory(creator=creator, provider="brevo")
     return Built(kwargs={"id": str(integration.uuid)}, refs={"integration": integration})
-
-
-def _endpoint(creator: Creator) -> Built:
-    endpoint = WebhookEndpointFactory(creator=creator)
-    return Built(kwargs={"id": str(endpoint.uuid)}, refs={"endpoint": endpoint})
-
-
-def _delivery(creator: Creator) -> Built:
-    endpoint = WebhookEndpointFactory(creator=creator)
-    delivery = WebhookDelivery.objects.create(
-        creator=creator,
-        endpoint=endpoint,
-        event=None,
-        event_type="test",
-        payload={"type": "test", "data": {}},
-        status=WebhookDelivery.Status.FAILED,
-    )
-    return Built(kwargs={"id": str(delivery.uuid)}, refs={"delivery": delivery})
 
 
 _BREVO_BODY = {"provider": "brevo", "name": "Brevo", "credentials": {"api_key": "xkeysib-test"}}
@@ -74,27 +55,4 @@ CASES: dict[str, RouteCase] = {
     "integration-tags": RouteCase(
         build=_integration, settings=_provider_settings, calls={"get": Call()}
     ),
-    "webhook-endpoint-list": RouteCase(
-        build=as_list(_endpoint),
-        calls={
-            "get": Call(),
-            "post": Call(
-                ok=201,
-                body=lambda b: {"url": "https://hooks.example.com/in", "events": ["*"]},
-                outsider=201,
-            ),
-        },
-    ),
-    "webhook-endpoint-detail": RouteCase(
-        build=_endpoint,
-        calls={
-            "get": Call(),
-            "patch": Call(body=lambda b: {"description": "Changed"}),
-            "delete": Call(ok=204),
-        },
-    ),
-    "webhook-endpoint-deliveries": RouteCase(build=_endpoint, calls={"get": Call()}),
-    "webhook-endpoint-test": RouteCase(build=_endpoint, calls={"post": Call(ok=202)}),
-    "webhook-delivery-detail": RouteCase(build=_delivery, calls={"get": Call()}),
-    "webhook-delivery-replay": RouteCase(build=_delivery, calls={"post": Call(ok=202)}),
 }

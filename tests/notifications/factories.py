@@ -4,8 +4,7 @@ import uuid
 
 import factory
 
-from notifications.models import Integration, WebhookEndpoint
-from notifications.webhooks.signing import secret_generate
+from notifications.models import Integration
 from tests.factories import CreatorFactory
 
 
@@ -30,15 +29,15 @@ class IntegrationFactory(factory.django.DjangoModelFactory[Integration]):
                 "api_key": f"ac-{uuid.uuid4().hex}",
             },
             "brevo": {"api_key": f"xkeysib-{uuid.uuid4().hex}"},
+            "mailerlite": {"api_key": f"ml-{uuid.uuid4().hex}"},
+            "kit": {"api_key": f"kit_{uuid.uuid4().hex}"},
+            # Tokens as the authorization flow leaves them (tests set real ones).
+            "rdstation": {
+                "client_id": f"app-{uuid.uuid4().hex[:12]}",
+                "client_secret": f"secret-{uuid.uuid4().hex}",
+                "access_token": f"at-{uuid.uuid4().hex}",
+                "refresh_token": f"rt-{uuid.uuid4().hex}",
+                "expires_at": "4102444800",  # 2100-01-01
+            },
         }[o.provider]
     )
-
-
-class WebhookEndpointFactory(factory.django.DjangoModelFactory[WebhookEndpoint]):
-    class Meta:
-        model = WebhookEndpoint
-
-    creator = factory.SubFactory(CreatorFactory)
-    url = "https://hooks.example.com/receive"
-    events = factory.LazyFunction(lambda: ["*"])
-    secret = factory.LazyFunction(secret_generate)

@@ -5,9 +5,11 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
-from notifications.models import Integration, WebhookEndpoint
+from notifications.models import Integration
 from tests.factories import CreatorFactory
-from tests.notifications.factories import IntegrationFactory, WebhookEndpointFactory
+from tests.notifications.factories import IntegrationFactory
+from tests.webhooks.factories import WebhookEndpointFactory
+from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 

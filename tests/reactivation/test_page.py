@@ -296,7 +296,7 @@ def test_admin_cancelled_refused_for_creators_but_support_may_send(sent):
     subscription = cancelled_subscription()
     type(subscription).objects.filter(pk=subscription.pk).update(status=Status.CANCELLED_BY_ADMIN)
     subscription.refresh_from_db()
-    from accounts.errors import Conflict
+    from core.errors import Conflict
 
     with pytest.raises(Conflict) as refused:
         services.reactivation_request_create(

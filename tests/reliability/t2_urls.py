@@ -10,7 +10,7 @@ from django.urls import include, path
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import TenantGenericAPIView
+from core.api.base import TenantGenericAPIView
 from dashboard.access import member_required, membership
 from subscriptions.models import Subscription
 

@@ -1,6 +1,6 @@
 """B2: the dashboard login, the subscriber's sign-in form, the reactivation link and the
 API answer the (N+1)th request of a window with 429 and Retry-After, and the count lives
-in Redis: a second process adding to the same key (through `accounts.ratelimit.hit`)
+in Redis: a second process adding to the same key (through `core.ratelimit.hit`)
 moves the same counter. (Axes' lockout: tests/accounts/test_ratelimit.py.)"""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ OTHER_PROCESS_HIT = """
 import json, os, sys, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
-from accounts.ratelimit import hit
+from core.ratelimit import hit
 print(json.dumps(hit(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
 """
 

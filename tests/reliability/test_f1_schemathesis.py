@@ -27,8 +27,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from accounts.api.errors import api_not_found
 from config.wsgi import application
+from core.api.errors import api_not_found
 from tests.api_helpers import api_key_create
 from tests.factories import CreatorFactory
 

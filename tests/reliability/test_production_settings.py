@@ -15,7 +15,7 @@ from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
-from config.security import DatabaseUnavailableMiddleware
+from core.security import DatabaseUnavailableMiddleware
 from tests.reliability.procs import REPO
 
 PRODUCTION_ENV = {

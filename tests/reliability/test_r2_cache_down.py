@@ -9,7 +9,7 @@ import logging
 import pytest
 from django.core.cache import caches
 
-from accounts.ratelimit import hit
+from core.ratelimit import hit
 from tests.api_helpers import api_client
 from tests.reliability.procs import free_port
 
@@ -28,7 +28,7 @@ def dead_cache(settings):  # type: ignore[no-untyped-def]
 
 
 def test_rate_limiter_fails_open_when_the_cache_is_down(dead_cache, caplog):
-    with caplog.at_level(logging.WARNING, logger="accounts.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="core.ratelimit"):
         assert hit("signin:ana@example.com", limit=1, window_seconds=60) == (True, 0)
         assert hit("signin:ana@example.com", limit=1, window_seconds=60) == (True, 0)
     assert "cache unreachable" in caplog.text
@@ -36,7 +36,7 @@ def test_rate_limiter_fails_open_when_the_cache_is_down(dead_cache, caplog):
 
 def test_api_answers_while_the_cache_is_down(dead_cache, creator, caplog):
     client = api_client(creator, "owner")
-    with caplog.at_level(logging.WARNING, logger="accounts.api.throttling"):
+    with caplog.at_level(logging.WARNING, logger="core.api.throttling"):
         response = client.get("/api/v1/products")
     assert response.status_code == 200, response.content[:300]
     assert "not counted, cache unreachable" in caplog.text

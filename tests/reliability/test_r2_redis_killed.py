@@ -42,8 +42,6 @@ import redis
 from django.utils import timezone
 
 from accounts.services import creator_create
-from notifications.models import WebhookDelivery
-from notifications.webhooks.services import webhook_endpoint_create
 from subscriptions.models import SubscriptionEvent
 from tests.reliability.factories import active_subscriptions
 from tests.reliability.procs import (
@@ -57,6 +55,8 @@ from tests.reliability.procs import (
     start_redis,
     wait_until,
 )
+from webhooks.models import WebhookDelivery
+from webhooks.services import webhook_endpoint_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(420)]
 

@@ -1,7 +1,8 @@
 """S1: webhook and provider URLs that point inside our network open 0 sockets to it, and
 no redirect is followed.
 
-Both ways out are tested the same way: the webhook sender (`transport.post`) and a
+Both ways out go through the one egress client (`core/egress.py`) and are tested the
+same way: the webhook sender (`egress.post`) and a
 provider call whose host a creator typed (ActiveCampaign's `api_url`, through
 `ProviderClient`). Every socket connect in the process is recorded at the boundary
 (`socket.socket.connect`) and refused, so nothing leaves the machine; a listener on
@@ -18,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from core import egress
 from notifications.providers.activecampaign.adapter import ActiveCampaignProvider
 from notifications.providers.base import CredentialsInvalid, ProviderError
 from notifications.providers.http import ProviderClient
-from notifications.webhooks import transport
 
 pytestmark = pytest.mark.django_db
 
@@ -98,8 +99,8 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[str]]]:
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
         name = host.decode() if isinstance(host, bytes) else str(host)
         calls.append(name)
-        if transport.ip_literal(name) is not None:
-            return _answers([str(transport.ip_literal(name))], port)
+        if egress.ip_literal(name) is not None:
+            return _answers([str(egress.ip_literal(name))], port)
         answers = table.get(name)
         if not answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
@@ -155,7 +156,7 @@ RESOLVED = {
 
 
 def _webhook(url: str) -> str:
-    result = transport.post(url, body=b"{}", headers={}, allow_private=False)
+    result = egress.post(url, body=b"{}", headers={}, allow_private=False)
     assert not result.ok
     return result.error
 
@@ -221,7 +222,7 @@ def test_a_redirect_is_not_followed(caller, settings):
     try:
         url = f"http://127.0.0.1:{target.port}"
         if caller == "webhook":
-            result = transport.post(url + "/", body=b"{}", headers={}, allow_private=True)
+            result = egress.post(url + "/", body=b"{}", headers={}, allow_private=True)
             assert result.status_code == 302 and "Redirects are not followed" in result.error
         else:
             settings.PROVIDER_BASE_URLS = {"activecampaign": url}

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
+from core import egress
 from notifications.providers.base import ProviderError
 from notifications.providers.http import ProviderClient
-from notifications.webhooks import transport
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120)]
 
@@ -97,7 +97,7 @@ def serve() -> Iterator[Callable[[Any], HostileServer]]:
 
 def _webhook(url: str) -> str:
     # A 2xx whose body is cut at the cap still counts as delivered: the receiver answered.
-    result = transport.post(url + "/hook", body=b"{}", headers={}, allow_private=True)
+    result = egress.post(url + "/hook", body=b"{}", headers={}, allow_private=True)
     return result.error
 
 
@@ -122,7 +122,7 @@ def _real_limits(settings: Any) -> None:
     settings.PROVIDER_TIMEOUT_SECONDS = DEADLINE
     settings.PROVIDER_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
     settings.PROVIDER_BASE_URLS = {}
-    assert transport.DEADLINE_SECONDS == DEADLINE
+    assert egress.DEADLINE_SECONDS == DEADLINE
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ email. For each (route, method): the owner gets the case's status and never sees
 other creator's marker; a viewer reads like the owner and gets 403 on every write; an
 outsider (owner of the other creator) gets 404 on every object of the first creator and
 never sees its marker. Every query made while serving them also passes the tenant-scope
-check (accounts.tenancy), which raises on an unscoped query in tests.
+check (core.tenancy), which raises on an unscoped query in tests.
 """
 
 from __future__ import annotations

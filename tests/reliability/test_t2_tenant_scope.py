@@ -1,5 +1,5 @@
 """T2: a query on a tenant-owned model without a tenant scope fails loudly while a
-tenant's request is served (accounts.tenancy), so a forgotten filter cannot ship; scoped
+tenant's request is served (core.tenancy), so a forgotten filter cannot ship; scoped
 queries, workers, the support admin and code outside a request are unaffected."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.test import Client
 
 from accounts.models import Creator, Role
-from accounts.tenancy import TenantScopeError, current_tenant, tenant_context
 from config.celery import app
+from core.tenancy import TenantScopeError, current_tenant, tenant_context
 from notifications.models import Integration
 from segmentation.models import SegmentationRule
 from subscriptions.models import Charge, Plan, Subscription, SubscriptionEvent
@@ -110,7 +110,7 @@ def test_enforcement_off_logs_an_error_instead(
 ) -> None:
     creator, _ = two_tenants
     settings.TENANT_SCOPE_ENFORCE = False
-    with caplog.at_level(logging.ERROR, logger="accounts.tenancy"), tenant_context(creator):
+    with caplog.at_level(logging.ERROR, logger="core.tenancy"), tenant_context(creator):
         assert Subscription.objects.count() == 2
     assert "Unscoped query on tenant-owned Subscription" in caplog.text
 
@@ -171,7 +171,7 @@ def test_every_creator_owned_model_uses_the_tenant_manager() -> None:
     the tenant's access list, read before any tenant is known)."""
     from django.apps import apps
 
-    from accounts.tenancy import TenantManager
+    from core.tenancy import TenantManager
 
     exempt = {"accounts.Membership", "accounts.ApiKey"}
     for model in apps.get_models():

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.errors import Conflict
+from core.errors import Conflict
 from notifications.models import Integration
 from notifications.services import integration_delete, integration_validate
 from segmentation import jobs, services

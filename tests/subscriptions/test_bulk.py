@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import transaction
 
-from subscriptions.bulk import bulk_insert_rows
+from core.bulk import bulk_insert_rows
 from subscriptions.models import Charge, SubscriptionEvent
 from subscriptions.services import charge_build
 from tests.factories import SubscriptionFactory

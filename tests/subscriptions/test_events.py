@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
-from notifications.webhooks.services import EVENT_TYPES as WEBHOOK_EVENTS
 from segmentation.facts import EVENT_TRIGGERS
 from subscriptions.events import (
     SEGMENTATION_EVENT_TRIGGERS,
@@ -24,6 +23,7 @@ from subscriptions.events import (
 from subscriptions.models import SubscriptionEvent
 from subscriptions.outbox import UnknownEventType, event_record, events_record_bulk
 from tests.factories import SubscriptionFactory
+from webhooks.services import EVENT_TYPES as WEBHOOK_EVENTS
 
 ROOT = Path(settings.BASE_DIR)
 # Calls that write a SubscriptionEvent (`type=`), and the events transitions return

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.errors import DomainError
 from accounts.models import Creator
+from core.errors import DomainError
 from subscriptions.charges import charge_refund
 from subscriptions.gateways import ChargeOutcome, GatewayError, get_gateway
 from subscriptions.gateways.configure import creator_gateway_configure, creator_gateway_status

@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
+from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
 from subscriptions import outbox, tasks
@@ -83,12 +84,15 @@ def own_redis() -> Iterator[OwnRedis]:
 
 
 def _point_celery_at(url: str | None) -> None:
-    """Use another broker in this process: drop the pools built for the old one."""
+    """Use another broker in this process: drop the pools built for the old one, and
+    kombu's process-wide producer pools, which keep the closed one (even an eager
+    `apply_async` acquires a producer: later tests would get "Acquire on closed pool")."""
     celery_app.conf.broker_url = url
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    kombu_pools.reset()
 
 
 def _wait_for(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from accounts.errors import Conflict
+from core.errors import Conflict
 from subscriptions.models import Charge, Status
 from subscriptions.services import SubscriberData, subscription_cancel, subscription_create
 from tests.factories import PlanFactory, SubscriptionFactory, actor_for

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.egress import TargetRefused, url_check
 from notifications.providers import register
 from notifications.providers.base import (
     Contact,
@@ -34,7 +35,6 @@ from notifications.providers.base import (
 )
 from notifications.providers.http import ProviderClient
 from notifications.providers.ratelimit import RateLimit, account_key
-from notifications.webhooks.transport import TargetRefused, url_check
 
 PAGE_SIZE = 100
 MAX_PAGES = 50
@@ -65,7 +65,7 @@ class ActiveCampaignProvider(EmailMarketingProvider):
             raise CredentialsInvalid("The ActiveCampaign API URL must be a plain https URL.")
         try:
             # The host is the creator's: refuse private and disguised addresses now (each
-            # call checks the resolved addresses again, see providers/egress.py).
+            # call checks the resolved addresses again, see core/egress.py).
             url_check(url, allow_private=False, require_https=True)
         except TargetRefused:
             raise CredentialsInvalid(

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from subscriptions import scheduling
+from core import scheduling
 
 
 class Command(BaseCommand):

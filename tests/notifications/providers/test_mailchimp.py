@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from accounts.errors import DomainError
+from core.errors import DomainError
 from notifications.models import Integration
 from notifications.providers import (
     Contact,

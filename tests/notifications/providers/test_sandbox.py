@@ -35,7 +35,7 @@ def test_sandbox_accepts_known_lists_and_any_tag_and_refuses_other_lists():
 
 
 def test_sandbox_refuses_credentials(creator):
-    from accounts.errors import DomainError
+    from core.errors import DomainError
 
     with pytest.raises(DomainError):
         integration_create(

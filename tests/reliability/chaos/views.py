@@ -11,7 +11,7 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.errors import Conflict
+from core.errors import Conflict
 from subscriptions.models import CancellationSource, Subscription
 from subscriptions.services import subscription_cancel
 from tests.factories import actor_for

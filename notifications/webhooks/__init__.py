@@ -1,1 +1,0 @@
-"""Outbound webhooks (SPEC §9): signing, the SSRF-safe sender, and their services."""
