@@ -252,7 +252,7 @@ def wait_drained(since: datetime, seconds: float) -> None:
     """Until every event written since `since` is processed (or `seconds` pass)."""
     from django.db import connections
 
-    from accounts.tenancy import tenant_context
+    from core.tenancy import tenant_context
     from subscriptions.models import SubscriptionEvent
 
     deadline = time.monotonic() + seconds
@@ -272,7 +272,7 @@ def work_done(since: datetime, base_url: str) -> dict[str, Any]:
     from django.db import connections
     from django.db.models import F
 
-    from accounts.tenancy import tenant_context
+    from core.tenancy import tenant_context
     from notifications.models import OutboxEmail
     from subscriptions.models import Charge, SubscriptionEvent
 
