@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-# Development turns DEBUG on (the settings default it off); an explicit DEBUG wins.
+# Development asks for DEBUG explicitly (it is off unless set); DEBUG=false make run overrides.
 run: export DEBUG ?= true
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput

@@ -48,6 +48,10 @@ class User(AbstractUser):
 
     objects = EmailUserManager()  # type: ignore[misc]
 
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
     def __str__(self) -> str:
         return self.email
 
@@ -111,6 +115,8 @@ class Creator(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("creator")
+        verbose_name_plural = _("creators")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -143,6 +149,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["creator", "user"], name="membership_unique_user")
         ]
@@ -177,6 +185,8 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -219,6 +229,8 @@ class IdempotencyRecord(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [
             models.UniqueConstraint(fields=["creator", "key"], name="idempotency_key_per_creator")
         ]

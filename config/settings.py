@@ -1,7 +1,7 @@
 """Settings for every environment, read from environment variables.
 
 Development defaults run with nothing installed but Python: SQLite, Celery on
-a filesystem transport, the sandbox gateway and a captured outbox for email.
+an embedded SQLite transport, the sandbox gateway and a captured outbox for email.
 `DATABASE_URL`, `REDIS_URL` and `EMAIL_ESP` switch each piece to the real thing.
 """
 
@@ -157,21 +157,19 @@ else:
         }
     }
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
-    # Embedded transport: queues are folders, so `make run` needs no Redis.
-    _queue_dir = VAR_DIR / "celery"
-    # The transport does not create its folders; every process may be the first one.
-    for _folder in ("queue", "processed", "control"):
-        (_queue_dir / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir / "queue"),
-        "data_folder_out": str(_queue_dir / "queue"),
-        "processed_folder": str(_queue_dir / "processed"),
-        # Broadcast (pidbox) exchanges; the default is a "control" folder in the cwd.
-        "control_folder": str(_queue_dir / "control"),
-        "store_processed": False,
-    }
+# Embedded transport (no Redis): kombu's SQLAlchemy transport on a SQLite file of its own,
+# apart from the application's database so polling never contends with its writes.
+# The filesystem transport is not safe with several processes: a consumer can read a
+# message file its producer has not finished writing, and the worker dies on the
+# JSONDecodeError (kombu issue #1551). docs/running.md has the measurements.
+EMBEDDED_BROKER_PATH = VAR_DIR / "celery-broker.sqlite3"
+CELERY_BROKER_URL = env_str(
+    "CELERY_BROKER_URL", REDIS_URL or f"sqla+sqlite:///{EMBEDDED_BROKER_PATH}"
+)
+if CELERY_BROKER_URL.startswith("sqla+"):
+    # Passed to SQLAlchemy's create_engine: wait for another process's write instead of
+    # failing at once with "database is locked".
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"connect_args": {"timeout": 30}}
 else:
     # Longer than any task may run; no task is scheduled with an ETA (SPEC §4.5).
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -1,12 +1,24 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.api.errors import api_not_found
 from subscriptions.stripe_webhooks import stripe_webhook_view
 
+admin.site.site_header = _("Subscription Manager support")
+admin.site.site_title = _("Subscription Manager support")
+
 urlpatterns = [
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (API docs, errors).
+    path(
+        "favicon.ico",
+        lambda request: redirect(static("favicon.svg"), permanent=True),
+        name="favicon",
+    ),
     # Webhooks moved from the notifications app to their own: old admin links still work.
     re_path(
         r"^admin/notifications/(?P<model>webhookendpoint|webhookdelivery)/(?P<rest>.*)$",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -15,9 +15,13 @@ from django.db import connections
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from core.actors import Actor
 from core.errors import DomainError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Below this many rows an exact COUNT(*) is cheap and an estimate would look odd.
 ESTIMATE_ABOVE = 100_000
@@ -52,36 +56,44 @@ def _table_estimate(queryset: QuerySet[Any]) -> int | None:
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         max_length=2000,
-        help_text="Recorded on the event history and shown to the creator.",
+        help_text=_("Recorded on the event history and shown to the creator."),
     )
 
 
 def reason_action(
     *,
-    description: str,
-    verb: str,
+    name: str,
+    description: StrOrPromise,
+    verb: StrOrPromise,
     apply: Callable[[Any, str, Actor], None],
 ) -> Callable[[admin.ModelAdmin[Any], HttpRequest, QuerySet[Any]], HttpResponse | None]:
     """An admin action that first shows a page asking for a reason, then calls
     `apply(obj, reason, actor)` (a service) for each selected row. A refusal by the
-    service (409/422) is shown as a message for that row; the others still run."""
+    service (409/422) is shown as a message for that row; the others still run.
+
+    The confirmation page lists the rows with the admin's `confirmation_label(obj)` (its
+    relations loaded through `confirmation_related`), not only their ids."""
 
     def action(
         modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]
     ) -> HttpResponse | None:
         form = ReasonForm(request.POST if "apply" in request.POST else None)
+        describe = getattr(modeladmin, "confirmation_label", str)
+        related = getattr(modeladmin, "confirmation_related", ())
         if "apply" in request.POST and form.is_valid():
             done = 0
             actor = Actor.support(request.user)
-            for obj in queryset:
+            for obj in queryset.select_related(*related):
                 try:
                     apply(obj, form.cleaned_data["reason"], actor)
                     done += 1
                 except DomainError as exc:
-                    modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+                    modeladmin.message_user(
+                        request, f"{describe(obj)}: {exc.message}", messages.ERROR
+                    )
             if done:
                 modeladmin.message_user(request, f"{verb}: {done}.", messages.SUCCESS)
             return None
@@ -94,7 +106,8 @@ def reason_action(
                 "title": description,
                 "verb": verb,
                 "form": form,
-                "objects": list(queryset[:100]),
+                "objects": [describe(obj) for obj in queryset.select_related(*related)[:100]],
+                "count": queryset.count(),
                 "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
                 "action": request.POST.get("action", ""),
                 "select_across": request.POST.get("select_across", "0"),
@@ -104,7 +117,7 @@ def reason_action(
         )
 
     action.short_description = description  # type: ignore[attr-defined]
-    action.__name__ = verb.lower().replace(" ", "_")
+    action.__name__ = name
     return action
 
 

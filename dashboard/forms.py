@@ -1,17 +1,19 @@
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
-from babel.numbers import list_currencies
+from babel.numbers import get_currency_name
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from accounts.currencies import active_currencies
 from accounts.models import Creator, Role, validate_retry_schedule
+from accounts.time_zones import time_zone_choices
 from dashboard.selectors import SORTS, SubscriptionFilters
 from subscriptions.models import CancellationSource, Plan, Product, RecoveryPolicy, Status
 
@@ -130,20 +132,41 @@ class ApiKeyCreateForm(forms.Form):
         role_field.choices = [(v, label) for v, label in Role.choices if v in allowed_roles]
 
 
-def _time_zone_choices() -> list[tuple[str, str]]:
-    return [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones())]
+# Offered first in the currency list, after the creator's own.
+LIKELY_CURRENCIES = {"pt-BR": ("BRL", "USD", "EUR"), "en": ("USD", "EUR", "GBP", "BRL")}
 
 
-def _currency_choices() -> list[tuple[str, str]]:
-    return [(code, code) for code in sorted(list_currencies()) if len(code) == 3]
+def currency_choices(*, current: str, locale: str, language: str) -> list[Any]:
+    """Active ISO 4217 currencies (the set the API accepts), "BRL — Brazilian real",
+    the creator's likely ones first."""
+    babel_locale = language.replace("-", "_")
+
+    def label(code: str) -> str:
+        try:
+            return f"{code} — {get_currency_name(code, locale=babel_locale)}"
+        except ValueError:
+            return code
+
+    active = active_currencies()
+    likely = [c for c in dict.fromkeys((current, *LIKELY_CURRENCIES.get(locale, ()))) if c]
+    return [
+        (str(_("Suggested")), [(c, label(c)) for c in likely]),
+        (str(_("All currencies")), [(c, label(c)) for c in sorted(active) if c not in likely]),
+    ]
 
 
 class CreatorSettingsForm(forms.Form):
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=_time_zone_choices)
+    time_zone = forms.ChoiceField(label=_("Time zone"))
     locale = forms.ChoiceField(
-        label=_("Language of emails to subscribers"), choices=Creator.Locale.choices
+        label=_("Language of emails to subscribers"),
+        choices=Creator.Locale.choices,
+        help_text=_(
+            "The default for subscribers whose language is not known: a subscriber created "
+            "without one (through the API or an import) gets this language. Subscribers "
+            "whose language is known always get their own."
+        ),
     )
-    currency = forms.ChoiceField(label=_("Currency"), choices=_currency_choices)
+    currency = forms.ChoiceField(label=_("Currency"))
     retry_schedule = forms.CharField(
         label=_("Retry schedule"),
         help_text=_(
@@ -151,6 +174,18 @@ class CreatorSettingsForm(forms.Form):
         ),
         max_length=100,
     )
+
+    def __init__(self, *args: Any, creator: Creator, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        language = get_language() or "en"
+        zone_field: Any = self.fields["time_zone"]
+        zone_field.choices = time_zone_choices(
+            current=creator.time_zone, locale=creator.locale, language=language
+        )
+        currency_field: Any = self.fields["currency"]
+        currency_field.choices = currency_choices(
+            current=creator.currency, locale=creator.locale, language=language
+        )
 
     def clean_retry_schedule(self) -> list[int]:
         raw = self.cleaned_data["retry_schedule"]

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.tenancy import TenantManager
 
@@ -29,6 +30,8 @@ class SubscriberSignInToken(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("subscriber sign-in token")
+        verbose_name_plural = _("subscriber sign-in tokens")
         indexes = [models.Index(fields=["creator", "expires_at"], name="signin_creator_expires")]
 
     def __str__(self) -> str:
@@ -67,6 +70,8 @@ class BulkJob(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("bulk job")
+        verbose_name_plural = _("bulk jobs")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(

@@ -21,6 +21,8 @@ class OutboxEmail(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("outbox email")
+        verbose_name_plural = _("outbox emails")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -68,6 +70,8 @@ class Integration(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("integration")
+        verbose_name_plural = _("integrations")
         ordering = ["name", "id"]
 
     def __str__(self) -> str:

@@ -11,12 +11,14 @@ from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.actors import Actor
 from core.errors import DomainError
 from reactivation import services
 from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
+from subscriptions.admin_labels import SUBSCRIPTION_LABEL_RELATED, subscription_label
 from subscriptions.models import Subscription
 
 
@@ -56,7 +58,7 @@ class ReactivationRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
     actions = ["resend", "revoke"]
 
-    @admin.display(description="subscriber", ordering="subscription__subscriber__email")
+    @admin.display(description=_("subscriber"), ordering="subscription__subscriber__email")
     def subscriber_email(self, obj: ReactivationRequest) -> str:
         return obj.subscription.subscriber.email
 
@@ -66,7 +68,7 @@ class ReactivationRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Resend the email (a new link; the old one stops working)")
+    @admin.action(description=_("Resend the email (a new link; the old one stops working)"))
     def resend(self, request: HttpRequest, queryset: QuerySet[ReactivationRequest]) -> None:
         done = 0
         for item in queryset.select_related("subscription"):
@@ -77,15 +79,19 @@ class ReactivationRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{item.uuid}: {exc.message}", messages.WARNING)
-        self.message_user(request, f"{done} request(s) resent.", messages.SUCCESS)
+        self.message_user(
+            request, _("%(count)d request(s) resent.") % {"count": done}, messages.SUCCESS
+        )
 
-    @admin.action(description="Revoke (the link stops working)")
+    @admin.action(description=_("Revoke (the link stops working)"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ReactivationRequest]) -> None:
         done = sum(
             services.reactivation_request_revoke(reactivation_request=item, actor=_support(request))
             for item in queryset.filter(status=ReactivationRequest.Status.PENDING)
         )
-        self.message_user(request, f"{done} pending request(s) revoked.", messages.SUCCESS)
+        self.message_user(
+            request, _("%(count)d pending request(s) revoked.") % {"count": done}, messages.SUCCESS
+        )
 
 
 @admin.register(ReactivationBatch)
@@ -100,7 +106,7 @@ class ReactivationBatchAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-@admin.action(description="Send a reactivation request (choose the mode)")
+@admin.action(description=_("Send a reactivation request (choose the mode)"))
 def send_reactivation_request(
     modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
     request: HttpRequest,
@@ -114,8 +120,11 @@ def send_reactivation_request(
     if mode not in Mode.values:
         context = {
             **modeladmin.admin_site.each_context(request),
-            "title": "Send a reactivation request",
-            "subscriptions": queryset[:50],
+            "title": _("Send a reactivation request"),
+            "subscriptions": [
+                subscription_label(s)
+                for s in queryset.select_related(*SUBSCRIPTION_LABEL_RELATED)[:50]
+            ],
             "count": queryset.count(),
             "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
             "modes": Mode.choices,
@@ -142,7 +151,9 @@ def send_reactivation_request(
             modeladmin.message_user(
                 request, f"{failure['subscription']}: {failure['message']}", messages.WARNING
             )
-    modeladmin.message_user(request, f"{created} reactivation request(s) sent.", messages.SUCCESS)
+    modeladmin.message_user(
+        request, _("%(count)d reactivation request(s) sent.") % {"count": created}, messages.SUCCESS
+    )
     return None
 
 

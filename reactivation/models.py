@@ -45,8 +45,9 @@ class ReactivationBatch(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("reactivation batch")
+        verbose_name_plural = _("reactivation batches")
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "reactivation batches"
 
     def __str__(self) -> str:
         return f"{self.mode} for {self.created_count} ({self.status})"
@@ -98,6 +99,8 @@ class ReactivationRequest(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("reactivation request")
+        verbose_name_plural = _("reactivation requests")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(

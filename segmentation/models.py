@@ -75,6 +75,8 @@ class SegmentationRule(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("segmentation rule")
+        verbose_name_plural = _("segmentation rules")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["creator", "is_active"], name="segrule_creator_active"),
@@ -152,6 +154,8 @@ class SegmentationDelivery(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("segmentation delivery")
+        verbose_name_plural = _("segmentation deliveries")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(

@@ -10,9 +10,11 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from core.actors import Actor
 from core.admin import EstimatedCountPaginator, ReadOnlyAdminMixin, reason_action
+from subscriptions.admin_labels import SUBSCRIPTION_LABEL_RELATED, subscription_label
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.events import EventType
 from subscriptions.models import (
@@ -34,12 +36,21 @@ def _as_uuid(term: str) -> uuid.UUID | None:
         return None
 
 
+# Shorter terms have no trigram to look up: they match a whole email only.
+PARTIAL_SEARCH_MIN_LENGTH = 3
+
+
 class ExactSearchMixin:
-    """Search by an id (uuid, exact) or an email (case-insensitive, exact or prefix):
-    both use an index, unlike the default `icontains` over several joined columns."""
+    """Search by an id (uuid, exact), an email (case-insensitive) or, on admins that
+    reach a subscriber, part of the subscriber's email or name ("carla.rocha"). Each is
+    answered by an index (the partial one by the trigram indexes of migration
+    subscriptions 0005), unlike the default `icontains` over several joined columns."""
 
     uuid_lookups: tuple[str, ...] = ("uuid",)
     email_lookup: str = ""
+    # Path from this admin's model to its Subscriber ("" for Subscriber itself); None
+    # when the model has none.
+    subscriber_path: str | None = None
 
     def uuid_condition(self, value: uuid.UUID) -> Q:
         condition = Q()
@@ -56,9 +67,22 @@ class ExactSearchMixin:
         as_uuid = _as_uuid(term)
         if as_uuid is not None:
             return queryset.filter(self.uuid_condition(as_uuid)), False
+        if self.subscriber_path is not None:
+            condition = subscriber_search_condition(term)
+            if self.subscriber_path == "":
+                return queryset.filter(condition), False
+            subscribers = Subscriber.objects.filter(condition)
+            return queryset.filter(**{f"{self.subscriber_path}__in": subscribers}), False
         if self.email_lookup:
             return queryset.filter(**{f"{self.email_lookup}__iexact": term}), False
         return queryset.none(), False
+
+
+def subscriber_search_condition(term: str) -> Q:
+    """Subscribers whose email or name contains `term` (case-insensitive)."""
+    if len(term) < PARTIAL_SEARCH_MIN_LENGTH:
+        return Q(email__iexact=term)
+    return Q(email__icontains=term) | Q(name__icontains=term)
 
 
 class BigTableAdmin(ExactSearchMixin, admin.ModelAdmin):  # type: ignore[type-arg]
@@ -67,7 +91,7 @@ class BigTableAdmin(ExactSearchMixin, admin.ModelAdmin):  # type: ignore[type-ar
     # Shows the search box (and allows autocomplete); get_search_results decides.
     search_fields = ("=uuid",)
     list_per_page = 50
-    search_help_text = "An id (uuid) or an email address."
+    search_help_text = _("An id (uuid), an email address, or part of an email or name.")
 
 
 class EventTypeFilter(admin.SimpleListFilter):
@@ -179,19 +203,27 @@ class SubscriptionAdmin(BigTableAdmin):
         "cancelled_at",
     )
     uuid_lookups = ("uuid", "subscriber__uuid")
-    email_lookup = "subscriber__email"
-    search_help_text = "A subscription, subscriber or charge id (uuid), or an email address."
+    subscriber_path = "subscriber"
+    search_help_text = _(
+        "A subscription, subscriber or charge id (uuid), or all or part of the "
+        "subscriber's email or name (at least 3 characters)."
+    )
     raw_id_fields = ("creator", "subscriber", "plan")
     inlines = (ChargeInline, SubscriptionEventInline)
     actions = (
         reason_action(
-            description="Cancel as support",
-            verb="Cancelled as support",
+            name="cancelled_as_support",
+            description=_("Cancel as support"),
+            verb=_("Cancelled as support"),
             apply=_cancel_as_support,
         ),
     )
     # Every change goes through a service: the page shows, the actions act.
     readonly_fields = tuple(f.name for f in Subscription._meta.concrete_fields if f.name != "id")
+    confirmation_related = SUBSCRIPTION_LABEL_RELATED
+
+    def confirmation_label(self, obj: Subscription) -> str:
+        return f"{subscription_label(obj)} · {obj.uuid}"
 
     def uuid_condition(self, value: uuid.UUID) -> Q:
         by_charge = Charge.objects.filter(uuid=value).values("subscription_id")
@@ -224,14 +256,33 @@ class ChargeAdmin(BigTableAdmin):
     list_select_related = ("subscription", "creator")
     list_filter = ("status", "kind", "creator", "created_at")
     uuid_lookups = ("uuid", "subscription__uuid")
-    email_lookup = "subscription__subscriber__email"
-    search_help_text = "A charge or subscription id (uuid), or the subscriber's email."
+    subscriber_path = "subscription__subscriber"
+    search_help_text = _(
+        "A charge or subscription id (uuid), or all or part of the subscriber's email or "
+        "name (at least 3 characters)."
+    )
     raw_id_fields = ("creator", "subscription")
     readonly_fields = tuple(f.name for f in Charge._meta.concrete_fields if f.name != "id")
+    confirmation_related = tuple(f"subscription__{r}" for r in SUBSCRIPTION_LABEL_RELATED)
+
+    def confirmation_label(self, obj: Charge) -> str:
+        charge = _("%(kind)s charge of %(amount)s %(currency)s, %(status)s") % {
+            "kind": obj.get_kind_display(),
+            "amount": obj.amount,
+            "currency": obj.currency,
+            "status": obj.get_status_display(),
+        }
+        return f"{charge} · {subscription_label(obj.subscription)} · {obj.uuid}"
+
     actions = (
-        reason_action(description="Refund charge", verb="Refunded", apply=_refund),
         reason_action(
-            description="Record chargeback", verb="Chargeback recorded", apply=_chargeback
+            name="refunded", description=_("Refund charge"), verb=_("Refunded"), apply=_refund
+        ),
+        reason_action(
+            name="chargeback_recorded",
+            description=_("Record chargeback"),
+            verb=_("Chargeback recorded"),
+            apply=_chargeback,
         ),
     )
 
@@ -248,7 +299,7 @@ class SubscriptionEventAdmin(ReadOnlyAdminMixin, BigTableAdmin):
     list_select_related = ("subscription", "creator")
     list_filter = (EventTypeFilter, EventStateFilter, "creator", "occurred_at")
     uuid_lookups = ("uuid", "subscription__uuid")
-    email_lookup = "subscription__subscriber__email"
+    subscriber_path = "subscription__subscriber"
     raw_id_fields = ("creator", "subscription")
     ordering = ("-occurred_at", "-id")
 
@@ -258,7 +309,7 @@ class SubscriberAdmin(BigTableAdmin):
     list_display = ("email", "name", "creator", "locale", "created_at")
     list_select_related = ("creator",)
     list_filter = ("locale", "creator", "created_at")
-    email_lookup = "email"
+    subscriber_path = ""
     raw_id_fields = ("creator",)
     readonly_fields = ("uuid", "created_at")
 

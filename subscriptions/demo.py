@@ -34,6 +34,8 @@ from subscriptions.services import (
     subscription_create,
 )
 
+DEMO_LOCALES = ("pt-BR", "en")
+
 HISTORY_DAYS = 180
 DUE_TODAY = 5
 FIRST_NAMES = ["ana", "bruno", "carla", "diego", "elisa", "felipe", "gabi", "heitor", "iris"]
@@ -136,6 +138,8 @@ class _History:
             subscriber=SubscriberData(
                 email=f"{first}.{last}.{self.count}@example.com",
                 name=f"{first.title()} {last.title()}",
+                # Both languages, so the demo shows the Portuguese emails and pages too.
+                locale=DEMO_LOCALES[self.count % len(DEMO_LOCALES)],
             ),
             payment_method=method,
         )
@@ -251,7 +255,9 @@ def _due_today(creator: Creator) -> None:
             creator=creator,
             plan=plan,
             subscriber=SubscriberData(
-                email=email, name="Declined Today" if declined else f"Renews Today {k}"
+                email=email,
+                name="Declined Today" if declined else f"Renews Today {k}",
+                locale=DEMO_LOCALES[k % len(DEMO_LOCALES)],
             ),
             payment_method="pm_sandbox_declined" if declined else "pm_sandbox_ok",
             started_at=started_at,

@@ -65,15 +65,19 @@ CANCELLED_STATUS_BY_SOURCE = {
 
 
 class Product(models.Model):
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="products")
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="products", verbose_name=_("creator")
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("id"))
     name = models.CharField(_("name"), max_length=200)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["creator", "name"])]
 
@@ -82,20 +86,26 @@ class Product(models.Model):
 
 
 class Plan(models.Model):
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="plans")
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="plans")
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="plans", verbose_name=_("creator")
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("id"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="plans", verbose_name=_("product")
+    )
     name = models.CharField(_("name"), max_length=200)
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     period = models.CharField(_("period"), max_length=12, choices=Period.choices)
     max_cycles = models.PositiveIntegerField(_("maximum cycles"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
         ordering = ["product__name", "name", "id"]
         constraints = [
             models.CheckConstraint(
@@ -154,20 +164,26 @@ class RecoveryPolicy(models.Model):
 
 
 class Subscriber(models.Model):
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="subscribers")
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="subscribers", verbose_name=_("creator")
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("id"))
     email = models.EmailField(_("email"))
     name = models.CharField(_("name"), max_length=200, blank=True)
     locale = models.CharField(
         _("locale"), max_length=5, choices=Creator.Locale.choices, default=Creator.Locale.PT_BR
     )
     # The gateway's customer id (Stripe `cus_…`); empty for the sandbox.
-    gateway_customer_id = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    gateway_customer_id = models.CharField(
+        max_length=100, blank=True, verbose_name=_("gateway customer id")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(
@@ -180,12 +196,19 @@ class Subscriber(models.Model):
 
 
 class Subscription(models.Model):
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="subscriptions")
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    subscriber = models.ForeignKey(
-        Subscriber, on_delete=models.PROTECT, related_name="subscriptions"
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("creator")
     )
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("id"))
+    subscriber = models.ForeignKey(
+        Subscriber,
+        on_delete=models.PROTECT,
+        related_name="subscriptions",
+        verbose_name=_("subscriber"),
+    )
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("plan")
+    )
     status = models.CharField(
         _("status"), max_length=24, choices=Status.choices, default=Status.STARTED
     )
@@ -198,8 +221,8 @@ class Subscription(models.Model):
     recurrence = models.PositiveIntegerField(_("periods paid"), default=0)
     unpaid_recurrences = models.PositiveIntegerField(_("consecutive unpaid recurrences"), default=0)
     # While DELAYED: how many retries of the current due charge were made, and when the next is.
-    retry_attempt = models.PositiveSmallIntegerField(default=0)
-    next_retry_date = models.DateField(null=True, blank=True)
+    retry_attempt = models.PositiveSmallIntegerField(default=0, verbose_name=_("retry attempt"))
+    next_retry_date = models.DateField(null=True, blank=True, verbose_name=_("next retry date"))
     # The decline code of a hard decline (stolen card, closed account, "do not try
     # again"): automatic charges stop until the payment method changes. Empty otherwise.
     retries_stopped_code = models.CharField(max_length=60, blank=True)
@@ -208,12 +231,14 @@ class Subscription(models.Model):
         _("cancellation source"), max_length=10, choices=CancellationSource.choices, blank=True
     )
     cancellation_reason = models.TextField(_("cancellation reason"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(
@@ -278,27 +303,44 @@ class Charge(models.Model):
         RETRY = "retry", _("Retry")
         REACTIVATION = "reactivation", _("Reactivation")
 
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="charges")
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="charges")
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    period_start = models.DateField()
-    period_end = models.DateField()
-    attempt = models.PositiveSmallIntegerField(default=0)
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="charges", verbose_name=_("creator")
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("id"))
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.PROTECT,
+        related_name="charges",
+        verbose_name=_("subscription"),
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices, verbose_name=_("kind"))
+    period_start = models.DateField(verbose_name=_("period start"))
+    period_end = models.DateField(verbose_name=_("period end"))
+    attempt = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempt"))
     # Derived from (subscription, period, attempt): a job that runs twice never charges twice.
-    idempotency_key = models.CharField(max_length=200, unique=True)
-    gateway = models.CharField(max_length=20)
-    gateway_reference = models.CharField(max_length=200, blank=True, db_index=True)
-    failure_message = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    idempotency_key = models.CharField(
+        max_length=200, unique=True, verbose_name=_("idempotency key")
+    )
+    gateway = models.CharField(max_length=20, verbose_name=_("gateway"))
+    gateway_reference = models.CharField(
+        max_length=200, blank=True, db_index=True, verbose_name=_("gateway reference")
+    )
+    failure_message = models.CharField(
+        max_length=500, blank=True, verbose_name=_("failure message")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("charge")
+        verbose_name_plural = _("charges")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["subscription", "created_at"], name="charge_sub_created")]
 
@@ -313,21 +355,34 @@ class SubscriptionEvent(models.Model):
     commit; re-published by the sweeper until `processed_at` is set.
     """
 
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="events")
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=40, choices=EventType.choices, db_index=True)
-    data = models.JSONField(default=dict, blank=True)
-    occurred_at = models.DateTimeField(db_index=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    publish_attempts = models.PositiveSmallIntegerField(default=0)
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="events", verbose_name=_("creator")
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("id"))
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("subscription"),
+    )
+    type = models.CharField(
+        max_length=40, choices=EventType.choices, db_index=True, verbose_name=_("type")
+    )
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+    occurred_at = models.DateTimeField(db_index=True, verbose_name=_("occurred at"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
+    publish_attempts = models.PositiveSmallIntegerField(
+        default=0, verbose_name=_("publish attempts")
+    )
     # Set when processing kept failing OUTBOX_MAX_ATTEMPTS times; the sweeper stops then.
-    failed_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("failed at"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("subscription event")
+        verbose_name_plural = _("subscription events")
         ordering = ["occurred_at", "id"]
         indexes = [
             models.Index(fields=["subscription", "occurred_at"], name="event_sub_occurred"),
@@ -360,6 +415,8 @@ class StripeWebhookEvent(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("Stripe webhook event")
+        verbose_name_plural = _("Stripe webhook events")
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(

@@ -1,10 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WebhooksConfig(AppConfig):
     """Outbound webhooks: a consumer of subscriptions' event stream, like segmentation."""
 
     name = "webhooks"
+    verbose_name = _("Webhooks")
 
     def ready(self) -> None:
         from subscriptions.outbox import register_consumer

@@ -44,6 +44,8 @@ class WebhookEndpoint(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
         # The table notifications created: the model moved apps, its rows stayed put.
         db_table = "notifications_webhookendpoint"
         ordering = ["-created_at", "-id"]
@@ -99,6 +101,8 @@ class WebhookDelivery(models.Model):
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         db_table = "notifications_webhookdelivery"
         ordering = ["-created_at", "-id"]
         constraints = [

@@ -79,8 +79,23 @@ def webhook_url_clean(url: Any) -> str:
             require_https=not (settings.DEBUG or _allow_private()),
         )
     except egress.TargetRefused as exc:
-        raise DomainError(str(exc), details={"url": [str(exc)]}) from None
+        message = str(exc)
+        if settings.DEBUG and _refused_only_as_private(url):
+            message += (
+                " To send webhooks to this machine in development, set "
+                "WEBHOOKS_ALLOW_PRIVATE_TARGETS=true and restart the server."
+            )
+        raise DomainError(message, details={"url": [message]}) from None
     return url
+
+
+def _refused_only_as_private(url: str) -> bool:
+    """Whether `url` would pass if private targets were allowed (a local receiver)."""
+    try:
+        egress.url_check(url, allow_private=True, require_https=False)
+    except egress.TargetRefused:
+        return False
+    return True
 
 
 def webhook_events_clean(events: Any) -> list[str]:

@@ -49,12 +49,13 @@ def _page(
     creator: Creator = current.creator
     if form is None:
         form = CreatorSettingsForm(
+            creator=creator,
             initial={
                 "time_zone": creator.time_zone,
                 "locale": creator.locale,
                 "currency": creator.currency,
                 "retry_schedule": ", ".join(str(d) for d in creator.retry_schedule),
-            }
+            },
         )
     if gateway_form is None:
         gateway_form = GatewayForm(initial={"gateway": creator.gateway})
@@ -82,7 +83,7 @@ def creator_settings(request: HttpRequest) -> HttpResponse:
     current = membership(request)
     if request.method == "POST":
         require_owner(request)
-        form = CreatorSettingsForm(request.POST)
+        form = CreatorSettingsForm(request.POST, creator=current.creator)
         if form.is_valid():
             creator_settings_update(creator=current.creator, **form.cleaned_data)
             messages.success(request, _("Settings saved."))

@@ -6,6 +6,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -122,7 +123,7 @@ def subscription_bulk(request: HttpRequest) -> HttpResponse:
     action = bulk_action_get(request.POST.get("action", ""))
     if action is None:
         messages.error(request, _("Choose an action."))
-        return redirect("dashboard:subscriptions")
+        return _back_to_the_filtered_list(request)
     form = _filter_form(request, request.POST)
     uuids: list[UUID] = []
     for value in request.POST.getlist("subscription"):
@@ -133,7 +134,7 @@ def subscription_bulk(request: HttpRequest) -> HttpResponse:
     all_matching = request.POST.get("all_matching") == "1"
     if not uuids and not all_matching:
         messages.error(request, _("Select at least one subscription."))
-        return redirect("dashboard:subscriptions")
+        return _back_to_the_filtered_list(request)
     selection = BulkSelection(
         creator=current.creator,
         filters=form.filters(),
@@ -141,6 +142,17 @@ def subscription_bulk(request: HttpRequest) -> HttpResponse:
         all_matching=all_matching,
     )
     return action.handler(request, selection)
+
+
+def _back_to_the_filtered_list(request: HttpRequest) -> HttpResponse:
+    """The list as the creator left it: the bulk form carries the table's filters."""
+    params = QueryDict(mutable=True)
+    for name in SubscriptionFilterForm.base_fields:
+        values = [value for value in request.POST.getlist(name) if value]
+        if values:
+            params.setlist(name, values)
+    url = reverse("dashboard:subscriptions")
+    return redirect(f"{url}?{params.urlencode()}" if params else url)
 
 
 def _detail_context(request: HttpRequest, subscription: Any, **extra: Any) -> dict[str, Any]:

@@ -54,6 +54,9 @@ def app_settings(settings: Any) -> Iterator[Any]:
 
     settings.DEBUG = True
     settings.EMAIL_BACKEND = "notifications.outbox.OutboxEmailBackend"
+    # Every walk signs in from 127.0.0.1; the login rate limit (counted in Redis for five
+    # minutes, tested in tests/reliability/test_b2_rate_limits.py) is not what they test.
+    settings.LOGIN_RATE_LIMIT = 1000
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
     try:

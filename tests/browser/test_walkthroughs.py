@@ -116,13 +116,20 @@ def test_build_a_rule_and_send_a_test(page, shop, live_server, settings, lang):
         )
         cancelled_subscriptions(plan, 2, LOCALE_OF[lang])
         base = live_server.url
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
         sign_in(page, base, owner.email, lang)
         page.goto(f"{base}/segmentations/new/")
         page.fill("#rule-name", "Win back")
+        # A name is read in full: the field spans the form, not a dozen characters.
+        assert page.locator("#rule-name").bounding_box()["width"] >= 400
         page.check("#rule-triggers input[value='CANCELLED_BY_CUSTOMER']")
+        assert page.locator("#no-conditions").is_visible()
         page.click("#add-condition")
         row = page.locator("#conditions .condition-row").first
         row.wait_for()
+        # "No conditions" is not said while a condition is there.
+        assert not page.locator("#no-conditions").is_visible()
         row.locator("select[name$='-field']").select_option("recurrence")
         row.locator("select[name$='-op']").select_option("gte")
         page.wait_for_timeout(300)  # the row re-renders after its operator changes
@@ -152,6 +159,9 @@ def test_build_a_rule_and_send_a_test(page, shop, live_server, settings, lang):
         assert "OK" in page.locator("#test-result-0").inner_text()
         assert ac.calls_to("POST", "/api/3/contact/sync")
         shot(page, f"rule-send-test-{lang}")
+        # htmx's indicator <style> is switched off (htmx-config), so the CSP blocks
+        # nothing; no 404 either (the favicon).
+        assert not [m for m in console if "Content Security Policy" in m or "404" in m]
         page.set_viewport_size({"width": 375, "height": 800})
         shot(page, f"rule-builder-375-{lang}")
 
@@ -213,3 +223,25 @@ def test_subscriber_cancels_and_the_rule_fires(page, shop, live_server, settings
         shot(page, f"rule-deliveries-{lang}")
         assert re.search(r"\d", page.locator("#rule-deliveries").inner_text())
         assert Subscription.objects.filter(pk=subscription.pk).exists()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_copy_the_webhook_secret_with_one_click(page, shop, live_server, settings, lang):
+    _creator, owner, _plan = shop
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    base = live_server.url
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    sign_in(page, base, owner.email, lang)
+    page.goto(f"{base}/webhooks/new/")
+    page.fill("#id_url", "http://127.0.0.1:9/hook")
+    page.locator("input[name=all_events]").check()
+    page.click("#webhook-submit")
+    page.wait_for_selector("#webhook-secret-copy")
+    secret = page.input_value("#webhook-secret-value")
+    assert secret.startswith("whsec_")
+    page.click("#webhook-secret-copy")
+    status = page.locator("[data-copy-status='webhook-secret-value']")
+    status.wait_for(state="visible")
+    assert status.inner_text() in ("Copied", "Copiado")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    shot(page, f"webhook-secret-copied-{lang}")

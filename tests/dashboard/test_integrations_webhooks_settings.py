@@ -317,6 +317,30 @@ def test_endpoint_refused_url_is_shown_next_to_the_field(creator, owner, login):
     assert "errorlist" in response.content.decode()
 
 
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_local_url_is_refused_with_how_to_allow_it_in_development(
+    creator, owner, login, settings, debug
+):
+    settings.DEBUG = debug
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    client = login(owner)
+    scheme = "http" if debug else "https"  # production takes https only
+    for url in (f"{scheme}://127.0.0.1:8001/hook", f"{scheme}://localhost:9000/hook"):
+        response = client.post(
+            reverse("dashboard:webhook_create"), {"url": url, "all_events": "on"}
+        )
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "may not point at private, loopback or link-local addresses" in html
+        assert ("WEBHOOKS_ALLOW_PRIVATE_TARGETS=true" in html) is debug
+    # A URL refused for another reason gets no such hint.
+    response = client.post(
+        reverse("dashboard:webhook_create"), {"url": "ftp://example.com/x", "all_events": "on"}
+    )
+    assert "WEBHOOKS_ALLOW_PRIVATE_TARGETS" not in response.content.decode()
+    assert WebhookEndpoint.objects.count() == 0
+
+
 def test_edit_test_replay_delete(creator, owner, login):
     endpoint = WebhookEndpointFactory(creator=creator)
     client = login(owner)

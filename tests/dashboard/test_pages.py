@@ -227,3 +227,36 @@ def test_switcher_refuses_a_creator_one_is_not_member_of(creator, owner, login):
     other = CreatorFactory()
     response = login(owner).post(reverse("dashboard:creator_switch"), {"creator": str(other.uuid)})
     assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_every_page_names_its_icon_and_favicon_ico_leads_to_it(client):
+    """No 404 for /favicon.ico in the browser's console, on any page."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/favicon.svg")
+    from django.contrib.staticfiles import finders
+
+    icon = finders.find("favicon.svg")
+    assert icon and "<svg" in open(icon).read()  # noqa: SIM115
+    creator = CreatorFactory()
+    for url in ("/login/", "/admin/login/", f"/s/{creator.slug}/"):
+        page = client.get(url)
+        assert 'rel="icon"' in page.content.decode(), url
+
+
+@pytest.mark.django_db
+def test_a_viewer_is_told_the_forms_are_read_only(creator, viewer, owner, login):
+    pages = [
+        reverse("dashboard:subscriptions"),
+        reverse("dashboard:segmentation_create"),
+        reverse("dashboard:settings"),
+        reverse("dashboard:webhooks"),
+    ]
+    for url in pages:
+        html = login(viewer).get(url).content.decode()
+        assert 'id="read-only-notice"' in html, url
+        assert "read-only access" in html
+    assert 'id="read-only-notice"' not in login(owner).get(pages[0]).content.decode()
+    pt = login(viewer).get(pages[0], HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
+    assert "somente leitura" in pt

@@ -110,6 +110,11 @@ def test_end_to_end_sign_in_and_cancel(creator, subscription, django_capture_on_
     assert manage["Cache-Control"] == "no-store"
     assert subscription.plan.name in html
     assert "https://" not in html and "<script" not in html
+    # The cancel form says until when access lasts, not "the paid-through date".
+    from django.utils.formats import date_format
+
+    until = date_format(subscription.paid_through, "DATE_FORMAT")
+    assert f"You keep access until {until}." in html
 
     # Spent: the same link no longer works.
     assert Client().post(path).status_code == 410

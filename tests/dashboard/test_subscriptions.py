@@ -224,6 +224,26 @@ def test_bulk_without_selection_or_action_explains(creator, owner, login, record
     assert recording_bulk_action == []
 
 
+def test_bulk_without_selection_keeps_the_filters(creator, owner, login, recording_bulk_action):
+    filters = {
+        "status": ["CANCELLED_BY_SELLER", "CANCELLED_BY_CUSTOMER"],
+        "email": "rocha",
+        "sort": "email",
+    }
+    client = login(owner)
+    for action in ("record", ""):
+        response = client.post(
+            reverse("dashboard:subscriptions_bulk"), {"action": action, **filters, "cursor": "x"}
+        )
+        assert response.status_code == 302
+        page = client.get(response["Location"])
+        form = page.context["form"]
+        assert form.data.getlist("status") == filters["status"]
+        assert (form.data["email"], form.data["sort"]) == ("rocha", "email")
+        assert "cursor" not in response["Location"]
+    assert recording_bulk_action == []
+
+
 def test_seller_cancel_with_reason(creator, manager, login):
     subscription = make_subscriptions(creator, 1)[0]
     client = login(manager)

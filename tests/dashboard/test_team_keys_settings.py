@@ -159,7 +159,13 @@ def test_owner_saves_settings(creator, owner, login):
     ("field", "value", "message"),
     [
         ("time_zone", "Mars/Olympus", "Select a valid choice."),
+        ("time_zone", "localtime", "Select a valid choice."),
+        ("time_zone", "Factory", "Select a valid choice."),
+        ("time_zone", "US/Eastern", "Select a valid choice."),  # a legacy alias
         ("currency", "XYZ1", "Select a valid choice."),
+        ("currency", "ZZZ", "Select a valid choice."),
+        ("currency", "DEM", "Select a valid choice."),  # withdrawn
+        ("currency", "XAU", "Select a valid choice."),  # gold
         ("retry_schedule", "3, 1", "Retry schedule must be increasing"),
         ("retry_schedule", "one, two", "Use whole numbers separated by commas"),
     ],
@@ -263,3 +269,48 @@ def test_an_invited_user_of_another_creator_without_a_password_gets_a_set_passwo
     with django_capture_on_commit_callbacks(execute=True):
         login(owner).post(reverse("dashboard:team"), {"email": pending.email, "role": "viewer"})
     assert "/password-reset/" in sent_to(pending.email).body
+
+
+def _options(html: str, select_id: str) -> list[tuple[str, list[str]]]:
+    """(group label, [option values]) of a <select>, in page order."""
+    import re
+
+    select = html[html.index(f'id="{select_id}"') :]
+    select = select[: select.index("</select>")]
+    groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', select, re.S)
+    return [(label, re.findall(r'value="([^"]*)"', body)) for label, body in groups]
+
+
+def test_time_zones_are_current_grouped_by_region_with_likely_ones_first(creator, owner, login):
+    html = login(owner).get(reverse("dashboard:settings")).content.decode()
+    groups = _options(html, "id_time_zone")
+    labels = [label for label, _ in groups]
+    assert labels[0] == "Suggested"
+    assert {"Americas", "Europe", "Asia", "Africa", "Pacific"} <= set(labels)
+    suggested = groups[0][1]
+    assert suggested[0] == "America/Sao_Paulo"  # the saved zone, then Brazil's others
+    assert {"America/Manaus", "America/Recife", "America/Noronha"} <= set(suggested)
+    everything = [zone for _, zones in groups for zone in zones]
+    for gone in ("localtime", "Factory", "posixrules", "US/Eastern", "Brazil/East", "GB"):
+        assert gone not in everything
+    assert not [z for z in everything if z.startswith("Etc/")]
+    assert 350 < len(set(everything)) < 450  # not the ~600 names zoneinfo knows
+    assert "Sao Paulo (Brazil)" in html
+    pt = login(owner).get(reverse("dashboard:settings"), HTTP_ACCEPT_LANGUAGE="pt-BR")
+    html_pt = pt.content.decode()
+    assert "Sao Paulo (Brasil)" in html_pt and 'label="Sugeridos"' in html_pt
+
+
+def test_currencies_are_the_active_iso_4217_set_the_api_accepts(creator, owner, login):
+    from accounts.currencies import active_currencies
+
+    html = login(owner).get(reverse("dashboard:settings")).content.decode()
+    groups = _options(html, "id_currency")
+    # The saved currency (BRL), then those the creator's language suggests.
+    expected = {"en": ["BRL", "USD", "EUR", "GBP"], "pt-BR": ["BRL", "USD", "EUR"]}
+    assert groups[0] == ("Suggested", expected[creator.locale])
+    offered = {code for _, codes in groups for code in codes}
+    assert offered == set(active_currencies())
+    assert not {"DEM", "XAU", "ZZZ", "VEF", "BYR"} & offered
+    assert 140 < len(offered) < 170  # not the ~300 codes babel knows
+    assert "BRL — Brazilian Real" in html

@@ -68,3 +68,28 @@ def test_money_and_numbers_follow_the_language(creator, owner):
     client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
     html = client.get(reverse("dashboard:subscriptions")).content.decode()
     assert "R$\xa01.234,50" in html
+
+
+def test_portuguese_spells_e_mail_one_way():
+    import re
+
+    stray = [
+        text
+        for _msgid, strs in _entries(PO_FILE.read_text())
+        for text in strs
+        if re.search(r"(?<![(\w\-./@])[Ee]mails?\b(?!\))", text)
+    ]
+    assert stray == []
+
+
+def test_portuguese_month_names_are_lower_case():
+    from datetime import date
+
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    with translation.override("pt-br"):
+        assert date_format(date(2026, 12, 3)) == "3 de dezembro de 2026"
+        assert date_format(date(2026, 3, 1), "E") == "março"
+    with translation.override("en"):
+        assert date_format(date(2026, 12, 3)) == "Dec. 3, 2026"

@@ -65,7 +65,9 @@ def test_get_shows_the_request_and_changes_nothing(client, sent):
     assert response.status_code == 200
     body = response.content.decode()
     assert request.subscription.plan.product.name in body
-    assert "Reactivate and charge" in body
+    # What happens, in the subscriber's words, not the internal mode's name.
+    assert "Reactivate and charge" not in body
+    assert "active again right away and keeps its billing dates" in body
     # April 19 is inside the paid cycle: nothing today, next charge stays May 10.
     assert "Your next charge stays on May 10, 2026" in body
     assert "America/Sao_Paulo" in body
@@ -253,6 +255,18 @@ def test_transient_gateway_error_keeps_the_request_open_and_retries_with_the_sam
         assert client.post(page_url(token), {"decision": "accept"}).status_code == 200
     charges = Charge.objects.filter(subscription=subscription)
     assert charges.count() == 1 and charges.get().status == "succeeded"
+
+
+def test_outside_the_cycle_the_page_says_a_new_period_starts(client, sent):
+    """May 20 is after the paid-through date (May 10): the seed's reactivate-and-charge
+    example, a new period from the day of acceptance."""
+    subscription = seed_subscription()
+    _, token = sent(subscription=subscription, mode="reactivate_and_charge", when=at(2026, 5, 19))
+    with time_machine.travel(at(2026, 5, 20), tick=False):
+        body = client.get(page_url(token)).content.decode()
+    assert "active again right away, with a new billing period starting today" in body
+    assert "will be charged today" in body
+    assert "Reactivate and charge" not in body
 
 
 def test_page_speaks_the_subscribers_language(client, sent):

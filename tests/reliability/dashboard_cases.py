@@ -78,6 +78,7 @@ class DashboardCase:
 # Routes that serve no signed-in member's tenant (each with the reason); anything else
 # outside /api/ and /admin/ is a tenant page and needs a case.
 NOT_TENANT_ROUTES: dict[str, str] = {
+    "favicon": "a redirect to the static icon",
     "login": "sign-in form, before any tenant",
     "logout": "ends the session, reads nothing",
     "password_reset": "by email, before any tenant",

@@ -161,3 +161,133 @@ def test_support_cannot_edit_or_add_subscriptions_or_events(support):
         {"status": Status.CANCELLED_BY_ADMIN},
     )
     assert Subscription.objects.get(pk=sub.pk).status == Status.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("model", "term"),
+    [
+        ("subscription", "carla.rocha"),
+        ("subscription", "CARLA.ROCHA"),
+        ("subscription", "Carla Ro"),
+        ("subscription", "rocha82@exa"),
+        ("charge", "carla.rocha"),
+        ("subscriptionevent", "carla.rocha"),
+        ("subscriber", "carla.rocha"),
+    ],
+)
+def test_search_finds_part_of_an_email_or_a_name(support, model, term):
+    charge = ChargeFactory(
+        subscription__subscriber__email="carla.rocha82@example.com",
+        subscription__subscriber__name="Carla Rocha",
+    )
+    subscription = charge.subscription
+    subscription_cancel(subscription=subscription, actor=actor_for("seller"), reason="x")
+    ChargeFactory(
+        subscription__subscriber__email="carlos.rocha@example.com",
+        subscription__subscriber__name="Carlos Rocha",
+    )
+    expected = {
+        "subscription": [subscription.pk],
+        "charge": [charge.pk],
+        "subscriptionevent": list(subscription.events.values_list("pk", flat=True)),
+        "subscriber": [subscription.subscriber_id],
+    }[model]
+    response = support.get(reverse(f"admin:subscriptions_{model}_changelist"), {"q": term})
+    assert response.status_code == 200
+    assert sorted(o.pk for o in response.context["cl"].result_list) == sorted(expected)
+
+
+def test_a_term_shorter_than_three_characters_matches_whole_emails_only(support):
+    SubscriptionFactory(subscriber__email="ca@example.com")
+    url = reverse("admin:subscriptions_subscription_changelist")
+    assert list(support.get(url, {"q": "ca"}).context["cl"].result_list) == []
+    found = support.get(url, {"q": "CA@example.com"}).context["cl"].result_list
+    assert [s.subscriber.email for s in found] == ["ca@example.com"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("column", "index"), [("email", "subscriber_email_trgm"), ("name", "subscriber_name_trgm")]
+)
+def test_partial_search_is_answered_by_the_trigram_indexes(column, index):
+    """The indexes' expressions match what Django writes for `icontains`; with
+    sequential scans priced out the planner picks them (on a million rows it does so by
+    itself: scripts/measure_admin_search.py)."""
+    from subscriptions.admin import subscriber_search_condition
+    from subscriptions.models import Subscriber
+
+    query = Subscriber.objects.filter(**{f"{column}__icontains": "carla.rocha"})
+    assert str(subscriber_search_condition("carla.rocha")).count("icontains") == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = query.query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan
+
+
+def test_cancel_confirmation_names_subscriber_product_plan_and_creator(support):
+    sub = SubscriptionFactory(
+        subscriber__email="carla.rocha82@example.com",
+        subscriber__name="Carla Rocha",
+        plan__name="Monthly",
+        plan__product__name="Yoga club",
+    )
+    sub.creator.name = "Studio Ana"
+    sub.creator.save()
+    url = reverse("admin:subscriptions_subscription_changelist")
+    page = support.post(url, {"action": "cancelled_as_support", "_selected_action": [sub.pk]})
+    html = page.content.decode()
+    line = (
+        "carla.rocha82@example.com (Carla Rocha) · Yoga club — Monthly · "
+        f"creator: Studio Ana · Active · {sub.uuid}"
+    )
+    assert line in html
+    assert "(ACTIVE)" not in html
+    assert "Cancel as support: 1 selected." in html
+
+
+def test_refund_confirmation_names_the_charge_and_its_subscription(support):
+    charge = ChargeFactory(
+        amount="49.90",
+        currency="BRL",
+        subscription__subscriber__email="carla.rocha82@example.com",
+        subscription__plan__product__name="Yoga club",
+    )
+    url = reverse("admin:subscriptions_charge_changelist")
+    html = support.post(url, {"action": "refunded", "_selected_action": [charge.pk]}).content
+    text = html.decode()
+    label = f"{charge.get_kind_display()} charge of 49.90 BRL, {charge.get_status_display()}"
+    assert label in text
+    assert "carla.rocha82@example.com" in text and "Yoga club" in text
+
+
+def test_admin_names_models_in_english_and_portuguese(support):
+    html = support.get(reverse("admin:index")).content.decode()
+    assert "Webhook deliveries" in html and "Segmentation deliveries" in html
+    assert "deliverys" not in html.lower()
+    assert "Reactivation batches" in html
+    html = support.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
+    for label in ("Entregas de webhook", "Entregas de segmentação", "Assinaturas", "Cobranças"):
+        assert label in html
+
+
+def test_admin_pages_say_which_time_zone_their_times_are_in(support):
+    url = reverse("admin:subscriptions_subscription_changelist")
+    SubscriptionFactory()
+    assert "Times in UTC" in support.get(url).content.decode()
+    assert "Horários em UTC" in support.get(url, HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
+
+
+def test_subscription_admin_in_portuguese(support):
+    sub = SubscriptionFactory()
+    url = reverse("admin:subscriptions_subscription_changelist")
+    html = support.get(url, HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
+    for text in ("Cancelar como suporte", "Suporte do Gerenciador de assinaturas", "pelo menos 3"):
+        assert text in html, text
+    change = support.get(
+        reverse("admin:subscriptions_subscription_change", args=[sub.pk]),
+        HTTP_ACCEPT_LANGUAGE="pt-BR",
+    ).content.decode()
+    for text in ("Data da próxima cobrança", "Criado em", "Cobranças", "Eventos de assinatura"):
+        assert text in change, text

@@ -24,6 +24,12 @@ def test_seed_demo_covers_every_status_and_running_it_twice_duplicates_nothing(c
     statuses = set(Subscription.objects.values_list("status", flat=True))
     assert statuses == set(Status.values)
     assert counts[0] >= 200
+    # Subscribers in both languages, so the demo shows the Portuguese emails too.
+    from subscriptions.models import Subscriber
+
+    locales = Subscriber.objects.values_list("locale", flat=True)
+    assert locales.filter(locale="pt-BR").count() >= 80
+    assert locales.filter(locale="en").count() >= 80
     assert Subscription.objects.filter(
         status=Status.CANCELLED_BY_ADMIN, cancellation_reason="unpaid"
     ).exists()
