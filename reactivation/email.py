@@ -15,14 +15,13 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
 from core.bulk import bulk_update_rows
 from core.links import link_token_new
 from notifications.email import RenderedEmail, email_message, email_render, email_send_many
 from reactivation import selectors
-from reactivation.models import Mode, ReactivationBatch, ReactivationRequest
+from reactivation.models import ReactivationBatch, ReactivationRequest
 from subscriptions.models import Plan
 
 logger = logging.getLogger(__name__)
@@ -54,9 +53,6 @@ def request_context(
         "product_name": subscription.plan.product.name,
         "plan_name": subscription.plan.name,
         "mode": request.mode,
-        "mode_label": _("Reactivate and charge")
-        if request.mode == Mode.REACTIVATE_AND_CHARGE
-        else _("Reactivate"),
         "preview": preview,
         "expires_at": request.expires_at,
         "time_zone": request.creator.time_zone,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -148,3 +149,10 @@ def query_with(query: str, **changes: Any) -> str:
         if value not in (None, ""):
             params[name] = value
     return params.urlencode()
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    """A webhook payload as the receiver got it, indented to be read (escaped by the
+    template like any other string)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)

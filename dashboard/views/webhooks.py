@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core.egress import EXCERPT_CHARS
 from core.errors import Conflict, DomainError
 from dashboard.access import member_required, membership, require_write, tenant_object_get
 from subscriptions.events import event_type_label
@@ -159,7 +160,13 @@ def endpoint_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
     return render(
         request,
         "dashboard/webhooks/form.html",
-        {"nav_section": "webhooks", "form": form, "endpoint": endpoint, "page": page},
+        {
+            "nav_section": "webhooks",
+            "form": form,
+            "endpoint": endpoint,
+            "page": page,
+            "excerpt_chars": EXCERPT_CHARS,
+        },
         status=status,
     )
 

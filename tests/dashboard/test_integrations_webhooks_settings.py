@@ -15,6 +15,10 @@ from tests.subscriptions.stripe_server import running as stripe_running
 from tests.webhooks.factories import WebhookEndpointFactory
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
+# The endpoint page with 50 deliveries, bodies included (the payload and the answer are
+# columns of the delivery row: showing them costs no query).
+DELIVERY_LOG_QUERIES = 7
+
 GENERAL = {
     "time_zone": "Europe/Lisbon",
     "locale": "en",
@@ -402,3 +406,75 @@ def test_webhook_list_and_deliveries_query_counts(creator, owner, login):
     add_deliveries(49)
     assert queries(client, reverse("dashboard:webhooks")) == one_list
     assert queries(client, deliveries) == one_deliveries
+
+
+def test_delivery_log_shows_the_payload_and_the_receivers_answer_capped(
+    creator, owner, login, settings
+):
+    from core.egress import EXCERPT_CHARS
+    from tests.webhooks.receiver import Receiver
+    from webhooks.services import (
+        webhook_delivery_attempt,
+        webhook_delivery_replay,
+        webhook_endpoint_create,
+        webhook_test_send,
+    )
+
+    def attempt(delivery: WebhookDelivery) -> None:
+        delivery.refresh_from_db()
+        webhook_delivery_attempt(delivery_id=delivery.pk, expected_attempts=delivery.attempts)
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    endpoint, secret = webhook_endpoint_create(creator=creator, url="http://127.0.0.1:1/x")
+    client = login(owner)
+    url = reverse("dashboard:webhook_detail", args=[endpoint.uuid])
+    with Receiver(secret, answer=b'{"seen": "<b>yes</b>"}') as receiver:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=receiver.url)
+        endpoint.refresh_from_db()
+        delivery = webhook_test_send(endpoint=endpoint)
+        attempt(delivery)
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded"
+    html = client.get(url).content.decode()
+    assert "Request and response bodies" in html and "<details" in html
+    # The payload exactly as sent (its id is the webhook-id), and the answer, escaped.
+    sent = receiver.received[0].json()
+    assert f"&quot;id&quot;: &quot;{sent['id']}&quot;" in html
+    assert "&quot;type&quot;: &quot;webhook.test&quot;" in html
+    assert "{&quot;seen&quot;: &quot;&lt;b&gt;yes&lt;/b&gt;&quot;}" in html
+    assert "<b>yes</b>" not in html
+
+    # An answer longer than the cap is cut at it.
+    big = b"A" * (EXCERPT_CHARS - 1) + b"BZ" + b"Z" * 5000
+    with Receiver(secret, answer=big) as receiver:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=receiver.url)
+        endpoint.refresh_from_db()
+        webhook_delivery_replay(delivery=delivery)
+        attempt(delivery)
+    html = client.get(url).content.decode()
+    assert "A" * (EXCERPT_CHARS - 1) + "B<" in html
+    assert "BZ" not in html
+    assert f"Response body (the first {EXCERPT_CHARS:,} characters)" in html
+
+    client.cookies["django_language"] = "pt-br"
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert "Corpos da requisição e da resposta" in html
+
+
+def test_delivery_log_query_count_is_pinned_with_bodies(creator, owner, login):
+    client = login(owner)
+    endpoint = WebhookEndpointFactory(creator=creator)
+    url = reverse("dashboard:webhook_detail", args=[endpoint.uuid])
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            creator=creator,
+            endpoint=endpoint,
+            event_type="webhook.test",
+            payload={"type": "webhook.test", "data": {"n": i}},
+            response_excerpt='{"ok": true}',
+            last_status_code=200,
+            status="succeeded",
+        )
+        for i in range(50)
+    )
+    assert queries(client, url) == DELIVERY_LOG_QUERIES

@@ -44,7 +44,10 @@ def test_email_says_what_when_until_when_and_links(
     for body in (message.body, html):
         assert product in body
         assert link in body
-        assert "Reactivate and charge" in body
+        # What accepting does, in the subscriber's words (the page's), not the mode's name.
+        assert "Reactivate and charge" not in body
+        assert "If you accept" in body
+        assert "active again right away, with a new billing period starting today" in body
         assert "49.90 BRL will be charged on the day you accept" in body
         # Created May 19 15:00 UTC → expires May 22 15:00 UTC = 12:00 in São Paulo.
         assert "May 22, 2026, noon (America/Sao_Paulo)" in body
@@ -58,7 +61,11 @@ def test_same_cycle_email_gives_the_next_charge_date(
     mailoutbox, django_capture_on_commit_callbacks
 ):
     _send(seed_subscription(), "reactivate", at(2026, 4, 18), django_capture_on_commit_callbacks)
-    assert "Your next charge stays on May 10, 2026" in mailoutbox[0].body
+    message = mailoutbox[0]
+    for body in (message.body, message.alternatives[0][0]):
+        assert "Your next charge stays on May 10, 2026" in body
+        assert "active again right away and keeps its billing dates" in body
+        assert "Reactivate" not in body.replace("/reactivate/", "")
 
 
 def test_email_in_portuguese_for_a_pt_br_subscriber(mailoutbox, django_capture_on_commit_callbacks):
@@ -69,6 +76,26 @@ def test_email_in_portuguese_for_a_pt_br_subscriber(mailoutbox, django_capture_o
     message = mailoutbox[0]
     assert "Reativar" in message.subject or "reativar" in message.subject
     assert "10 de Maio de 2026" in message.body or "10 de maio de 2026" in message.body
+    for body in (message.body, message.alternatives[0][0]):
+        assert "Se você aceitar" in body
+        assert "Sua assinatura volta a ficar ativa na hora e mantém as datas de cobrança." in body
+        assert "Solicitação" not in body
+
+
+def test_charge_email_in_portuguese_says_what_accepting_does(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    subscription = seed_subscription()
+    subscription.subscriber.locale = "pt-BR"
+    subscription.subscriber.save()
+    _send(
+        subscription, "reactivate_and_charge", at(2026, 5, 19), django_capture_on_commit_callbacks
+    )
+    message = mailoutbox[0]
+    for body in (message.body, message.alternatives[0][0]):
+        assert "Se você aceitar" in body
+        assert "com um novo período de cobrança" in body
+        assert "Reativar e cobrar" not in body
 
 
 def test_nothing_is_sent_before_commit_and_never_twice(

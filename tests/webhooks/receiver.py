@@ -26,7 +26,9 @@ class Received:
 
 
 class Receiver:
-    def __init__(self, secret: str, statuses: list[int] | None = None) -> None:
+    def __init__(
+        self, secret: str, statuses: list[int] | None = None, answer: bytes = b'{"ok": true}'
+    ) -> None:
         self.webhook = Webhook(secret)
         self.statuses = list(statuses or [200])
         self.received: list[Received] = []
@@ -54,7 +56,7 @@ class Receiver:
                 status = (
                     receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
                 )
-                payload = b'{"ok": true}'
+                payload = answer
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
