@@ -32,7 +32,7 @@ def test_email_in_portuguese_for_a_pt_br_subscriber():
     message = mail.outbox[0]
     assert message.subject == "Seu pagamento de Clube não foi aprovado"
     assert "Valor devido: 49,90 BRL" in message.body
-    assert "Tentaremos o mesmo cartão novamente em 11 de Fevereiro de 2026." in message.body
+    assert "Tentaremos o mesmo cartão novamente em 11 de fevereiro de 2026." in message.body
 
 
 def test_hard_decline_email_asks_for_another_method():
