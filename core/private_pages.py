@@ -1,4 +1,5 @@
-"""Headers and CSRF for pages reached through a secret link (reactivation, sign-in).
+"""Headers and CSRF for pages reached through a secret link (reactivation, payment,
+sign-in).
 
 SPEC §7.2: `Referrer-Policy: no-referrer`, nothing cached or indexed. Under
 `no-referrer` browsers send `Origin: null` (or no Referer at all) with the page's own
@@ -17,6 +18,9 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware, RejectRequest
 from django.views.csrf import csrf_failure
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from core.ratelimit import rate_limit
 
 View = Callable[..., HttpResponse]
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -56,3 +60,17 @@ def private_page(view: View) -> View:
         return response
 
     return wrapped
+
+
+def subscriber_link_page(
+    scope: str, *, limit: Callable[[], int], window_seconds: Callable[[], int]
+) -> Callable[[View], View]:
+    """A page a subscriber opens from an emailed link (reactivation, payment): private
+    (above), rate limited per client IP within `scope`, and GET/HEAD/POST only. GET and
+    HEAD must change nothing (mail scanners open links); the view's POST does the work."""
+
+    def decorate(view: View) -> View:
+        limited = rate_limit(scope, limit=limit, window_seconds=window_seconds)
+        return private_page(limited(require_http_methods(["GET", "HEAD", "POST"])(view)))
+
+    return decorate

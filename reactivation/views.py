@@ -14,10 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
 
-from core.private_pages import private_page
-from core.ratelimit import rate_limit
+from core.private_pages import subscriber_link_page
 from notifications.email import language_for
 from reactivation import acceptance, payment, selectors, services
 from reactivation.email import request_context
@@ -156,13 +154,11 @@ def _page(
     return render(request, "reactivation/page.html", context, status=status)
 
 
-@private_page
-@rate_limit(
+@subscriber_link_page(
     "reactivation-link",
     limit=lambda: settings.REACTIVATION_LINK_RATE_LIMIT,
     window_seconds=lambda: settings.REACTIVATION_LINK_RATE_WINDOW_SECONDS,
 )
-@require_http_methods(["GET", "HEAD", "POST"])
 def reactivation_page(request: HttpRequest, token: str) -> HttpResponse:
     req = selectors.request_for_token(token)
     if req is None:

@@ -16,11 +16,9 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError
-from core.private_pages import private_page
-from core.ratelimit import rate_limit
+from core.private_pages import subscriber_link_page
 from notifications.email import language_for
 from recovery.email import link_context
 from recovery.models import PaymentLink
@@ -84,13 +82,11 @@ def _page(
     return render(request, "recovery/page.html", context, status=status)
 
 
-@private_page
-@rate_limit(
+@subscriber_link_page(
     "payment-link",
     limit=lambda: settings.PAYMENT_LINK_RATE_LIMIT,
     window_seconds=lambda: settings.PAYMENT_LINK_RATE_WINDOW_SECONDS,
 )
-@require_http_methods(["GET", "HEAD", "POST"])
 def payment_page(request: HttpRequest, token: str) -> HttpResponse:
     link = payment_link_for_token(token)
     if link is None:
