@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,9 +38,15 @@ def free_port() -> int:
 
 
 def wait_until(
-    predicate: Callable[[], Any], *, timeout: float, interval: float = 0.1, what: str = ""
+    predicate: Callable[[], Any],
+    *,
+    timeout: float,
+    interval: float = 0.1,
+    what: str = "",
+    describe: Callable[[], str] | None = None,
 ) -> Any:
-    """Poll until `predicate()` is truthy; return its value or fail after `timeout` s."""
+    """Poll until `predicate()` is truthy; return its value or fail after `timeout` s,
+    saying what `describe()` finds then (the state that did not reach the goal)."""
     deadline = time.monotonic() + timeout
     last_exc: BaseException | None = None
     while time.monotonic() < deadline:
@@ -50,7 +57,15 @@ def wait_until(
         except Exception as exc:  # the thing we wait for may raise until it is up
             last_exc = exc
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what or predicate}: {last_exc!r}")
+    state = ""
+    if describe is not None:
+        try:
+            state = "\n" + describe()
+        except Exception as exc:  # the description must not hide the timeout
+            state = f"\n(could not describe the state: {exc!r})"
+    raise TimeoutError(
+        f"timed out after {timeout}s waiting for {what or predicate}: {last_exc!r}{state}"
+    )
 
 
 class Proc:
@@ -58,16 +73,34 @@ class Proc:
         self.name = name
         self.args = args
         self.log_path = log_path
+        self.env = env
+        self.restarts = 0
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in kill()
-        self.popen = subprocess.Popen(
-            args,
-            env=env,
+        self.popen = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            self.args,
+            env=self.env,
             cwd=REPO,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    def restart_if_dead(self) -> bool:
+        """Start the process again if it exited (what a supervisor's restart policy
+        does: docker-compose's `restart: unless-stopped`, systemd's `Restart=always`)."""
+        code = self.popen.poll()
+        if code is None or self._log.closed:
+            return False
+        note = f"\n--- exited with code {code}; restarted by the supervisor ---\n"
+        self._log.write(note.encode())
+        self._log.flush()
+        self.restarts += 1
+        self.popen = self._spawn()
+        return True
 
     @property
     def pid(self) -> int:
@@ -106,6 +139,7 @@ class ProcessGroup:
         self.log_dir = log_dir
         self.procs: list[Proc] = []
         self.cleanups: list[Callable[[], None]] = []
+        self._supervisors: list[tuple[threading.Event, threading.Thread]] = []
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> Proc:
         log_path = self.log_dir / f"{name}-{len(self.procs)}.log"
@@ -113,7 +147,23 @@ class ProcessGroup:
         self.procs.append(proc)
         return proc
 
+    def supervise(self, proc: Proc, *, every: float = 0.5) -> None:
+        """Restart `proc` whenever it exits, until `close()`, as production's process
+        supervisor does; `proc.restarts` counts the restarts."""
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(every):
+                proc.restart_if_dead()
+
+        thread = threading.Thread(target=watch, daemon=True)
+        thread.start()
+        self._supervisors.append((stop, thread))
+
     def close(self) -> None:
+        for stop, thread in self._supervisors:
+            stop.set()
+            thread.join(timeout=5)
         for proc in reversed(self.procs):
             proc.kill()
         for cleanup in reversed(self.cleanups):
