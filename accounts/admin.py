@@ -76,7 +76,7 @@ class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     show_full_result_count = False
 
 
-@admin.action(description="Revoke selected API keys")
+@admin.action(description=_("Revoke selected API keys"))
 def revoke_api_keys(modeladmin: Any, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
     revoked = 0
     for key in queryset.filter(revoked_at__isnull=True):

@@ -41,7 +41,7 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]
     email = models.EmailField(_("email address"), unique=True)
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid"))
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []  # type: ignore[misc]
@@ -89,7 +89,7 @@ class Creator(models.Model):
         SANDBOX = "sandbox", _("Sandbox")
         STRIPE = "stripe", _("Stripe")
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid"))
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     time_zone = models.CharField(
@@ -111,8 +111,10 @@ class Creator(models.Model):
     # Set when the gateway refused the creator's own credentials (e.g. a revoked Stripe key):
     # shown to the creator, cleared when the gateway is configured again or a charge succeeds.
     gateway_error = models.CharField(_("payment gateway error"), max_length=500, blank=True)
-    gateway_error_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    gateway_error_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("gateway error at")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("creator")
@@ -143,10 +145,16 @@ def weaker_role(first: str, second: str) -> Role:
 
 
 class Membership(models.Model):
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
-    created_at = models.DateTimeField(auto_now_add=True)
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("creator")
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    role = models.CharField(
+        max_length=10, choices=Role.choices, default=Role.VIEWER, verbose_name=_("role")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("membership")
@@ -173,16 +181,22 @@ class ApiKey(models.Model):
     their keys (see docs/reliability.md, "API keys").
     """
 
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="api_keys")
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=100, default="API key")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MANAGER)
-    prefix = models.CharField(max_length=24, db_index=True)
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("creator")
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid"))
+    name = models.CharField(max_length=100, default="API key", verbose_name=_("name"))
+    role = models.CharField(
+        max_length=10, choices=Role.choices, default=Role.MANAGER, verbose_name=_("role")
+    )
+    prefix = models.CharField(max_length=24, db_index=True, verbose_name=_("prefix"))
+    key_hash = models.CharField(max_length=64, unique=True, verbose_name=_("key hash"))
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     class Meta:
         verbose_name = _("API key")
@@ -216,15 +230,20 @@ class IdempotencyRecord(models.Model):
     """
 
     creator = models.ForeignKey(
-        Creator, on_delete=models.CASCADE, related_name="idempotency_records"
+        Creator,
+        on_delete=models.CASCADE,
+        related_name="idempotency_records",
+        verbose_name=_("creator"),
     )
-    key = models.CharField(max_length=255)
+    key = models.CharField(max_length=255, verbose_name=_("key"))
     # SHA-256 of method, path and the canonical JSON body: same key + other body → 422.
-    request_fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(db_index=True)
+    request_fingerprint = models.CharField(max_length=64, verbose_name=_("request fingerprint"))
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("status code")
+    )
+    response_body = models.JSONField(null=True, blank=True, verbose_name=_("response body"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("expires at"))
 
     objects = TenantManager()
 

@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "anymail",
-    "axes",
+    "core.apps.AxesConfig",  # django-axes, named for support in both languages
     "core",
     "accounts",
     "subscriptions",

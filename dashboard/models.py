@@ -17,15 +17,22 @@ class SubscriberSignInToken(models.Model):
     """
 
     creator = models.ForeignKey(
-        "accounts.Creator", on_delete=models.CASCADE, related_name="+", db_index=False
+        "accounts.Creator",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("creator"),
     )
     subscriber = models.ForeignKey(
-        "subscriptions.Subscriber", on_delete=models.CASCADE, related_name="sign_in_tokens"
+        "subscriptions.Subscriber",
+        on_delete=models.CASCADE,
+        related_name="sign_in_tokens",
+        verbose_name=_("subscriber"),
     )
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, verbose_name=_("token hash"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
 
     objects = TenantManager()
 
@@ -53,19 +60,28 @@ class BulkJob(models.Model):
         DONE = "done"
         FAILED = "failed"
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    creator = models.ForeignKey("accounts.Creator", on_delete=models.CASCADE, related_name="+")
-    action = models.CharField(max_length=50)
-    params = models.JSONField(default=dict)
-    result = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid"))
+    creator = models.ForeignKey(
+        "accounts.Creator", on_delete=models.CASCADE, related_name="+", verbose_name=_("creator")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    action = models.CharField(max_length=50, verbose_name=_("action"))
+    params = models.JSONField(default=dict, verbose_name=_("params"))
+    result = models.JSONField(default=dict, blank=True, verbose_name=_("result"))
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status")
+    )
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     objects = TenantManager()
 

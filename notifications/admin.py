@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from notifications import services
 from notifications.models import Integration
@@ -45,7 +46,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # connecting needs the creator's credentials: dashboard or API
 
-    @admin.action(description="Revalidate credentials with the provider")
+    @admin.action(description=_("Revalidate credentials with the provider"))
     def revalidate(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
         connected = 0
         for integration in queryset:

@@ -27,20 +27,32 @@ class ReactivationBatch(models.Model):
         DONE = "done", _("Done")
 
     creator = models.ForeignKey(
-        Creator, on_delete=models.CASCADE, related_name="reactivation_batches"
+        Creator,
+        on_delete=models.CASCADE,
+        related_name="reactivation_batches",
+        verbose_name=_("creator"),
     )
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    mode = models.CharField(max_length=24, choices=Mode.choices)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid"))
+    mode = models.CharField(max_length=24, choices=Mode.choices, verbose_name=_("mode"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
-    requested_by_label = models.CharField(max_length=200, blank=True)
-    total = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField(default=0)
-    refused_count = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
-    created_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
+    requested_by_label = models.CharField(
+        max_length=200, blank=True, verbose_name=_("requested by label")
+    )
+    total = models.PositiveIntegerField(default=0, verbose_name=_("total"))
+    created_count = models.PositiveIntegerField(default=0, verbose_name=_("created count"))
+    refused_count = models.PositiveIntegerField(default=0, verbose_name=_("refused count"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.SENDING, verbose_name=_("status")
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     objects = TenantManager()
 
@@ -63,37 +75,62 @@ class ReactivationRequest(models.Model):
         FAILED = "failed", _("Failed")
 
     creator = models.ForeignKey(
-        Creator, on_delete=models.CASCADE, related_name="reactivation_requests"
+        Creator,
+        on_delete=models.CASCADE,
+        related_name="reactivation_requests",
+        verbose_name=_("creator"),
     )
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid"))
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, related_name="reactivation_requests"
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="reactivation_requests",
+        verbose_name=_("subscription"),
     )
     mode = models.CharField(_("mode"), max_length=24, choices=Mode.choices)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
     # Who asked, for people reading the history: "API key sk_live_abc…", "support: a@b.c".
-    requested_by_label = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    requested_by_label = models.CharField(
+        max_length=200, blank=True, verbose_name=_("requested by label")
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
     # SHA-256 (hex) of the link's token. The token itself is never stored: it is drawn
     # when the email is sent and exists only in that email.
-    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    token_hash = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, verbose_name=_("token hash")
+    )
     # Set when the email task claims the request; null again if the send failed.
-    emailed_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("emailed at"))
     batch = models.ForeignKey(
         ReactivationBatch,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="requests",
+        verbose_name=_("batch"),
     )
-    failure_message = models.CharField(max_length=500, blank=True)
+    failure_message = models.CharField(
+        max_length=500, blank=True, verbose_name=_("failure message")
+    )
     charge = models.ForeignKey(
-        Charge, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Charge,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("charge"),
     )
 
     objects = TenantManager()

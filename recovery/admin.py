@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from recovery.models import PaymentLink
 
@@ -46,6 +47,6 @@ class PaymentLinkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
-    @admin.display(description="subscriber", ordering="subscription__subscriber__email")
+    @admin.display(description=_("subscriber"), ordering="subscription__subscriber__email")
     def subscriber_email(self, obj: PaymentLink) -> str:
         return obj.subscription.subscriber.email

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RecoveryConfig(AppConfig):
     name = "recovery"
-    verbose_name = "Payment recovery"
+    verbose_name = _("Payment recovery")
 
     def ready(self) -> None:
         from recovery import jobs  # noqa: F401  (registers the periodic job)

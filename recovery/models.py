@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Creator
 from core.tenancy import TenantManager
@@ -20,14 +21,19 @@ from subscriptions.models import Subscription, SubscriptionEvent
 class PaymentLink(models.Model):
     class Purpose(models.TextChoices):
         # A late subscription's unpaid period (from a failed renewal or retry).
-        OVERDUE = "overdue", "overdue"
+        OVERDUE = "overdue", _("overdue payment")
         # A reactivate-and-charge whose charge was declined: pay it with another card.
-        REACTIVATION = "reactivation", "reactivation"
+        REACTIVATION = "reactivation", _("declined reactivation")
 
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="+")
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="+", verbose_name=_("creator")
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid"))
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, related_name="payment_links"
+        Subscription,
+        on_delete=models.CASCADE,
+        related_name="payment_links",
+        verbose_name=_("subscription"),
     )
     # The `charge.failed` event this link answers: unique, so an event processed twice
     # (the outbox delivers at least once) issues one link and one email.
@@ -37,24 +43,31 @@ class PaymentLink(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="payment_link",
+        verbose_name=_("event"),
     )
-    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.OVERDUE)
+    purpose = models.CharField(
+        max_length=20, choices=Purpose.choices, default=Purpose.OVERDUE, verbose_name=_("purpose")
+    )
     # For a reactivation link: the request's uuid (the reactivation app pays it).
-    reference = models.UUIDField(null=True, blank=True)
+    reference = models.UUIDField(null=True, blank=True, verbose_name=_("reference"))
     # The unpaid period the link pays, and its amount as it was when the charge failed.
-    period_start = models.DateField()
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    attempt = models.PositiveSmallIntegerField(default=1)
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
+    period_start = models.DateField(verbose_name=_("period start"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    attempt = models.PositiveSmallIntegerField(default=1, verbose_name=_("attempt"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
     # SHA-256 of the token, set when the email is sent (the token lives only there).
-    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
+    token_hash = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, verbose_name=_("token hash")
+    )
+    emailed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("emailed at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("payment link")
+        verbose_name_plural = _("payment links")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["subscription", "-created_at"], name="paylink_sub_created"),

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from segmentation.models import SegmentationDelivery, SegmentationRule
 from segmentation.services import rule_create, rule_update
@@ -71,7 +72,7 @@ class SegmentationRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         # A rule stays with the creator it was made for.
         return [*self.readonly_fields, "creator"] if obj is not None else self.readonly_fields
 
-    @admin.display(description="integrations")
+    @admin.display(description=_("integrations"))
     def integrations_used(self, obj: SegmentationRule) -> str:
         return ", ".join(i.name for i in obj.integrations.all()) or "—"
 

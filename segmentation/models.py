@@ -33,12 +33,20 @@ class SegmentationRule(models.Model):
         ERROR = "error", _("Error")
 
     creator = models.ForeignKey(
-        "accounts.Creator", on_delete=models.CASCADE, related_name="segmentation_rules"
+        "accounts.Creator",
+        on_delete=models.CASCADE,
+        related_name="segmentation_rules",
+        verbose_name=_("creator"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid"))
     name = models.CharField(_("name"), max_length=200)
     # Null: the rule applies to every product of the creator.
     product = models.ForeignKey(
@@ -47,20 +55,30 @@ class SegmentationRule(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="segmentation_rules",
+        verbose_name=_("product"),
     )
-    triggers = models.JSONField(default=list)
-    trigger_keys = models.CharField(max_length=500, editable=False, default="")
-    match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL)
-    conditions = models.JSONField(default=list, blank=True)
-    actions = models.JSONField(default=list)
+    triggers = models.JSONField(default=list, verbose_name=_("triggers"))
+    trigger_keys = models.CharField(
+        max_length=500, editable=False, default="", verbose_name=_("trigger keys")
+    )
+    match = models.CharField(
+        max_length=3, choices=Match.choices, default=Match.ALL, verbose_name=_("match")
+    )
+    conditions = models.JSONField(default=list, blank=True, verbose_name=_("conditions"))
+    actions = models.JSONField(default=list, verbose_name=_("actions"))
     # The integrations the actions use, kept in step with `actions` by the services, so the
     # rules of an integration that fails authentication are found with one UPDATE.
     integrations = models.ManyToManyField(
-        "notifications.Integration", blank=True, related_name="segmentation_rules"
+        "notifications.Integration",
+        blank=True,
+        related_name="segmentation_rules",
+        verbose_name=_("integrations"),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    status = models.CharField(max_length=5, choices=Health.choices, default=Health.OK)
-    last_error = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=5, choices=Health.choices, default=Health.OK, verbose_name=_("status")
+    )
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
     # Set when the error came from an integration's credentials: cleared when it validates.
     error_integration = models.ForeignKey(
         "notifications.Integration",
@@ -68,9 +86,10 @@ class SegmentationRule(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("error integration"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = TenantManager()
 
@@ -114,16 +133,25 @@ class SegmentationDelivery(models.Model):
         GAVE_UP = "gave_up", _("Gave up")
 
     creator = models.ForeignKey(
-        "accounts.Creator", on_delete=models.CASCADE, related_name="segmentation_deliveries"
+        "accounts.Creator",
+        on_delete=models.CASCADE,
+        related_name="segmentation_deliveries",
+        verbose_name=_("creator"),
     )
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    rule = models.ForeignKey(SegmentationRule, on_delete=models.CASCADE, related_name="deliveries")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid"))
+    rule = models.ForeignKey(
+        SegmentationRule,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("rule"),
+    )
     event = models.ForeignKey(
         "subscriptions.SubscriptionEvent",
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="segmentation_deliveries",
+        verbose_name=_("event"),
     )
     integration = models.ForeignKey(
         "notifications.Integration",
@@ -131,25 +159,30 @@ class SegmentationDelivery(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="segmentation_deliveries",
+        verbose_name=_("integration"),
     )
-    action_index = models.PositiveSmallIntegerField()
-    action_type = models.CharField(max_length=20)
+    action_index = models.PositiveSmallIntegerField(verbose_name=_("action index"))
+    action_type = models.CharField(max_length=20, verbose_name=_("action type"))
     # The action as it was when the delivery was created: editing a rule later does not
     # change what a queued delivery does.
-    action = models.JSONField(default=dict)
-    contact_email = models.EmailField()
-    contact_name = models.CharField(max_length=200, blank=True)
-    contact_locale = models.CharField(max_length=5, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    action = models.JSONField(default=dict, verbose_name=_("action"))
+    contact_email = models.EmailField(verbose_name=_("contact email"))
+    contact_name = models.CharField(max_length=200, blank=True, verbose_name=_("contact name"))
+    contact_locale = models.CharField(max_length=5, blank=True, verbose_name=_("contact locale"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
     # pending: when it was (re)queued; retrying: when it is due again.
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    provider_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    is_test = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    provider_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("provider status")
+    )
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    is_test = models.BooleanField(default=False, verbose_name=_("is test"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     objects = TenantManager()
 

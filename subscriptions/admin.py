@@ -229,7 +229,7 @@ class SubscriptionAdmin(BigTableAdmin):
         by_charge = Charge.objects.filter(uuid=value).values("subscription_id")
         return super().uuid_condition(value) | Q(pk__in=by_charge)
 
-    @admin.display(description="subscriber", ordering="subscriber__email")
+    @admin.display(description=_("subscriber"), ordering="subscriber__email")
     def subscriber_email(self, obj: Subscription) -> str:
         return obj.subscriber.email
 

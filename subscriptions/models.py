@@ -126,9 +126,11 @@ class RecoveryPolicy(models.Model):
         LEAVE_UNPAID = "leave_unpaid", _("Leave it late until the next renewal")
         CANCEL = "cancel", _("Cancel it (cancelled by support, reason: unpaid)")
 
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="+")
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="+", verbose_name=_("creator")
+    )
     product = models.OneToOneField(
-        Product, on_delete=models.CASCADE, related_name="recovery_policy"
+        Product, on_delete=models.CASCADE, related_name="recovery_policy", verbose_name=_("product")
     )
     # Days after the due date; null follows the creator's schedule (Settings).
     retry_schedule = models.JSONField(
@@ -152,12 +154,13 @@ class RecoveryPolicy(models.Model):
     payment_failed_message = models.TextField(
         _("wording of the payment-failed email"), blank=True, max_length=2000
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = TenantManager()
 
     class Meta:
-        verbose_name_plural = "recovery policies"
+        verbose_name = _("recovery policy")
+        verbose_name_plural = _("recovery policies")
 
     def __str__(self) -> str:
         return f"recovery policy of product {self.product_id}"
@@ -225,7 +228,9 @@ class Subscription(models.Model):
     next_retry_date = models.DateField(null=True, blank=True, verbose_name=_("next retry date"))
     # The decline code of a hard decline (stolen card, closed account, "do not try
     # again"): automatic charges stop until the payment method changes. Empty otherwise.
-    retries_stopped_code = models.CharField(max_length=60, blank=True)
+    retries_stopped_code = models.CharField(
+        max_length=60, blank=True, verbose_name=_("retries stopped code")
+    )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancellation_source = models.CharField(
         _("cancellation source"), max_length=10, choices=CancellationSource.choices, blank=True
@@ -405,12 +410,14 @@ class StripeWebhookEvent(models.Model):
     unique, and the row is written in the same transaction as the change the event made.
     """
 
-    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="stripe_events")
-    stripe_event_id = models.CharField(max_length=100)
-    type = models.CharField(max_length=100)
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="stripe_events", verbose_name=_("creator")
+    )
+    stripe_event_id = models.CharField(max_length=100, verbose_name=_("stripe event id"))
+    type = models.CharField(max_length=100, verbose_name=_("type"))
     # What we did with it: "applied", "ignored", "unknown_charge", "already_applied", …
-    outcome = models.CharField(max_length=40, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=40, blank=True, verbose_name=_("outcome"))
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
 
     objects = TenantManager()
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from webhooks import services as webhooks
@@ -69,7 +70,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Replay now (a new attempt)", permissions=["view"])
+    @admin.action(description=_("Replay now (a new attempt)"), permissions=["view"])
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         replayed = 0
         for delivery in queryset:

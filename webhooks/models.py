@@ -28,18 +28,23 @@ class WebhookEndpoint(models.Model):
     """
 
     creator = models.ForeignKey(
-        "accounts.Creator", on_delete=models.CASCADE, related_name="webhook_endpoints"
+        "accounts.Creator",
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+        verbose_name=_("creator"),
     )
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid"))
     url = models.URLField(_("URL"), max_length=2000)
     events = models.JSONField(_("events"), default=default_webhook_events)
     description = models.CharField(_("description"), max_length=500, blank=True)
     secret = EncryptedJSONField(default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    disabled_reason = models.CharField(max_length=300, blank=True)
-    failing_since = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    disabled_reason = models.CharField(
+        max_length=300, blank=True, verbose_name=_("disabled reason")
+    )
+    failing_since = models.DateTimeField(null=True, blank=True, verbose_name=_("failing since"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = TenantManager()
 
@@ -73,10 +78,16 @@ class WebhookDelivery(models.Model):
         GAVE_UP = "gave_up", _("Gave up")
 
     creator = models.ForeignKey(
-        "accounts.Creator", on_delete=models.CASCADE, related_name="webhook_deliveries"
+        "accounts.Creator",
+        on_delete=models.CASCADE,
+        related_name="webhook_deliveries",
+        verbose_name=_("creator"),
     )
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("endpoint"),
     )
     # Null for "send test event" deliveries.
     event = models.ForeignKey(
@@ -85,18 +96,27 @@ class WebhookDelivery(models.Model):
         null=True,
         blank=True,
         related_name="webhook_deliveries",
+        verbose_name=_("event"),
     )
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)  # webhook-id
-    event_type = models.CharField(max_length=40)
-    payload = models.JSONField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    response_excerpt = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    uuid = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("uuid")
+    )  # webhook-id
+    event_type = models.CharField(max_length=40, verbose_name=_("event type"))
+    payload = models.JSONField(verbose_name=_("payload"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    last_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last attempt at"))
+    last_status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, verbose_name=_("last status code")
+    )
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    response_excerpt = models.TextField(blank=True, verbose_name=_("response excerpt"))
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
 
     objects = TenantManager()
 
