@@ -11,11 +11,17 @@ integrations on the same account share one budget):
 
 With REDIS_URL set both use Redis directly; without it (development) they fall back to
 Django's cache, which is good enough for one machine.
+
+The limiter never decides an outcome after the provider has answered: a slot that cannot
+be released (Redis gone mid-call) is logged and left to expire after `ttl`, and the
+call's result stands. A limiter that cannot be reached before a call raises a transient
+`ProviderError`, so the delivery is retried like any other temporary failure.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +33,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from notifications.providers.base import ProviderError
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "notifications:provider-limit"
 
@@ -58,6 +66,15 @@ def redis_client() -> Any | None:
 def account_key(provider: str, *parts: str) -> str:
     digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
     return f"{KEY_PREFIX}:{provider}:{digest}"
+
+
+def _unavailable(label: str, error: Exception) -> ProviderError:
+    logger.warning("provider rate limiter unavailable (%s): %r", label, error)
+    return ProviderError(
+        f"{label}: our rate limiter is unavailable right now; we will try again.",
+        permanent=False,
+        retry_after=5.0,
+    )
 
 
 def _busy(label: str, wait: float) -> ProviderError:
@@ -96,7 +113,11 @@ class RateLimit:
         while True:
             now = time.time()
             window = int(now)
-            if self._count(window) <= self.per_second:
+            try:
+                count = self._count(window)
+            except Exception as error:  # Redis or the cache down: nothing was sent yet
+                raise _unavailable(self.label, error) from error
+            if count <= self.per_second:
                 return
             pause = (window + 1) - now + 0.001
             if time.monotonic() + pause > give_up:
@@ -131,23 +152,39 @@ class ConcurrencyLimit:
         return None
 
     def _release(self, token: str, held: str) -> None:
-        client = redis_client()
-        if client is not None:
-            client.zrem(self.key, token)
-            return
-        if cache.get(held) == token:
-            cache.delete(held)
+        """Free the slot; never raises. The provider has answered by now, and a slot
+        that cannot be freed (Redis down) expires by itself after `ttl` seconds."""
+        try:
+            client = redis_client()
+            if client is not None:
+                client.zrem(self.key, token)
+                return
+            if cache.get(held) == token:
+                cache.delete(held)
+        except Exception as error:
+            logger.warning(
+                "provider slot not released (%s), it expires in %ss: %r",
+                self.label,
+                self.ttl,
+                error,
+            )
+
+    def _acquire_or_unavailable(self, token: str) -> str | None:
+        try:
+            return self._try_acquire(token)
+        except Exception as error:  # Redis or the cache down: nothing was sent yet
+            raise _unavailable(self.label, error) from error
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         token = uuid.uuid4().hex
         give_up = time.monotonic() + self.max_wait
-        held = self._try_acquire(token)
+        held = self._acquire_or_unavailable(token)
         while held is None:
             if time.monotonic() > give_up:
                 raise _busy(self.label, 1.0)
             time.sleep(0.05)
-            held = self._try_acquire(token)
+            held = self._acquire_or_unavailable(token)
         try:
             yield
         finally:

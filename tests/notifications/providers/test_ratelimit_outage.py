@@ -1,0 +1,105 @@
+"""The provider rate limiter and a Redis outage (notifications/providers/ratelimit.py).
+
+A Redis of the test's own (a real `redis-server` on a free port) backs the limiter and
+is killed at the worst moments: while the provider is answering (the slot cannot be
+released afterwards) and before a call (no slot can be taken). A released slot must never
+change an outcome; a limiter that cannot be reached sends nothing and asks for a retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from notifications.providers import ProviderError, provider_for, ratelimit
+from tests.notifications.factories import IntegrationFactory
+from tests.notifications.http_server import Recorded, json_answer
+from tests.notifications.providers.test_mailchimp import ANA, ANA_HASH, MEMBER
+
+pytestmark = pytest.mark.django_db
+
+
+class OwnRedis:
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(settings) -> Iterator[OwnRedis]:  # type: ignore[no-untyped-def]
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = OwnRedis()
+    settings.REDIS_URL = server.url
+    ratelimit._redis.cache_clear()
+    try:
+        yield server
+    finally:
+        server.kill()
+        ratelimit._redis.cache_clear()
+
+
+def test_a_slot_that_cannot_be_released_does_not_turn_a_success_into_an_error(
+    fake, own_redis, caplog
+):  # type: ignore[no-untyped-def]
+    integration = IntegrationFactory(provider="mailchimp")
+
+    def answer_then_lose_redis(recorded: Recorded):  # type: ignore[no-untyped-def]
+        own_redis.kill()  # Redis dies while Mailchimp is answering
+        return json_answer(200, {"id": ANA_HASH, "status": "subscribed"})
+
+    fake.on_call("PUT", MEMBER, answer_then_lose_redis)
+    with caplog.at_level(logging.WARNING, logger="notifications.providers.ratelimit"):
+        provider_for(integration).add_to_list(ANA, "a1")  # returns: the contact was added
+
+    assert len(fake.calls("PUT", MEMBER)) == 1
+    assert "provider slot not released" in caplog.text
+
+
+@pytest.mark.parametrize("provider", ["mailchimp", "activecampaign"])
+def test_a_limiter_that_cannot_be_reached_sends_nothing_and_asks_for_a_retry(
+    fake, own_redis, provider
+):  # type: ignore[no-untyped-def]
+    integration = IntegrationFactory(provider=provider)
+    own_redis.kill()
+
+    with pytest.raises(ProviderError) as info:
+        provider_for(integration).add_to_list(ANA, "1")
+
+    assert info.value.permanent is False
+    assert "rate limiter is unavailable" in info.value.message
+    assert fake.calls() == []
