@@ -88,6 +88,7 @@ def reactivation_request_create(
     mode: str,
     actor: Actor,
     requested_by: User | None = None,
+    send_email: bool = True,
 ) -> ReactivationRequest:
     """Ask the subscriber to reactivate; nothing changes until they accept (SPEC §6.1).
 
@@ -95,7 +96,8 @@ def reactivation_request_create(
     CANCELLED_BY_SELLER on a plan still on sale (CANCELLED_BY_ADMIN only when the actor
     is support staff). The actor's label is kept on the request for its history.
     A pending request of the same subscription is superseded: its link answers 410.
-    The email with the link goes out after commit.
+    The email with the link goes out after commit (`send_email=False` when the subscriber
+    asks for it themselves and accepts at once: `reactivation.restart`).
     """
     _mode_checked(mode)
     with transaction.atomic():
@@ -133,7 +135,8 @@ def reactivation_request_create(
             data=_requested_data(request, str(previous) if previous else None),
             occurred_at=now,
         )
-        _emails_after_commit([request.pk])
+        if send_email:
+            _emails_after_commit([request.pk])
     return request
 
 

@@ -9,5 +9,6 @@ urlpatterns = [
     path("<slug:slug>/sign-in/<str:token>/", views.sign_in, name="sign_in"),
     path("<slug:slug>/manage/", views.manage, name="manage"),
     path("<slug:slug>/manage/<uuid:uuid>/cancel/", views.cancel, name="cancel"),
+    path("<slug:slug>/manage/<uuid:uuid>/restart/", views.restart, name="restart"),
     path("<slug:slug>/sign-out/", views.sign_out, name="sign_out"),
 ]

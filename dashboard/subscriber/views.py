@@ -29,6 +29,8 @@ from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link
 from dashboard.subscriber.throttle import sign_in_request_retry_after
 from notifications.email import language_for
+from reactivation.payment import payment_link_for_declined
+from reactivation.restart import restart_offer, subscription_restart_by_subscriber
 from subscriptions.models import Subscriber, Subscription
 from subscriptions.services import subscription_cancel
 
@@ -115,8 +117,10 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("-created_at", "-id")
     )
     for subscription in subscriptions:
+        subscription.creator = creator  # the page's creator: no query per subscription
         # One form per subscription, with its own element ids.
         subscription.cancel_form = _cancel_form(subscription)  # type: ignore[attr-defined]
+        subscription.restart = restart_offer(subscription)  # type: ignore[attr-defined]
     with timezone.override(creator.tz):
         return render(
             request,
@@ -159,11 +163,84 @@ def cancel(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
             actor=Actor.subscriber(subscriber),
             reason=reason,
         )
-        messages.success(
-            request, _("Your subscription is cancelled. You keep access until it is paid through.")
-        )
+        subscription.refresh_from_db(fields=["paid_through"])
+        if subscription.paid_through is not None:
+            messages.success(
+                request,
+                _("Your subscription is cancelled. You keep access until %(date)s.")
+                % {"date": _local_date(subscription.paid_through)},
+            )
+        else:
+            messages.success(request, _("Your subscription is cancelled."))
     except Conflict:
         messages.error(request, _("This subscription cannot be cancelled any more."))
+    return redirect("subscriber:manage", slug=creator.slug)
+
+
+def _local_date(value: Any) -> str:
+    from django.utils.formats import date_format
+
+    return date_format(value, "DATE_FORMAT")
+
+
+@private_page
+@require_POST
+def restart(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    """Undo or restart the subscriber's own cancellation (reactivation.restart)."""
+    creator = _creator(slug)
+    subscriber = _signed_in_subscriber(request, creator)
+    if subscriber is None:
+        return redirect("subscriber:sign_in_request", slug=creator.slug)
+    subscription = (
+        Subscription.objects.filter(creator=creator, subscriber=subscriber, uuid=uuid)
+        .select_related("plan__product", "creator", "subscriber")
+        .first()
+    )
+    if subscription is None:
+        raise Http404
+    try:
+        decision = subscription_restart_by_subscriber(
+            subscription=subscription, subscriber=subscriber
+        )
+    except Conflict as refused:
+        messages.error(request, refused.message)
+        return redirect("subscriber:manage", slug=creator.slug)
+    product = subscription.plan.product.name
+    if decision.outcome == "accepted":
+        reactivated = decision.request.subscription
+        text = (
+            _("Your subscription to %(product)s is active again. Nothing was charged.")
+            if decision.same_cycle
+            else _("Your subscription to %(product)s is active again. Thank you for your payment.")
+        ) % {"product": product}
+        if reactivated.next_charge_date:
+            text += " " + _("Your next charge will be on %(date)s.") % {
+                "date": _local_date(reactivated.next_charge_date)
+            }
+        messages.success(request, text)
+        return redirect("subscriber:manage", slug=creator.slug)
+    if decision.outcome == "failed":
+        with timezone.override(creator.tz):
+            return render(
+                request,
+                "subscriber/restart_declined.html",
+                {
+                    "creator": creator,
+                    "subscription": subscription,
+                    "reason": decision.message,
+                    "pay_url": payment_link_for_declined(request=decision.request) or "",
+                },
+            )
+    if decision.outcome == "processing":
+        messages.error(request, _("Your payment is being processed. Reload this page in a moment."))
+    else:  # "retry": the processor did not answer; nothing was charged
+        messages.error(
+            request,
+            _(
+                "The payment processor did not answer, and nothing was charged. "
+                "Please try again in a few minutes."
+            ),
+        )
     return redirect("subscriber:manage", slug=creator.slug)
 
 

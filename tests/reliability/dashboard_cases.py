@@ -95,6 +95,7 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "subscriber:sign_in": "subscriber-facing, authorised by its token",
     "subscriber:manage": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:cancel": "subscriber-facing, authorised by the subscriber's session",
+    "subscriber:restart": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:sign_out": "subscriber-facing",
 }
 SKIPPED_PREFIXES = ("api/", "admin/")
