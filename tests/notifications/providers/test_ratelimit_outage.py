@@ -10,60 +10,25 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from notifications.providers import ProviderError, provider_for, ratelimit
+from tests.conftest import require_service
 from tests.notifications.factories import IntegrationFactory
 from tests.notifications.http_server import Recorded, json_answer
 from tests.notifications.providers.test_mailchimp import ANA, ANA_HASH, MEMBER
+from tests.redis_server import OwnRedis, free_port
 
 pytestmark = pytest.mark.django_db
 
 
-class OwnRedis:
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-
 @pytest.fixture
 def own_redis(settings) -> Iterator[OwnRedis]:  # type: ignore[no-untyped-def]
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    server = OwnRedis()
+    require_service(shutil.which("redis-server") is not None, "redis-server")
+    server = OwnRedis(free_port())
+    server.start()
     settings.REDIS_URL = server.url
     ratelimit._redis.cache_clear()
     try:
