@@ -183,3 +183,29 @@ def test_debug_is_off_unless_development_asks_for_it():
     compose = (REPO / "docker-compose.yml").read_text()
     assert "DEBUG: ${DEBUG:-false}" in compose
     assert "run: export DEBUG ?= true" in (REPO / "Makefile").read_text()
+
+
+def test_every_queue_has_exactly_one_worker_pool_in_compose() -> None:
+    """Each queue a task or a periodic job uses is taken by one docker-compose worker,
+    so no work waits for a pool that does not exist and no two pools share a queue
+    (docs/running.md, "Worker layout"); run_dev's single worker takes them all."""
+    import yaml
+
+    from config.celery import app
+    from core import scheduling
+    from subscriptions.management.commands.run_dev import QUEUES
+
+    app.loader.import_default_modules()
+    used = {t.queue for t in app.tasks.values() if getattr(t, "queue", None)}
+    used |= {job.queue for job in scheduling.jobs().values()}
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    taken: dict[str, str] = {}
+    for name, service in services.items():
+        words = str(service.get("command", "")).split()
+        if "worker" not in words:
+            continue
+        for queue in words[words.index("-Q") + 1].split(","):
+            assert queue not in taken, f"{queue} taken by {taken[queue]} and {name}"
+            taken[queue] = name
+    assert used and used <= set(taken), f"no pool takes {sorted(used - set(taken))}"
+    assert used <= set(QUEUES.split(","))
