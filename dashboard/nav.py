@@ -20,6 +20,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("overview", _("Overview"), "overview"),
     NavItem("subscriptions", _("Subscriptions"), "subscriptions"),
     NavItem("reactivation_requests", _("Reactivation"), "reactivation"),
+    NavItem("recovery", _("Recovery"), "recovery"),
     NavItem("segmentations", _("Segmentations"), "segmentations"),
     NavItem("integrations", _("Integrations"), "integrations"),
     NavItem("webhooks", _("Webhooks"), "webhooks"),

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", overview.overview, name="overview"),
     path("switch-creator/", account.creator_switch, name="creator_switch"),
     path("subscriptions/", subscriptions.subscription_list, name="subscriptions"),
+    path("recovery/", recovery.recovery_overview, name="recovery"),
     path("subscriptions/count/", subscriptions.subscription_count, name="subscriptions_count"),
     path(
         "subscriptions/export.csv", subscriptions.subscription_export, name="subscriptions_export"

@@ -1,5 +1,6 @@
-"""Payment recovery settings per product (SPEC §4.6): the list lives on the Settings
-page; each product's policy has its own form."""
+"""Payment recovery in the dashboard (SPEC §4.6): the Recovery page (what is late, what
+came back), and the settings per product (listed on the Settings page, each product's
+policy with its own form)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from dashboard.access import member_required, membership, tenant_object_get
 from dashboard.forms import RecoveryPolicyForm
+from dashboard.pagination import SortKey, keyset_page, parse_date_value
+from dashboard.recovery_figures import WINDOW_DAYS, overdue_subscriptions, recovery_figures
+from dashboard.recovery_presenters import attempt_rows, recovery_chart
+from subscriptions.billing import local_date
 from subscriptions.models import Product
+from subscriptions.overdue import unpaid_period_start
 from subscriptions.policies import recovery_policy_for, recovery_policy_update
 
 
@@ -60,4 +68,48 @@ def recovery_policy_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
             "can_write": membership(request).can_write,
         },
         status=status,
+    )
+
+
+OVERDUE_PAGE_SIZE = 50
+OVERDUE_SORT = SortKey("next_charge_date", descending=False, nullable=True, parse=parse_date_value)
+
+
+@require_GET
+@member_required
+def recovery_overview(request: HttpRequest) -> HttpResponse:
+    """The Recovery page: late now, recovered this month, by attempt, the late list."""
+    creator = membership(request).creator
+    figures = recovery_figures(creator=creator)
+    page = keyset_page(
+        overdue_subscriptions(creator=creator),
+        key=OVERDUE_SORT,
+        cursor=request.GET.get("cursor"),
+        size=OVERDUE_PAGE_SIZE,
+    )
+    today = local_date(timezone.now(), creator.tz)
+    rows = []
+    for subscription in page.rows:
+        unpaid = unpaid_period_start(subscription)
+        rows.append(
+            {
+                "subscription": subscription,
+                "amount": subscription.plan.price,
+                "currency": subscription.plan.currency,
+                "unpaid_since": unpaid,
+                "days_late": (today - unpaid).days if unpaid else None,
+            }
+        )
+    return render(
+        request,
+        "dashboard/recovery.html",
+        {
+            "nav_section": "recovery",
+            "figures": figures,
+            "chart": recovery_chart(figures.window),
+            "attempt_rows": attempt_rows(figures.window),
+            "rows": rows,
+            "page": page,
+            "window_days": WINDOW_DAYS,
+        },
     )

@@ -178,6 +178,14 @@ def subscriptions_page(creator: Creator, marker: str) -> Built:
     return Built(refs={"subscription": subscription})
 
 
+def late_page(creator: Creator, marker: str) -> Built:
+    """A subscription with a payment late, so the Recovery page lists it."""
+    subscription = _subscription(creator, marker)
+    subscription.status = Status.DELAYED
+    subscription.save(update_fields=["status"])
+    return Built(refs={"subscription": subscription})
+
+
 def subscription_object(creator: Creator, marker: str) -> Built:
     subscription = _subscription(creator, marker)
     return Built(kwargs={"uuid": str(subscription.uuid)}, refs={"subscription": subscription})
@@ -302,6 +310,7 @@ CASES: dict[str, DashboardCase] = {
     "dashboard:subscriptions": DashboardCase(
         build=subscriptions_page, calls={"get": Call(shows_own_rows=True)}
     ),
+    "dashboard:recovery": DashboardCase(build=late_page, calls={"get": Call(shows_own_rows=True)}),
     "dashboard:subscriptions_count": DashboardCase(
         build=subscriptions_page, calls={"get": Call(check=_count_is_own_rows)}
     ),
