@@ -17,7 +17,8 @@ Three periodic jobs share one engine. Per batch of due subscriptions:
 A crash between 1 and 3 leaves `pending` charges; once their lease runs out the next
 run takes them over and calls the gateway again with the same key, so the processor
 charges once. A transient gateway error leaves the charge `failed` and the subscription
-unchanged: the next run retries it with the same key.
+unchanged: a later run retries it with the same key, backing off exponentially
+(`transient_try_due`: 1, 2, 4 … minutes, then hourly), and no event is written per try.
 
 Late payments: a declined renewal makes the subscription DELAYED and schedules retries
 on the creator's retry days after the due date (default 1, 3, 5); `next_charge_date`
@@ -64,6 +65,11 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 500
 # A pending charge younger than this belongs to the run that is calling the gateway.
 PENDING_LEASE = timedelta(minutes=10)
+# Tries of one scheduled attempt after a transient gateway error back off: each waits as
+# long as the error has lasted so far, at least TRANSIENT_BACKOFF_MIN and at most
+# TRANSIENT_BACKOFF_MAX (tries at 0, 1, 2, 4, 8, 16, 32 minutes, then hourly).
+TRANSIENT_BACKOFF_MIN = timedelta(minutes=1)
+TRANSIENT_BACKOFF_MAX = timedelta(hours=1)
 UNPAID_RECURRENCES_LIMIT = 5
 # A sale calls the gateway itself; the first-charge job only looks at older ones.
 FIRST_CHARGE_GRACE = timedelta(minutes=1)
@@ -507,6 +513,8 @@ def _open_charges(specs: list[tuple[Subscription, ChargeSpec]], ctx: _Context) -
         previous = existing.get(charge.idempotency_key)
         if previous is None:
             new.append(charge)
+        elif previous.status == Charge.Status.FAILED and not transient_try_due(previous, ctx.now):
+            continue  # backing off after a transient error; a later run tries again
         elif previous.status in (Charge.Status.FAILED, Charge.Status.PENDING):
             previous.subscription = subscription
             previous.status = Charge.Status.PENDING
@@ -527,6 +535,17 @@ def _open_charges(specs: list[tuple[Subscription, ChargeSpec]], ctx: _Context) -
             status=Charge.Status.PENDING, updated_at=ctx.now
         )
     return claimed
+
+
+def transient_try_due(charge: Charge, now: datetime) -> bool:
+    """Whether a charge left `failed` by a transient error may be tried again now: the
+    next try waits as long as the error has lasted (from the first try, `created_at`, to
+    the last, `updated_at`), between TRANSIENT_BACKOFF_MIN and TRANSIENT_BACKOFF_MAX.
+    *First try 12:00, errors at 12:00, 12:01, 12:02, 12:04, 12:08 … 12:32, 13:32, 14:32.*
+    The give-up day still comes: the first try on or after it counts as the decline."""
+    lasted = charge.updated_at - charge.created_at
+    wait = min(max(lasted, TRANSIENT_BACKOFF_MIN), TRANSIENT_BACKOFF_MAX)
+    return now >= charge.updated_at + wait
 
 
 def _call_gateway(charge: Charge, ctx: _Context) -> ChargeResult:

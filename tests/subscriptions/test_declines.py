@@ -166,3 +166,34 @@ def test_transient_errors_write_one_charge_failed_per_scheduled_attempt():
         (4, "error"),
     ]
     assert Charge.objects.filter(subscription=sub).count() == 4
+
+
+def test_a_gateway_answering_500_for_an_hour_is_tried_with_backoff_not_every_run(monkeypatch):
+    """Runs every 30 seconds for an hour on the due date; the gateway errs throughout."""
+    sub = _due("pm_sandbox_error")
+    calls: list[datetime] = []
+    real_call = renewals.charge_call_gateway
+
+    def counting_call(**kwargs):  # type: ignore[no-untyped-def]
+        calls.append(datetime.now(UTC))
+        return real_call(**kwargs)
+
+    monkeypatch.setattr(renewals, "charge_call_gateway", counting_call)
+    moment = _noon(DUE)
+    runs = 0
+    while moment < _noon(DUE) + timedelta(hours=1):
+        with _at(moment):
+            renewals.renewals_run()
+            renewals.retries_run()
+        runs += 1
+        moment += timedelta(seconds=30)
+
+    assert runs == 120
+    # 0, 1, 2, 4, 8, 16 and 32 minutes after the first error: seven tries, not 120.
+    minutes = [round((c - calls[0]).total_seconds() / 60) for c in calls]
+    assert minutes == [0, 1, 2, 4, 8, 16, 32]
+    assert _failed_events(sub) == []  # one event per scheduled attempt, none per try
+    [charge] = Charge.objects.filter(subscription=sub)
+    assert charge.status == Charge.Status.FAILED
+    sub.refresh_from_db()
+    assert sub.status == Status.ACTIVE and sub.next_charge_date == DUE

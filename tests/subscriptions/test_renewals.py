@@ -159,7 +159,7 @@ def test_successful_retry_returns_to_active_on_the_original_anchor():
     assert statuses == [("ACTIVE", "DELAYED"), ("DELAYED", "ACTIVE")]
 
 
-def test_transient_error_is_retried_with_the_same_key_on_the_next_run():
+def test_transient_error_is_retried_with_the_same_key_after_a_backoff():
     sub = _due(anchor=date(2026, 1, 10), due=date(2026, 2, 10), payment_method="pm_sandbox_error")
     with _at(date(2026, 2, 10)):
         renewals.renewals_run()
@@ -171,7 +171,10 @@ def test_transient_error_is_retried_with_the_same_key_on_the_next_run():
 
     _set_method(sub, "pm_sandbox_ok")
     with _at(date(2026, 2, 10)):
-        renewals.renewals_run()
+        renewals.renewals_run()  # backing off: not tried again at once
+    assert Charge.objects.get(subscription=sub).status == "failed"
+    with time_machine.travel(datetime(2026, 2, 10, 15, 1, tzinfo=UTC), tick=False):
+        renewals.renewals_run()  # a minute later
     paid = Charge.objects.get(subscription=sub)
     assert (paid.pk, paid.idempotency_key, paid.status) == (
         failed.pk,

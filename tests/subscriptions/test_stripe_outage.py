@@ -78,7 +78,9 @@ def test_an_hour_of_500s_writes_one_charge_failed_per_attempt_and_one_payment_in
     # The whole due date: the key keeps getting its replayed 500, nothing is recorded.
     assert sub.events.filter(type="charge.failed").count() == 0
     assert len(set(_creations(ledger))) == 1
-    assert len(_creations(ledger)) == 240  # one try per run, all with the same key
+    # Tries back off (0, 1, 2, 4, 8, 16, 32 and 64 minutes), all with the same key,
+    # instead of one per run (240).
+    assert len(_creations(ledger)) == 8
 
     # Next day: the due-date attempt is given up (its one charge.failed), and the first
     # retry, under a new key, looks up the period's PaymentIntent before creating one.
