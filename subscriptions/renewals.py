@@ -50,6 +50,7 @@ from subscriptions.declines import decline_code, is_hard_decline
 from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
 from subscriptions.models import Charge, Plan, RecoveryPolicy, Status, Subscription
 from subscriptions.outbox import events_batched
+from subscriptions.overdue import PAGE_KEY_MARK
 from subscriptions.services import (
     charge_build,
     charge_call_gateway,
@@ -90,8 +91,11 @@ class ChargeSpec:
 class _Context:
     """What a run loads once: plans, creators, their gateways and local dates."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, *, only: list[int] | None = None) -> None:
         self.now = now
+        # A run for given subscriptions only (a processor's webhook settling their open
+        # charge): no backoff, the processor has just said the answer is ready.
+        self.only = only
         self.due_conditions: dict[str, Q] = {}
         self._plans: dict[int, Plan] = {}
         self._policies: dict[int, RecoveryPolicy | None] = {}
@@ -218,9 +222,16 @@ def _retry_date(subscription: Subscription, period_start: date, index: int) -> d
 
 
 def _outcome(result: ChargeResult, today: date, give_up_on: date | None) -> ChargeOutcome:
-    """A transient error is retried with the same key at each run, but not past the day
-    the next attempt is due: from then on it counts as a decline."""
-    if result.outcome is ChargeOutcome.ERROR and give_up_on is not None and today >= give_up_on:
+    """A transient error is retried with the same key, but not past the day the next
+    attempt is due: from then on it counts as a decline. A payment the processor is
+    still processing (a bank debit) is not an error and is never given up: it stays open
+    until the processor settles it (`payment_intent.*` webhook, or the next try reads it)."""
+    if (
+        result.outcome is ChargeOutcome.ERROR
+        and give_up_on is not None
+        and today >= give_up_on
+        and result.details.get("status") != "processing"
+    ):
         return ChargeOutcome.DECLINED
     return result.outcome
 
@@ -421,9 +432,16 @@ class RunStats:
     by_outcome: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def run(rules: Rules, *, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:
-    """Work through every due row once, batch by batch, in (due date, id) order."""
-    ctx = _Context(now or timezone.now())
+def run(
+    rules: Rules,
+    *,
+    now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+    only: list[int] | None = None,
+) -> RunStats:
+    """Work through every due row once, batch by batch, in (due date, id) order; with
+    `only`, just those subscriptions (if due), without waiting for a backoff."""
+    ctx = _Context(now or timezone.now(), only=only)
     stats = RunStats()
     cursor: tuple[Any, int] | None = None
     while True:
@@ -438,15 +456,19 @@ def run(rules: Rules, *, now: datetime | None = None, batch_size: int = BATCH_SI
         answers = [(item, _call_gateway(item.charge, ctx)) for item in claimed]
         if answers:
             _settle_batch(rules, ctx, answers, stats)
+        if only is not None:
+            break  # one pass: a row just paid is not charged again for its next period
     return stats
 
 
 def _claim(
     rules: Rules, ctx: _Context, cursor: tuple[Any, int] | None, batch_size: int
 ) -> list[Subscription]:
+    due = rules.due(ctx)
+    if ctx.only is not None:
+        due = due.filter(pk__in=ctx.only)
     rows = (
-        rules.due(ctx)
-        .select_for_update(of=("self",), skip_locked=True)
+        due.select_for_update(of=("self",), skip_locked=True)
         .select_related("subscriber")
         .order_by(rules.date_field, "pk")
     )
@@ -655,3 +677,31 @@ def retries_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) ->
 
 def first_charges_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:
     return run(FirstChargeRules(), now=now, batch_size=batch_size)
+
+
+RULES_BY_KIND: dict[str, type[RenewalRules] | type[RetryRules] | type[FirstChargeRules]] = {
+    Charge.Kind.RENEWAL: RenewalRules,
+    Charge.Kind.RETRY: RetryRules,
+    Charge.Kind.FIRST: FirstChargeRules,
+}
+
+
+def charge_settle_now(*, charge_id: int) -> bool:
+    """Settle an open charge at once (the processor's webhook said its payment finished):
+    its job runs for that one subscription, reads the payment's status with the same key
+    and applies it exactly as a synchronous answer. False when the charge is not one the
+    billing jobs own (a payment-page or reactivation charge) or is settled already."""
+    charge = (
+        Charge.objects.filter(pk=charge_id)
+        .only("subscription_id", "kind", "status", "idempotency_key")
+        .first()
+    )
+    if charge is None or charge.status not in (Charge.Status.FAILED, Charge.Status.PENDING):
+        return False
+    if PAGE_KEY_MARK in charge.idempotency_key:
+        return False  # the payment page's own charge: its page reads the answer
+    rules = RULES_BY_KIND.get(charge.kind)
+    if rules is None:
+        return False
+    stats = run(rules(), only=[charge.subscription_id])
+    return stats.charged > 0

@@ -219,6 +219,9 @@ def charge_call_gateway(*, charge: Charge, gateway: PaymentGateway | None = None
                 "attempt": str(charge.attempt),
             },
             customer=subscription.subscriber.gateway_customer_id,
+            # Set only while an earlier try's payment is still processing (a transient
+            # answer that carried the gateway's id): read its status, do not charge again.
+            reference=charge.gateway_reference if charge.status != Charge.Status.DECLINED else "",
         )
     except GatewayMisconfigured as exc:
         # The creator's key was refused: not the subscriber's decline. Kept open (retried

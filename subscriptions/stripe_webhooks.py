@@ -1,7 +1,9 @@
 """Inbound Stripe webhooks: refunds and disputes made at Stripe reach our history, and
 the card a subscriber saved on a Stripe Checkout page (setup mode) of the payment page
 becomes the subscription's payment method (`payment_method.updated`; the recovery app
-then pays what is due with it).
+then pays what is due with it), a card updated by the network is recorded, and a
+PaymentIntent that was `processing` settles its charge when it finishes
+(`payment_intent.succeeded` / `payment_intent.payment_failed`).
 
 `POST /webhooks/stripe/<creator uuid>/`, signed with the creator's webhook signing secret
 (Stripe's `Stripe-Signature: t=…,v1=…` scheme, 300 s tolerance). Stripe delivers at
@@ -41,6 +43,8 @@ STRIPE = Actor.system("stripe")
 HANDLED_TYPES = frozenset({"charge.refunded", "charge.dispute.created"})
 CHECKOUT_COMPLETED = "checkout.session.completed"
 CARD_UPDATED = "payment_method.automatically_updated"
+# A PaymentIntent left `processing` (bank debits) finished: its open charge is settled.
+INTENT_FINISHED = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
 
 
 class WebhookRejected(Exception):
@@ -156,9 +160,36 @@ def _apply_card_updated(*, creator: Creator, payment_method: dict[str, Any]) -> 
     return "applied" if count else "unknown_payment_method"
 
 
+def _apply_intent_finished(*, creator: Creator, payment_intent: dict[str, Any]) -> str:
+    """Our charge for this PaymentIntent, if still open (its last answer was
+    `processing`), is settled right after commit by its billing job, which reads the
+    PaymentIntent's final status with the same key: the same transitions, events and
+    emails as a synchronous answer. Stripe sends these for every payment; one we already
+    settled is answered `already_settled`."""
+    charge = _charge_for_intent(creator=creator, payment_intent=payment_intent.get("id"))
+    if charge is None:
+        return "unknown_charge"
+    if charge.status not in (Charge.Status.FAILED, Charge.Status.PENDING):
+        return "already_settled"
+    charge_id = charge.pk
+
+    def settle() -> None:
+        from subscriptions.tasks import charge_settle_now
+
+        try:
+            charge_settle_now.delay(charge_id)
+        except Exception:  # the broker is down: the job's next try reads it anyway
+            logger.warning("could not queue the settlement of charge %s", charge_id)
+
+    transaction.on_commit(settle)
+    return "settling"
+
+
 def _apply(*, creator: Creator, event: dict[str, Any], payment_method: str = "") -> str:
     kind = event["type"]
     obj = event["data"]["object"]
+    if kind in INTENT_FINISHED:
+        return _apply_intent_finished(creator=creator, payment_intent=obj)
     if kind == CHECKOUT_COMPLETED:
         if not payment_method:
             return "ignored"

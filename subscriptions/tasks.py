@@ -66,3 +66,11 @@ def run_due_jobs() -> None:
     """Beat's single entry: enqueue every registered job on its own queue."""
     for job in scheduling.jobs().values():
         run_scheduled_job.apply_async(args=(job.name,), queue=job.queue, expires=120)
+
+
+@shared_task(queue="billing", ignore_result=True)
+def charge_settle_now(charge_id: int) -> None:
+    """A processor's webhook said an open charge's payment finished: settle it now."""
+    from subscriptions.renewals import charge_settle_now as settle
+
+    settle(charge_id=charge_id)

@@ -49,7 +49,12 @@ class PaymentGateway(Protocol):
         idempotency_key: str,
         metadata: dict[str, str],
         customer: str = "",
-    ) -> ChargeResult: ...
+        reference: str = "",
+    ) -> ChargeResult:
+        """Charge once per `idempotency_key`. `reference` is the gateway's id of the
+        payment an earlier try of the same charge started (a payment still processing):
+        the gateway reads that payment's current status instead of charging again."""
+        ...
 
     def validate_payment_method(self, *, payment_method: str, customer: str = "") -> None:
         """Raise GatewayError with a user-facing message if the method can never be charged."""

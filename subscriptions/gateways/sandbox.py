@@ -49,7 +49,10 @@ class SandboxGateway:
         idempotency_key: str,
         metadata: dict[str, str],
         customer: str = "",
+        reference: str = "",
     ) -> ChargeResult:
+        # The sandbox answers at once and never leaves a payment processing: `reference`
+        # has nothing to look up.
         self.validate_payment_method(payment_method=payment_method)
         reference = "sbx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
         if payment_method == APPROVE:

@@ -188,7 +188,13 @@ class StripeGateway:
         idempotency_key: str,
         metadata: dict[str, str],
         customer: str = "",
+        reference: str = "",
     ) -> ChargeResult:
+        if reference.startswith("pi_"):
+            # An earlier try's PaymentIntent was still processing: creating again under
+            # the same key would only replay that first answer (docs.stripe.com/
+            # idempotency), so read the PaymentIntent's status now.
+            return self._current(reference)
         self.validate_payment_method(payment_method=payment_method, customer=customer)
         params: dict[str, Any] = {
             "amount": to_minor_units(amount, currency),
@@ -281,6 +287,20 @@ class StripeGateway:
         if not method_id:
             raise GatewayError("The SetupIntent has no payment method.")
         return str(method_id)
+
+    def _current(self, reference: str) -> ChargeResult:
+        """The PaymentIntent's status now: succeeded, declined (`requires_payment_method`
+        after a failed debit), or still processing (open, transient)."""
+        try:
+            intent = self._client().v1.payment_intents.retrieve(reference)
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise GatewayMisconfigured(
+                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
+            ) from exc
+        except stripe.StripeError as exc:
+            result = _transient(exc)
+            return ChargeResult(result.outcome, reference, result.message, result.details)
+        return _result_from_intent(intent)
 
     def _earlier_payment(
         self, client: stripe.StripeClient, *, customer: str, metadata: dict[str, str]

@@ -232,7 +232,17 @@ class StripeLedger:
         self.saved: dict[str, tuple[int, dict[str, Any]]] = {}
         self.outage_until = 0.0
         self.charges_during_outage = False
+        # Bank debits: a new PaymentIntent answers `processing` until `settle` (as Stripe
+        # does for SEPA or ACH; the idempotent replay keeps answering `processing`).
+        self.processing = False
         self._lock = threading.Lock()
+
+    def settle(self, intent_id: str, status: str, **extra: Any) -> dict[str, Any]:
+        """Finish a processing PaymentIntent; returns it as a webhook would carry it."""
+        with self._lock:
+            intent = next(pi for pi in self.intents if pi["id"] == intent_id)
+            intent.update(status=status, **extra)
+            return dict(intent)
 
     def __call__(self, recorded: Recorded) -> tuple[int, dict[str, Any]]:
         with self._lock:
@@ -247,6 +257,18 @@ class StripeLedger:
                     "has_more": False,
                     "data": data,
                 }
+            if recorded.method == "GET" and recorded.path.startswith("/v1/payment_intents/"):
+                wanted = recorded.path.rsplit("/", 1)[1]
+                found = [pi for pi in self.intents if pi["id"] == wanted]
+                if not found:
+                    return 404, {
+                        "error": {
+                            "code": "resource_missing",
+                            "message": f"No such payment_intent: '{wanted}'",
+                            "type": "invalid_request_error",
+                        }
+                    }
+                return 200, found[0]
             if recorded.method == "POST" and recorded.path == "/v1/payment_intents":
                 key = recorded.header("Idempotency-Key")
                 if key in self.saved:
@@ -257,9 +279,11 @@ class StripeLedger:
                         self.intents.append(payment_intent(recorded))
                     answer = api_error(recorded)
                 else:
-                    intent = payment_intent(recorded)
+                    intent = payment_intent(
+                        recorded, status="processing" if self.processing else "succeeded"
+                    )
                     self.intents.append(intent)
-                    answer = (200, intent)
+                    answer = (200, dict(intent))
                 self.saved[key] = answer
                 return answer
             return _default_answer(recorded)
