@@ -80,3 +80,49 @@ class PaymentLink(models.Model):
 
     def __str__(self) -> str:
         return f"payment link for {self.subscription_id} ({self.period_start})"
+
+
+class NoticeSent(models.Model):
+    """A lifecycle notice emailed for an event, once per kind: the outbox delivers events
+    at least once, and this row (unique on event and kind) makes the email go once."""
+
+    class Kind(models.TextChoices):
+        CANCELLED_UNPAID_SUBSCRIBER = (
+            "cancelled_unpaid_subscriber",
+            _("cancelled for non-payment (to the subscriber)"),
+        )
+        CANCELLED_UNPAID_CREATOR = (
+            "cancelled_unpaid_creator",
+            _("cancelled for non-payment (to the creator)"),
+        )
+
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="+", verbose_name=_("creator")
+    )
+    event = models.ForeignKey(
+        SubscriptionEvent, on_delete=models.CASCADE, related_name="+", verbose_name=_("event")
+    )
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Set when its email is handed to the mail provider; a row left empty (broker down,
+    # worker killed) is sent by the `notice_email_sweep` job.
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        verbose_name = _("notice sent")
+        verbose_name_plural = _("notices sent")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "kind"], name="notice_once_per_event")
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="notice_unsent",
+                condition=models.Q(sent_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for event {self.event_id}"

@@ -8,7 +8,7 @@ from smtplib import SMTPException
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 
-from recovery import email
+from recovery import email, notices
 
 logger = logging.getLogger(__name__)
 
@@ -34,3 +34,17 @@ def payment_emails_dispatch(link_ids: list[int]) -> None:
         payment_emails_send.apply_async(args=(link_ids,), queue="email", retry=False)
     except Exception:
         logger.warning("payment emails not queued now; the sweep job will send them")
+
+
+@shared_task(
+    queue="email",
+    acks_late=True,
+    autoretry_for=(SMTPException, AnymailAPIError, ConnectionError, TimeoutError),
+    max_retries=5,
+    retry_backoff=5,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    ignore_result=True,
+)
+def cancelled_unpaid_emails_send(event_id: int, kinds: list[str]) -> int:
+    return notices.cancelled_unpaid_emails_send(event_id=event_id, kinds=kinds)
