@@ -244,6 +244,17 @@ class RecoveryPolicyForm(forms.Form):
         required=False,
     )
 
+    renewal_reminder_days = forms.IntegerField(
+        label=_("Remind subscribers of a renewal, days before"),
+        help_text=_(
+            "Empty: 7 days before for yearly plans, no reminder for shorter ones. "
+            "0: never. A number: for every plan whose period is longer than that."
+        ),
+        min_value=0,
+        max_value=60,
+        required=False,
+    )
+
     def clean_retry_schedule(self) -> list[int]:
         return _parse_retry_days(self.cleaned_data["retry_schedule"])
 

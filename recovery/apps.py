@@ -7,7 +7,7 @@ class RecoveryConfig(AppConfig):
     verbose_name = _("Payment recovery")
 
     def ready(self) -> None:
-        from recovery import jobs  # noqa: F401  (registers the periodic job)
+        from recovery import jobs, reminders  # noqa: F401  (register the periodic jobs)
         from recovery.consumer import recovery_consume
         from subscriptions.outbox import register_consumer
 

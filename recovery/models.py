@@ -95,6 +95,7 @@ class NoticeSent(models.Model):
             "cancelled_unpaid_creator",
             _("cancelled for non-payment (to the creator)"),
         )
+        RENEWAL_REMINDER = "renewal_reminder", _("renewal reminder")
 
     creator = models.ForeignKey(
         Creator, on_delete=models.CASCADE, related_name="+", verbose_name=_("creator")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -68,29 +68,31 @@ def cancelled_unpaid_notices_issue(*, event: SubscriptionEvent) -> list[str]:
             continue  # this event's notice was issued already
         issued.append(kind)
     if issued:
-        transaction.on_commit(partial(_dispatch, event.pk, issued))
+        transaction.on_commit(partial(notices_dispatch, event.pk, issued))
     return issued
 
 
-def _dispatch(event_id: int, kinds: list[str]) -> None:
-    from recovery.tasks import cancelled_unpaid_emails_send
+def notices_dispatch(event_id: int, kinds: list[str]) -> None:
+    """Queue a notice's emails (after commit); a broker outage is left to the sweep."""
+    from recovery.tasks import notice_emails_send
 
     try:
-        cancelled_unpaid_emails_send.apply_async(args=(event_id, kinds), queue="email")
+        notice_emails_send.apply_async(args=(event_id, kinds), queue="email")
     except Exception:
         logger.warning("notices of event %s not queued now; the sweep job sends them", event_id)
 
 
 @scheduling.register_job("notice_email_sweep", queue="email")
 def notice_email_sweep() -> int:
-    """Send the notices recorded over two minutes ago whose email never went out."""
+    """Send the notices (cancelled for non-payment, renewal reminders) recorded over two
+    minutes ago whose email never went out."""
     cutoff = timezone.now() - SWEEP_AFTER
     pending: dict[int, list[str]] = defaultdict(list)
     for event_id, kind in NoticeSent.objects.filter(
         sent_at__isnull=True, created_at__lte=cutoff
     ).values_list("event_id", "kind")[:500]:
         pending[event_id].append(kind)
-    return sum(cancelled_unpaid_emails_send(event_id=e, kinds=k) for e, k in pending.items())
+    return sum(notice_emails_send(event_id=e, kinds=k) for e, k in pending.items())
 
 
 def _context(event: SubscriptionEvent) -> dict[str, Any]:
@@ -115,7 +117,7 @@ def _context(event: SubscriptionEvent) -> dict[str, Any]:
     }
 
 
-def cancelled_unpaid_emails_send(*, event_id: int, kinds: list[str]) -> int:
+def notice_emails_send(*, event_id: int, kinds: list[str]) -> int:
     """Send the notices `kinds` of one event not sent yet; how many emails went out.
     Each notice is claimed (`sent_at`) under a row lock first, so two workers never send
     it twice; if sending fails the claim is released for a later try."""
@@ -148,15 +150,28 @@ def _send(event_id: int, kinds: list[str]) -> int:
     if event is None:
         return 0
     event.subscription.creator = event.creator
+    subscriber = event.subscription.subscriber
     context = _context(event)
     messages = []
+    if K.RENEWAL_REMINDER in kinds:
+        data = event.data or {}
+        with timezone.override(event.creator.tz):
+            rendered = email_render(
+                template="renewal_reminder",
+                context={
+                    **context,
+                    "amount": Decimal(str(data.get("amount", context["amount"]))),
+                    "currency": data.get("currency", context["currency"]),
+                    "charge_date": date.fromisoformat(str(data.get("next_charge_date"))),
+                },
+                locale=subscriber.locale,
+            )
+        messages.append(email_message(to=subscriber.email, rendered=rendered))
     if K.CANCELLED_UNPAID_SUBSCRIBER in kinds:
         rendered = email_render(
-            template="cancelled_unpaid",
-            context=context,
-            locale=event.subscription.subscriber.locale,
+            template="cancelled_unpaid", context=context, locale=subscriber.locale
         )
-        messages.append(email_message(to=context["subscriber_email"], rendered=rendered))
+        messages.append(email_message(to=subscriber.email, rendered=rendered))
     if K.CANCELLED_UNPAID_CREATOR in kinds:
         rendered = email_render(
             template="cancelled_unpaid_creator", context=context, locale=event.creator.locale

@@ -46,5 +46,5 @@ def payment_emails_dispatch(link_ids: list[int]) -> None:
     retry_jitter=True,
     ignore_result=True,
 )
-def cancelled_unpaid_emails_send(event_id: int, kinds: list[str]) -> int:
-    return notices.cancelled_unpaid_emails_send(event_id=event_id, kinds=kinds)
+def notice_emails_send(event_id: int, kinds: list[str]) -> int:
+    return notices.notice_emails_send(event_id=event_id, kinds=kinds)

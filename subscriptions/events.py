@@ -35,6 +35,7 @@ class EventType(models.TextChoices):
     REACTIVATION_FAILED = "reactivation.failed", _("Reactivation failed")
     PAYMENT_METHOD_UPDATED = "payment_method.updated", _("Payment method updated")
     SUBSCRIPTION_RECOVERED = "subscription.recovered", _("Late payment recovered")
+    RENEWAL_UPCOMING = "renewal.upcoming", _("Renewal coming up")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ _FLAGS: dict[EventType, EventFlags] = {
     EventType.REACTIVATION_FAILED: EventFlags(segmentation_trigger=False, webhook=True),
     EventType.PAYMENT_METHOD_UPDATED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.SUBSCRIPTION_RECOVERED: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.RENEWAL_UPCOMING: EventFlags(segmentation_trigger=True, webhook=True),
 }
 if set(_FLAGS) != set(EventType):  # pragma: no cover - a developer's mistake, caught at import
     raise ImportError(

@@ -154,6 +154,12 @@ class RecoveryPolicy(models.Model):
     payment_failed_message = models.TextField(
         _("wording of the payment-failed email"), blank=True, max_length=2000
     )
+    # Days before a renewal the subscriber is reminded of it (`renewal.upcoming`).
+    # None: the default, 7 days for yearly plans and none for shorter ones; 0: never;
+    # N: every plan of the product whose period is longer than N days.
+    renewal_reminder_days = models.PositiveSmallIntegerField(
+        _("renewal reminder, days before"), null=True, blank=True
+    )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = TenantManager()
@@ -231,6 +237,9 @@ class Subscription(models.Model):
     retries_stopped_code = models.CharField(
         max_length=60, blank=True, verbose_name=_("retries stopped code")
     )
+    # The due date the subscriber was last reminded of (`renewal.upcoming`): one reminder
+    # per renewal, whoever runs the job.
+    renewal_reminded_for = models.DateField(_("renewal reminded for"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancellation_source = models.CharField(
         _("cancellation source"), max_length=10, choices=CancellationSource.choices, blank=True

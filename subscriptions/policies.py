@@ -30,6 +30,7 @@ def recovery_policy_update(
     access_while_retrying: bool,
     send_payment_failed_email: bool,
     payment_failed_message: str,
+    renewal_reminder_days: int | None = None,
 ) -> RecoveryPolicy:
     """Save the product's policy. An empty `retry_schedule` follows the creator's. The
     new schedule applies from the next retry that is scheduled; dates already set stay."""
@@ -43,6 +44,7 @@ def recovery_policy_update(
     policy.access_while_retrying = access_while_retrying
     policy.send_payment_failed_email = send_payment_failed_email
     policy.payment_failed_message = payment_failed_message.strip()
+    policy.renewal_reminder_days = renewal_reminder_days
     policy.full_clean(exclude=["creator", "product"])
     policy.save()
     return policy

@@ -54,6 +54,7 @@ def recovery_policy_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 "access_while_retrying": policy.access_while_retrying,
                 "send_payment_failed_email": policy.send_payment_failed_email,
                 "payment_failed_message": policy.payment_failed_message,
+                "renewal_reminder_days": policy.renewal_reminder_days,
             }
         )
     creator = membership(request).creator

@@ -149,6 +149,7 @@ def test_consumers_take_their_lists_from_the_flags():
         "charge.failed",
         "payment_method.updated",
         "subscription.recovered",
+        "renewal.upcoming",
         "charge.refunded",
         "charge.chargeback",
         "reactivation.requested",
