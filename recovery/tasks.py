@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from smtplib import SMTPException
+from typing import Any
 
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
@@ -12,17 +13,20 @@ from recovery import email, notices
 
 logger = logging.getLogger(__name__)
 
+# Emails to the ESP: retried on its transient failures, acknowledged once sent.
+EMAIL_TASK: dict[str, Any] = {
+    "queue": "email",
+    "acks_late": True,
+    "autoretry_for": (SMTPException, AnymailAPIError, ConnectionError, TimeoutError),
+    "max_retries": 5,
+    "retry_backoff": 5,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "ignore_result": True,
+}
 
-@shared_task(
-    queue="email",
-    acks_late=True,
-    autoretry_for=(SMTPException, AnymailAPIError, ConnectionError, TimeoutError),
-    max_retries=5,
-    retry_backoff=5,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    ignore_result=True,
-)
+
+@shared_task(**EMAIL_TASK)
 def payment_emails_send(link_ids: list[int]) -> int:
     return email.payment_emails_send(link_ids=link_ids)
 
@@ -36,15 +40,6 @@ def payment_emails_dispatch(link_ids: list[int]) -> None:
         logger.warning("payment emails not queued now; the sweep job will send them")
 
 
-@shared_task(
-    queue="email",
-    acks_late=True,
-    autoretry_for=(SMTPException, AnymailAPIError, ConnectionError, TimeoutError),
-    max_retries=5,
-    retry_backoff=5,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    ignore_result=True,
-)
+@shared_task(**EMAIL_TASK)
 def notice_emails_send(event_id: int, kinds: list[str]) -> int:
     return notices.notice_emails_send(event_id=event_id, kinds=kinds)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -52,6 +53,19 @@ def _signed_in_subscriber(request: HttpRequest, creator: Creator) -> Subscriber 
     if not isinstance(subscriber_id, int) or data.get("until", 0) < time.time():
         return None
     return Subscriber.objects.filter(creator=creator, pk=subscriber_id).first()
+
+
+def _own_subscription(creator: Creator, subscriber: Subscriber, uuid: UUID) -> Subscription:
+    """One of the signed-in subscriber's subscriptions with this creator (404 otherwise),
+    with what the services and messages read loaded."""
+    subscription = (
+        Subscription.objects.filter(creator=creator, subscriber=subscriber, uuid=uuid)
+        .select_related("plan__product", "creator", "subscriber")
+        .first()
+    )
+    if subscription is None:
+        raise Http404
+    return subscription
 
 
 def _cancel_form(subscription: Subscription, data: Any = None) -> CustomerCancelForm:
@@ -140,11 +154,7 @@ def cancel(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     subscriber = _signed_in_subscriber(request, creator)
     if subscriber is None:
         return redirect("subscriber:sign_in_request", slug=creator.slug)
-    subscription = Subscription.objects.filter(
-        creator=creator, subscriber=subscriber, uuid=uuid
-    ).first()
-    if subscription is None:
-        raise Http404
+    subscription = _own_subscription(creator, subscriber, uuid)
     form = _cancel_form(subscription, request.POST)
     if not form.is_valid():
         subscription.cancel_form = form  # type: ignore[attr-defined]
@@ -158,29 +168,22 @@ def cancel(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     with translation.override(language_for(creator.locale)):
         reason = form.reason_text()
     try:
-        subscription_cancel(
+        cancelled = subscription_cancel(
             subscription=subscription,
             actor=Actor.subscriber(subscriber),
             reason=reason,
         )
-        subscription.refresh_from_db(fields=["paid_through"])
-        if subscription.paid_through is not None:
+        if cancelled.paid_through is not None:
             messages.success(
                 request,
                 _("Your subscription is cancelled. You keep access until %(date)s.")
-                % {"date": _local_date(subscription.paid_through)},
+                % {"date": date_format(cancelled.paid_through, "DATE_FORMAT")},
             )
         else:
             messages.success(request, _("Your subscription is cancelled."))
     except Conflict:
         messages.error(request, _("This subscription cannot be cancelled any more."))
     return redirect("subscriber:manage", slug=creator.slug)
-
-
-def _local_date(value: Any) -> str:
-    from django.utils.formats import date_format
-
-    return date_format(value, "DATE_FORMAT")
 
 
 @private_page
@@ -191,13 +194,7 @@ def restart(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     subscriber = _signed_in_subscriber(request, creator)
     if subscriber is None:
         return redirect("subscriber:sign_in_request", slug=creator.slug)
-    subscription = (
-        Subscription.objects.filter(creator=creator, subscriber=subscriber, uuid=uuid)
-        .select_related("plan__product", "creator", "subscriber")
-        .first()
-    )
-    if subscription is None:
-        raise Http404
+    subscription = _own_subscription(creator, subscriber, uuid)
     try:
         decision = subscription_restart_by_subscriber(
             subscription=subscription, subscriber=subscriber
@@ -215,7 +212,7 @@ def restart(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
         ) % {"product": product}
         if reactivated.next_charge_date:
             text += " " + _("Your next charge will be on %(date)s.") % {
-                "date": _local_date(reactivated.next_charge_date)
+                "date": date_format(reactivated.next_charge_date, "DATE_FORMAT")
             }
         messages.success(request, text)
         return redirect("subscriber:manage", slug=creator.slug)
