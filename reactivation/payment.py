@@ -21,6 +21,7 @@ from recovery.models import PaymentLink
 from recovery.purposes import PaymentAnswer, register_payer
 from recovery.services import payment_link_for_charge
 from subscriptions import billing, transitions
+from subscriptions.cards import card_data
 from subscriptions.gateways import GatewayError, get_gateway
 from subscriptions.models import Charge, Subscription
 from subscriptions.overdue import PENDING_LEASE
@@ -129,9 +130,15 @@ def reactivation_pay_with_new_method(*, link: PaymentLink, payment_method: str) 
                 events = transitions.payment_method_changed(
                     locked,
                     payment_method=payment_method,
-                    data={"source": "subscriber", "gateway": charge.gateway},
+                    data={
+                        "source": "subscriber",
+                        "gateway": charge.gateway,
+                        **card_data(result.details.get("card")),
+                    },
                 )
-                locked.save(update_fields=["payment_method", "retries_stopped_code"])
+                locked.save(
+                    update_fields=["payment_method", "retries_stopped_code", "card_expires_on"]
+                )
                 transition_record(subscription=locked, events=events)
             _apply(
                 request, locked, _outcome(request, locked, charge.period_start), now, charged=True

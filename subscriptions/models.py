@@ -240,6 +240,11 @@ class Subscription(models.Model):
     # The due date the subscriber was last reminded of (`renewal.upcoming`): one reminder
     # per renewal, whoever runs the job.
     renewal_reminded_for = models.DateField(_("renewal reminded for"), null=True, blank=True)
+    # The last day the saved card can be charged (its expiry month's end), when the
+    # processor told us (subscriptions.cards); and the expiry the subscriber was last
+    # warned of, so the card-expiring notice goes once per card.
+    card_expires_on = models.DateField(_("card expires on"), null=True, blank=True)
+    card_expiry_noticed_for = models.DateField(_("card expiry noticed for"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancellation_source = models.CharField(
         _("cancellation source"), max_length=10, choices=CancellationSource.choices, blank=True

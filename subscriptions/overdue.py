@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -151,14 +152,23 @@ def subscription_pay_overdue(
             logger.warning("subscription %s changed while paying %s", locked.uuid, charge.uuid)
             return OverduePayment("paid", charge)
         subscription_recover_apply(
-            subscription=locked, charge=charge, payment_method=payment_method, actor=actor
+            subscription=locked,
+            charge=charge,
+            payment_method=payment_method,
+            actor=actor,
+            card=result.details.get("card"),
         )
         locked.save()
     return OverduePayment("paid", charge)
 
 
 def subscription_recover_apply(
-    *, subscription: Subscription, charge: Charge, payment_method: str, actor: str
+    *,
+    subscription: Subscription,
+    charge: Charge,
+    payment_method: str,
+    actor: str,
+    card: dict[str, Any] | None = None,
 ) -> None:
     """The unpaid period was paid with `payment_method`: save it, back to ACTIVE on the
     original anchor, retries ended. Caller holds the row lock and saves."""
@@ -167,6 +177,7 @@ def subscription_recover_apply(
         charge=charge,
         payment_method=payment_method,
         source=actor,
+        card=card,
         today=billing.local_date(timezone.now(), subscription.creator.tz),
     )
     transition_record(subscription=subscription, events=events)

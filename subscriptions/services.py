@@ -20,6 +20,7 @@ from accounts.models import Creator
 from core.actors import Actor
 from core.errors import DomainError
 from subscriptions import billing, transitions
+from subscriptions.cards import card_expires_on
 from subscriptions.declines import decline_code
 from subscriptions.events import EventType
 from subscriptions.gateways import (
@@ -232,7 +233,21 @@ def charge_call_gateway(*, charge: Charge, gateway: PaymentGateway | None = None
         return ChargeResult(ChargeOutcome.DECLINED, "", str(exc))
     if result.succeeded:
         creator_gateway_error_clear(creator=creator)
+        _card_expiry_keep(subscription, result)
     return result
+
+
+def _card_expiry_keep(subscription: Subscription, result: ChargeResult) -> None:
+    """The charged card's expiry, as the processor just reported it, kept on the
+    subscription when that card is still its saved method (a card being tried from the
+    payment page is saved, expiry included, only once it paid)."""
+    expires = card_expires_on(result.details.get("card"))
+    if expires is None or expires == subscription.card_expires_on:
+        return
+    Subscription.objects.filter(
+        pk=subscription.pk, payment_method=subscription.payment_method
+    ).update(card_expires_on=expires)
+    subscription.card_expires_on = expires
 
 
 def charge_settle(*, charge: Charge, result: ChargeResult) -> bool:
@@ -317,7 +332,9 @@ def subscription_payment_method_set(
         .get(pk=subscription.pk, creator_id=subscription.creator_id)
     )
     events = transitions.payment_method_changed(locked, payment_method=payment_method, data=data)
-    locked.save(update_fields=["payment_method", "retries_stopped_code", "updated_at"])
+    locked.save(
+        update_fields=["payment_method", "retries_stopped_code", "card_expires_on", "updated_at"]
+    )
     transition_record(subscription=locked, events=events)
     return locked
 

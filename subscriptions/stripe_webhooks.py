@@ -30,9 +30,10 @@ from django.views.decorators.http import require_POST
 from accounts.models import Creator
 from core.actors import Actor
 from core.errors import Conflict
+from subscriptions.cards import card_data
 from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.gateways import get_gateway
-from subscriptions.gateways.stripe import StripeGateway
+from subscriptions.gateways.stripe import SavedMethod, StripeGateway
 from subscriptions.models import CANCELLED_STATUSES, Charge, StripeWebhookEvent, Subscription
 from subscriptions.services import subscription_payment_method_set
 
@@ -99,27 +100,27 @@ def _charge_for_intent(*, creator: Creator, payment_intent: Any) -> Charge | Non
     )
 
 
-def _checkout_payment_method(*, creator: Creator, event: dict[str, Any]) -> str:
+def _checkout_payment_method(*, creator: Creator, event: dict[str, Any]) -> SavedMethod | None:
     """The card a `setup` Checkout Session of our payment page saved, read from Stripe
-    before any transaction opens ("" for any other event). A Stripe error raises, so the
-    delivery is answered 5xx and Stripe delivers it again."""
+    before any transaction opens (None for any other event). A Stripe error raises, so
+    the delivery is answered 5xx and Stripe delivers it again."""
     obj = event["data"]["object"]
     if event["type"] != CHECKOUT_COMPLETED or obj.get("mode") != "setup":
-        return ""
+        return None
     if not (obj.get("metadata") or {}).get("subscription"):
-        return ""
+        return None
     setup_intent = obj.get("setup_intent")
     if isinstance(setup_intent, dict):
         setup_intent = setup_intent.get("id")
     if not isinstance(setup_intent, str) or not setup_intent:
-        return ""
+        return None
     gateway = get_gateway(creator)
     if not isinstance(gateway, StripeGateway):
-        return ""
+        return None
     return gateway.setup_intent_payment_method(setup_intent=setup_intent)
 
 
-def _apply_checkout(*, creator: Creator, event: dict[str, Any], payment_method: str) -> str:
+def _apply_checkout(*, creator: Creator, event: dict[str, Any], method: SavedMethod) -> str:
     metadata = event["data"]["object"].get("metadata") or {}
     try:
         subscription_uuid = uuid.UUID(str(metadata.get("subscription")))
@@ -130,8 +131,12 @@ def _apply_checkout(*, creator: Creator, event: dict[str, Any], payment_method: 
         return "unknown_subscription"
     subscription_payment_method_set(
         subscription=subscription,
-        payment_method=payment_method,
-        data={"source": "stripe_checkout", "payment_link": str(metadata.get("payment_link", ""))},
+        payment_method=method.id,
+        data={
+            "source": "stripe_checkout",
+            "payment_link": str(metadata.get("payment_link", "")),
+            **card_data(method.card),
+        },
     )
     return "applied"
 
@@ -144,12 +149,7 @@ def _apply_card_updated(*, creator: Creator, payment_method: dict[str, Any]) -> 
     if not isinstance(method_id, str) or not method_id.startswith("pm_"):
         return "ignored"
     card = payment_method.get("card") or {}
-    data = {
-        "source": "stripe_card_updater",
-        "exp_month": card.get("exp_month"),
-        "exp_year": card.get("exp_year"),
-        "last4": card.get("last4"),
-    }
+    data = {"source": "stripe_card_updater", **card_data(card)}
     subscriptions = Subscription.objects.filter(creator=creator, payment_method=method_id)
     count = 0
     for subscription in subscriptions.exclude(status__in=sorted(CANCELLED_STATUSES)):
@@ -185,15 +185,17 @@ def _apply_intent_finished(*, creator: Creator, payment_intent: dict[str, Any]) 
     return "settling"
 
 
-def _apply(*, creator: Creator, event: dict[str, Any], payment_method: str = "") -> str:
+def _apply(
+    *, creator: Creator, event: dict[str, Any], payment_method: SavedMethod | None = None
+) -> str:
     kind = event["type"]
     obj = event["data"]["object"]
     if kind in INTENT_FINISHED:
         return _apply_intent_finished(creator=creator, payment_intent=obj)
     if kind == CHECKOUT_COMPLETED:
-        if not payment_method:
+        if payment_method is None:
             return "ignored"
-        return _apply_checkout(creator=creator, event=event, payment_method=payment_method)
+        return _apply_checkout(creator=creator, event=event, method=payment_method)
     if kind == CARD_UPDATED:
         return _apply_card_updated(creator=creator, payment_method=obj)
     if kind not in HANDLED_TYPES:

@@ -23,6 +23,7 @@ from typing import Any
 from core.actors import Actor
 from core.errors import Conflict
 from subscriptions import billing
+from subscriptions.cards import card_data, card_expires_on
 from subscriptions.events import EventType
 from subscriptions.models import (
     CANCELLATION_SOURCE_BY_ACTOR,
@@ -175,14 +176,22 @@ def retries_stopped(subscription: Subscription, *, code: str) -> list[Event]:
 def payment_method_changed(
     subscription: Subscription, *, payment_method: str, data: dict[str, Any]
 ) -> list[Event]:
-    """A new payment method: saved, and automatic charges resume on it."""
+    """A new payment method: saved, and automatic charges resume on it. Its card's expiry
+    is the one `data` carries (unknown until the processor reports it otherwise)."""
     subscription.payment_method = payment_method
     subscription.retries_stopped_code = ""
+    subscription.card_expires_on = card_expires_on(data)
     return [Event(EventType.PAYMENT_METHOD_UPDATED, data)]
 
 
 def recovered(
-    subscription: Subscription, *, charge: Any, payment_method: str, source: str, today: date
+    subscription: Subscription,
+    *,
+    charge: Any,
+    payment_method: str,
+    source: str,
+    today: date,
+    card: dict[str, Any] | None = None,
 ) -> list[Event]:
     """The late period was paid at once from the payment page (SPEC §4.6): the method
     saved when it is new, ACTIVE on the original anchor, retries ended, and
@@ -193,7 +202,7 @@ def recovered(
         events += payment_method_changed(
             subscription,
             payment_method=payment_method,
-            data={"source": source, "gateway": charge.gateway},
+            data={"source": source, "gateway": charge.gateway, **card_data(card)},
         )
     events += paid(subscription, period_start=charge.period_start)
     events.append(

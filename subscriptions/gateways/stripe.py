@@ -2,15 +2,19 @@
 
 Every charge is one `POST /v1/payment_intents` created and confirmed at once
 (`confirm=true, off_session=true`) with our idempotency key as Stripe's
-`Idempotency-Key`. The library never retries by itself (`max_network_retries=0`): a
-transient failure is recorded on the charge and our schedule repeats the call with the
-same key and the same parameters, so Stripe answers the original PaymentIntent instead of
-charging twice.
+`Idempotency-Key`, after one `GET /v1/payment_methods/{id}` that says which kind of
+method it is (the PaymentIntent allows exactly that type, so a saved card never asks for
+a redirect) and, for a card, when it expires (`details["card"]`, kept on the
+subscription for the card-expiring notice). The library never retries by itself
+(`max_network_retries=0`): a transient failure is recorded on the charge and our
+schedule repeats the call with the same key and the same parameters, so Stripe answers
+the original PaymentIntent instead of charging twice.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -152,6 +156,30 @@ def _result_from_intent(intent: Any) -> ChargeResult:
     return ChargeResult(ChargeOutcome.DECLINED, intent.id, message, {"status": status})
 
 
+@dataclass(frozen=True)
+class SavedMethod:
+    """A saved PaymentMethod as far as charging it needs: its id and type, and for a card
+    `{"exp_month", "exp_year", "last4", "brand"}` (empty for any other type)."""
+
+    id: str
+    type: str
+    card: dict[str, Any]
+
+
+def saved_method(method: Any) -> SavedMethod:
+    kind = str(getattr(method, "type", "") or "card")
+    card: dict[str, Any] = {}
+    found = getattr(method, "card", None) if kind == "card" else None
+    if found is not None:
+        card = {
+            "exp_month": getattr(found, "exp_month", None),
+            "exp_year": getattr(found, "exp_year", None),
+            "last4": str(getattr(found, "last4", "") or ""),
+            "brand": str(getattr(found, "brand", "") or ""),
+        }
+    return SavedMethod(id=str(method.id), type=kind, card=card)
+
+
 class StripeGateway:
     """Charges the subscriber's saved Stripe customer and payment method off-session."""
 
@@ -196,22 +224,27 @@ class StripeGateway:
             # idempotency), so read the PaymentIntent's status now.
             return self._current(reference)
         self.validate_payment_method(payment_method=payment_method, customer=customer)
-        params: dict[str, Any] = {
-            "amount": to_minor_units(amount, currency),
-            "currency": currency.lower(),
-            "customer": customer,
-            "payment_method": payment_method,
-            "confirm": True,
-            "off_session": True,
-            # A saved card never redirects; without this Stripe demands a return_url.
-            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
-            "metadata": metadata,
-        }
+        amount_minor = to_minor_units(amount, currency)
         client = self._client()
         if metadata.get("attempt", "0") != "0":
             earlier = self._earlier_payment(client, customer=customer, metadata=metadata)
             if earlier is not None:
                 return earlier
+        method = self._payment_method(client, payment_method)
+        if isinstance(method, ChargeResult):
+            return method
+        params: dict[str, Any] = {
+            "amount": amount_minor,
+            "currency": currency.lower(),
+            "customer": customer,
+            "payment_method": payment_method,
+            "confirm": True,
+            "off_session": True,
+            # Exactly the saved method's type: without a type list Stripe enables
+            # automatic payment methods, which may redirect and then demand a return_url.
+            "payment_method_types": [method.type],
+            "metadata": metadata,
+        }
         try:
             intent = client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -240,7 +273,34 @@ class StripeGateway:
             )
         except stripe.APIError as exc:
             return _transient(exc)
-        return _result_from_intent(intent)
+        result = _result_from_intent(intent)
+        if method.card:
+            details = {**result.details, "card": method.card}
+            return ChargeResult(result.outcome, result.reference, result.message, details)
+        return result
+
+    def _payment_method(
+        self, client: stripe.StripeClient, payment_method: str
+    ) -> SavedMethod | ChargeResult:
+        """The saved method's type and card expiry, or the answer that ends this try: a
+        method Stripe does not know is a decline (a new one is needed), an unreachable
+        Stripe a transient error (nothing was charged)."""
+        try:
+            found = client.v1.payment_methods.retrieve(payment_method)
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise GatewayMisconfigured(
+                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
+            ) from exc
+        except stripe.InvalidRequestError as exc:
+            return ChargeResult(
+                ChargeOutcome.DECLINED,
+                "",
+                f"Stripe refused the charge: {exc.user_message or exc}",
+                {"code": exc.code or "", "http_status": exc.http_status},
+            )
+        except stripe.StripeError as exc:
+            return _transient(exc)
+        return saved_method(found)
 
     def payment_method_setup_url(
         self, *, customer: str, success_url: str, cancel_url: str, metadata: dict[str, str]
@@ -273,20 +333,23 @@ class StripeGateway:
             ) from exc
         return str(session.url)
 
-    def setup_intent_payment_method(self, *, setup_intent: str) -> str:
-        """The payment method a completed SetupIntent saved (`pm_…`)."""
+    def setup_intent_payment_method(self, *, setup_intent: str) -> SavedMethod:
+        """The payment method a completed SetupIntent saved (`pm_…`), with its card."""
         client = self._client()
         try:
-            intent = client.v1.setup_intents.retrieve(setup_intent)
+            intent = client.v1.setup_intents.retrieve(
+                setup_intent, params={"expand": ["payment_method"]}
+            )
         except stripe.StripeError as exc:
             raise GatewayError(
                 f"Stripe did not return the SetupIntent ({type(exc).__name__})."
             ) from exc
         method = intent.payment_method
-        method_id = method if isinstance(method, str) else getattr(method, "id", "")
-        if not method_id:
+        if isinstance(method, str) and method:
+            return SavedMethod(id=method, type="card", card={})
+        if method is None or not getattr(method, "id", ""):
             raise GatewayError("The SetupIntent has no payment method.")
-        return str(method_id)
+        return saved_method(method)
 
     def _current(self, reference: str) -> ChargeResult:
         """The PaymentIntent's status now: succeeded, declined (`requires_payment_method`

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db
 WHSEC = "whsec_5c1e0a6f3b2d4e8f9a7b6c5d4e3f2a1b"
 CUSTOMER = "cus_NffrFeUfNV2Hib"
 CHECKOUT_URL = "https://checkout.stripe.com/c/pay/cs_test_a1b2c3"
+NEW_CARD = ss.card_method("pm_1NewCardLkdIwHu7", exp_month=3, exp_year=2028, last4="4444")
 
 
 def _session(recorded: ss.Recorded) -> tuple[int, dict]:
@@ -47,11 +48,14 @@ def _session(recorded: ss.Recorded) -> tuple[int, dict]:
 
 
 def _setup_intent(recorded: ss.Recorded) -> tuple[int, dict]:
+    method: object = "pm_1NewCardLkdIwHu7"
+    if recorded.params.get("expand[0]") == "payment_method":  # as Stripe expands it
+        method = NEW_CARD
     return 200, {
         "id": "seti_1Mtw",
         "object": "setup_intent",
         "customer": CUSTOMER,
-        "payment_method": "pm_1NewCardLkdIwHu7",
+        "payment_method": method,
         "status": "succeeded",
         "usage": "off_session",
     }
@@ -84,6 +88,7 @@ def test_a_new_card_from_stripe_checkout_pays_the_late_renewal(settings, mailout
         paid_through=DUE,
     )
     with ss.running(settings) as fake:
+        fake.payment_methods[NEW_CARD["id"]] = (200, NEW_CARD)
         fake.then(
             ss.card_error(
                 "card_declined", "insufficient_funds", "Your card has insufficient funds."
@@ -134,6 +139,8 @@ def test_a_new_card_from_stripe_checkout_pays_the_late_renewal(settings, mailout
     assert paid.kind == "retry"
     charged = [r for r in fake.requests if r.path == "/v1/payment_intents" and r.method == "POST"]
     assert charged[-1].params["payment_method"] == "pm_1NewCardLkdIwHu7"
-    assert sub.events.filter(type="payment_method.updated").count() == 1
+    [updated] = sub.events.filter(type="payment_method.updated")
+    assert updated.data["last4"] == "4444"
+    assert sub.card_expires_on == date(2028, 3, 31)  # read from the saved card
     with at(date(2026, 2, 12)):
         assert Client().get(page).status_code == 410

@@ -51,6 +51,12 @@ class FakeStripe:
     script: list[Scripted] = field(default_factory=list)
     # Answers requests once the script is empty (e.g. a stateful `StripeLedger`).
     default: Responder | None = None
+    # `GET /v1/payment_methods/{id}` (the gateway reads the saved method before each
+    # charge) is answered from here, outside the script: a card by default, or the
+    # (status, body) set for that id. These reads are recorded in `method_reads`, not in
+    # `requests`, which holds everything else in order.
+    payment_methods: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    method_reads: list[Recorded] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def then(self, responder: Responder, *, delay: float = 0.0) -> FakeStripe:
@@ -60,6 +66,11 @@ class FakeStripe:
 
     def _next(self, recorded: Recorded) -> tuple[Scripted, int, dict[str, Any]]:
         with self._lock:
+            if recorded.method == "GET" and recorded.path.startswith("/v1/payment_methods/"):
+                self.method_reads.append(recorded)
+                method_id = recorded.path.rsplit("/", 1)[1]
+                answer = self.payment_methods.get(method_id) or (200, card_method(method_id))
+                return Scripted(lambda _recorded: answer), *answer
             self.requests.append(recorded)
             fallback = self.default or _default_answer
             scripted = self.script.pop(0) if self.script else Scripted(fallback)
@@ -68,6 +79,28 @@ class FakeStripe:
 
 
 # --- Stripe's documented objects -------------------------------------------------------
+
+
+def card_method(
+    method_id: str, *, exp_month: int = 12, exp_year: int = 2030, last4: str = "4242"
+) -> dict[str, Any]:
+    """A PaymentMethod object of type `card` (docs.stripe.com/api/payment_methods/object)."""
+    return {
+        "id": method_id,
+        "object": "payment_method",
+        "type": "card",
+        "customer": "cus_test",
+        "card": {
+            "brand": "visa",
+            "exp_month": exp_month,
+            "exp_year": exp_year,
+            "last4": last4,
+            "funding": "credit",
+            "country": "US",
+        },
+        "livemode": False,
+        "metadata": {},
+    }
 
 
 def _metadata(recorded: Recorded) -> dict[str, str]:

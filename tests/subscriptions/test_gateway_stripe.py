@@ -7,6 +7,7 @@ package; only Stripe itself is replaced, at the HTTP boundary.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -87,6 +88,8 @@ def test_sale_creates_and_confirms_an_off_session_payment_intent(stripe_creator,
     assert charge.status == Charge.Status.SUCCEEDED
     assert charge.gateway == "stripe"
     assert charge.gateway_reference.startswith("pi_")
+    [read] = fake_stripe.method_reads
+    assert (read.method, read.path) == ("GET", f"/v1/payment_methods/{PM}")
     [request] = fake_stripe.requests
     assert (request.method, request.path) == ("POST", "/v1/payment_intents")
     assert request.header("Authorization") == f"Bearer {SECRET}"
@@ -98,14 +101,60 @@ def test_sale_creates_and_confirms_an_off_session_payment_intent(stripe_creator,
         "payment_method": PM,
         "confirm": "true",
         "off_session": "true",
-        "automatic_payment_methods[enabled]": "true",
-        "automatic_payment_methods[allow_redirects]": "never",
+        # Exactly the saved method's type: a card never redirects, so no return_url.
+        "payment_method_types[0]": "card",
         "metadata[subscription]": str(sub.uuid),
         "metadata[charge]": str(charge.uuid),
         "metadata[creator]": str(stripe_creator.uuid),
         "metadata[period_start]": charge.period_start.isoformat(),
         "metadata[attempt]": "0",
     }
+
+
+def test_the_charged_cards_expiry_is_kept_on_the_subscription(stripe_creator, fake_stripe):
+    fake_stripe.payment_methods[PM] = (200, ss.card_method(PM, exp_month=2, exp_year=2027))
+
+    sub = _sale(stripe_creator)
+
+    assert sub.status == Status.ACTIVE
+    sub.refresh_from_db()
+    assert sub.card_expires_on == date(2027, 2, 28)  # valid through the month's last day
+
+
+def test_a_payment_method_stripe_does_not_know_declines_without_creating_a_payment(
+    stripe_creator, fake_stripe
+):
+    fake_stripe.payment_methods[PM] = (
+        404,
+        {
+            "error": {
+                "code": "resource_missing",
+                "message": f"No such PaymentMethod: '{PM}'",
+                "param": "payment_method",
+                "type": "invalid_request_error",
+            }
+        },
+    )
+
+    sub = _sale(stripe_creator)
+
+    assert sub.status == Status.INACTIVE
+    charge = Charge.objects.get(subscription=sub)
+    assert charge.status == Charge.Status.DECLINED
+    assert f"No such PaymentMethod: '{PM}'" in charge.failure_message
+    assert fake_stripe.requests == []  # no PaymentIntent
+
+
+def test_a_bank_debit_method_is_charged_as_its_own_type(stripe_creator, fake_stripe):
+    method = {**ss.card_method(PM), "type": "sepa_debit", "card": None}
+    fake_stripe.payment_methods[PM] = (200, method)
+
+    sub = _sale(stripe_creator, currency="EUR")
+
+    assert sub.status == Status.ACTIVE
+    assert fake_stripe.requests[0].params["payment_method_types[0]"] == "sepa_debit"
+    sub.refresh_from_db()
+    assert sub.card_expires_on is None
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import hashlib
 import hmac
 import json
@@ -309,6 +311,7 @@ def test_card_updater_lifts_a_hard_decline_and_records_the_update(stripe_creator
     assert sub.retries_stopped_code == ""
     event = sub.events.get(type="payment_method.updated")
     assert event.data["source"] == "stripe_card_updater" and event.data["last4"] == "4242"
+    assert sub.card_expires_on == date(2030, 8, 31)  # the new expiry, for the notice
     other.refresh_from_db()
     assert other.retries_stopped_code == "expired_card"  # another creator's: untouched
     assert _post(stripe_creator, payload).json()["outcome"] == "duplicate"
