@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import hashlib
 import hmac
 import json
 import logging
 import threading
 import time
+from datetime import date
 from typing import Any
 
 import pytest
