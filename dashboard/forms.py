@@ -254,6 +254,13 @@ class RecoveryPolicyForm(forms.Form):
         max_value=60,
         required=False,
     )
+    send_card_expiring_email = forms.BooleanField(
+        label=_(
+            "Email the subscriber the month before the card expires, with a link to replace it"
+        ),
+        help_text=_("Only for cards whose expiry the payment processor reports (Stripe)."),
+        required=False,
+    )
 
     def clean_retry_schedule(self) -> list[int]:
         return _parse_retry_days(self.cleaned_data["retry_schedule"])

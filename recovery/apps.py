@@ -7,7 +7,7 @@ class RecoveryConfig(AppConfig):
     verbose_name = _("Payment recovery")
 
     def ready(self) -> None:
-        from recovery import jobs, reminders  # noqa: F401  (register the periodic jobs)
+        from recovery import card_notices, jobs, reminders  # noqa: F401  (register the periodic jobs)
         from recovery.consumer import recovery_consume
         from subscriptions.outbox import register_consumer
 

@@ -18,7 +18,12 @@ from notifications.email import email_message, email_render, email_send_many
 from recovery.models import PaymentLink
 from subscriptions.models import RecoveryPolicy
 
-TEMPLATE = "payment_failed"
+# The email of each emailed link's purpose (a declined reactivation's link is shown on
+# the page at once, never emailed).
+TEMPLATES = {
+    PaymentLink.Purpose.OVERDUE: "payment_failed",
+    PaymentLink.Purpose.CARD: "card_expiring",
+}
 
 
 def payment_link_url(token: str) -> str:
@@ -46,6 +51,9 @@ def link_context(link: PaymentLink, *, url: str) -> dict[str, Any]:
         "time_zone": link.creator.time_zone,
         "final_action": policy.final_action if policy else RecoveryPolicy.FinalAction.LEAVE_UNPAID,
         "custom_message": policy.payment_failed_message if policy else "",
+        # A card link: the last day the card it asks to replace can be charged.
+        "card_expires_on": link.period_start,
+        "next_charge_date": subscription.next_charge_date,
         "link": url,
     }
 
@@ -63,7 +71,7 @@ def payment_emails_send(*, link_ids: list[int]) -> int:
         rows = list(
             PaymentLink.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("creator", "subscription__subscriber", "subscription__plan__product")
-            .filter(pk__in=link_ids, emailed_at__isnull=True, purpose=PaymentLink.Purpose.OVERDUE)
+            .filter(pk__in=link_ids, emailed_at__isnull=True, purpose__in=list(TEMPLATES))
             .order_by("pk")
         )
         for row in rows:
@@ -78,7 +86,7 @@ def payment_emails_send(*, link_ids: list[int]) -> int:
         subscriber = row.subscription.subscriber
         with timezone.override(row.creator.tz):
             rendered = email_render(
-                template=TEMPLATE,
+                template=TEMPLATES[PaymentLink.Purpose(row.purpose)],
                 context=link_context(row, url=payment_link_url(tokens[row.pk])),
                 locale=subscriber.locale,
             )

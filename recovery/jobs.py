@@ -21,7 +21,7 @@ def payment_email_sweep() -> int:
     now = timezone.now()
     ids = list(
         PaymentLink.objects.filter(
-            purpose=PaymentLink.Purpose.OVERDUE,
+            purpose__in=list(email.TEMPLATES),
             emailed_at__isnull=True,
             created_at__lte=now - EMAIL_SWEEP_AFTER,
             expires_at__gt=now,

@@ -3,7 +3,8 @@
 Each failed renewal or retry of a late subscription issues one link, emailed to the
 subscriber; it works until the unpaid period ends and only while the subscription is
 still late. Opening it changes nothing; paying through it returns the subscription to
-ACTIVE on its original anchor.
+ACTIVE on its original anchor. A card link (`card_notices`) is the same page without an
+amount: it replaces a card about to expire and works until that card's expiry.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class PaymentLink(models.Model):
         OVERDUE = "overdue", _("overdue payment")
         # A reactivate-and-charge whose charge was declined: pay it with another card.
         REACTIVATION = "reactivation", _("declined reactivation")
+        # The saved card expires soon: replace it (nothing is charged through the link).
+        CARD = "card", _("card expiring")
 
     creator = models.ForeignKey(
         Creator, on_delete=models.CASCADE, related_name="+", verbose_name=_("creator")
@@ -51,6 +54,7 @@ class PaymentLink(models.Model):
     # For a reactivation link: the request's uuid (the reactivation app pays it).
     reference = models.UUIDField(null=True, blank=True, verbose_name=_("reference"))
     # The unpaid period the link pays, and its amount as it was when the charge failed.
+    # For a card link: the expiry date of the card it asks to replace, and amount 0.
     period_start = models.DateField(verbose_name=_("period start"))
     amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
     currency = models.CharField(max_length=3, verbose_name=_("currency"))

@@ -13,9 +13,9 @@ from recovery.models import PaymentLink
 
 @dataclass(frozen=True)
 class PaymentAnswer:
-    """`paid`, `declined` (message: the processor's reason), `error` (the processor did
-    not answer), `processing` (another submission is charging), `nothing_due` or
-    `invalid_method`."""
+    """`paid`, `updated` (a card link saved the new method, nothing charged), `declined`
+    (message: the processor's reason), `error` (the processor did not answer),
+    `processing` (another submission is charging), `nothing_due` or `invalid_method`."""
 
     outcome: str
     message: str = ""

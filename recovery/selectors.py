@@ -36,6 +36,8 @@ def payment_link_for_token(token: str) -> PaymentLink | None:
 
 def payment_link_state(link: PaymentLink) -> LinkState:
     subscription = link.subscription
+    if link.purpose == PaymentLink.Purpose.CARD:
+        return _card_link_state(link)
     if subscription.paid_through is not None and subscription.paid_through > link.period_start:
         return LinkState.PAID
     if link.purpose == PaymentLink.Purpose.REACTIVATION:
@@ -48,4 +50,17 @@ def payment_link_state(link: PaymentLink) -> LinkState:
         return LinkState.EXPIRED
     if unpaid_period_start(subscription) != link.period_start:
         return LinkState.SUPERSEDED
+    return LinkState.PAYABLE
+
+
+def _card_link_state(link: PaymentLink) -> LinkState:
+    """A card link is done (PAID) once the subscription's card is no longer the one it
+    warned of (replaced here, at the processor, or by the card network's updater)."""
+    subscription = link.subscription
+    if subscription.status not in (Status.ACTIVE, Status.DELAYED):
+        return LinkState.CLOSED
+    if subscription.card_expires_on != link.period_start:
+        return LinkState.PAID
+    if timezone.now() >= link.expires_at:
+        return LinkState.EXPIRED
     return LinkState.PAYABLE

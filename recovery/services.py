@@ -24,6 +24,7 @@ from subscriptions.overdue import (
     subscription_pay_overdue,
     unpaid_period_start,
 )
+from subscriptions.services import subscription_payment_method_set
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,33 @@ def _pay_overdue(link: PaymentLink, payment_method: str) -> PaymentAnswer:
 
 
 register_payer(PaymentLink.Purpose.OVERDUE, _pay_overdue)
+
+
+def _replace_card(link: PaymentLink, payment_method: str) -> PaymentAnswer:
+    """A card link saves the new method and charges nothing; the next renewal (or a
+    pending retry) uses it. A method saved on the processor's page is already saved."""
+    subscription = link.subscription
+    if payment_method == subscription.payment_method:
+        return PaymentAnswer("updated", next_charge_date=subscription.next_charge_date)
+    try:
+        get_gateway(subscription.creator).validate_payment_method(
+            payment_method=payment_method, customer=subscription.subscriber.gateway_customer_id
+        )
+    except GatewayError as exc:
+        return PaymentAnswer("invalid_method", str(exc))
+    with transaction.atomic():
+        link.subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if payment_link_state(link) is not LinkState.PAYABLE:
+            return PaymentAnswer("nothing_due")
+        updated = subscription_payment_method_set(
+            subscription=link.subscription,
+            payment_method=payment_method,
+            data={"source": "card_link", "payment_link": str(link.uuid)},
+        )
+    return PaymentAnswer("updated", next_charge_date=updated.next_charge_date)
+
+
+register_payer(PaymentLink.Purpose.CARD, _replace_card)
 
 
 def payment_link_pay_with_saved_method(*, event: SubscriptionEvent) -> PaymentAnswer | None:

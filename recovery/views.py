@@ -60,6 +60,25 @@ def _gone(request: HttpRequest, link: PaymentLink, state: LinkState) -> HttpResp
             "",
         ),
     }
+    if link.purpose == PaymentLink.Purpose.CARD:
+        messages[LinkState.PAID] = (
+            _("Card updated"),
+            _("Your subscription already uses a new card. Nothing else to do. Thank you!"),
+            "ok",
+        )
+        messages[LinkState.EXPIRED] = (
+            _("This link has expired"),
+            _(
+                "The card this link was for has expired. If a payment fails you will get "
+                "an email with a link to pay with another card."
+            ),
+            "",
+        )
+        messages[LinkState.CLOSED] = (
+            _("This link can no longer be used"),
+            _("This subscription is no longer active, so there is no card to replace."),
+            "",
+        )
     title, message, tone = messages[state]
     return _message(request, title=title, message=message, tone=tone, status=410)
 
@@ -107,7 +126,11 @@ def payment_page(request: HttpRequest, token: str) -> HttpResponse:
         if request.method in ("GET", "HEAD"):  # mail scanners send both: read only
             notice = ""
             if request.GET.get("checkout") == "done":
-                notice = _("Your new card is saved and is being charged. Reload in a moment.")
+                notice = (
+                    _("Your new card is being saved. Reload in a moment.")
+                    if link.purpose == PaymentLink.Purpose.CARD
+                    else _("Your new card is saved and is being charged. Reload in a moment.")
+                )
             return _page(request, link, notice=notice, tone="ok" if notice else "")
         page_url = f"{settings.BASE_URL}{request.path}"
         try:
@@ -129,6 +152,15 @@ def payment_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _answer(request: HttpRequest, link: PaymentLink, answer: PaymentAnswer) -> HttpResponse:
+    if answer.outcome == "updated":
+        message = _("Your subscription to %(product)s will use the new card.") % {
+            "product": link.subscription.plan.product.name
+        }
+        if answer.next_charge_date:
+            message += " " + _("It will be charged on %(date)s.") % {
+                "date": _date(answer.next_charge_date)
+            }
+        return _message(request, title=_("Card saved"), message=message, tone="ok", status=200)
     if answer.outcome == "paid":
         return _message(
             request,

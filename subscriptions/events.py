@@ -36,6 +36,7 @@ class EventType(models.TextChoices):
     PAYMENT_METHOD_UPDATED = "payment_method.updated", _("Payment method updated")
     SUBSCRIPTION_RECOVERED = "subscription.recovered", _("Late payment recovered")
     RENEWAL_UPCOMING = "renewal.upcoming", _("Renewal coming up")
+    PAYMENT_METHOD_EXPIRING = "payment_method.expiring", _("Card expiring")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ _FLAGS: dict[EventType, EventFlags] = {
     EventType.PAYMENT_METHOD_UPDATED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.SUBSCRIPTION_RECOVERED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.RENEWAL_UPCOMING: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.PAYMENT_METHOD_EXPIRING: EventFlags(segmentation_trigger=True, webhook=True),
 }
 if set(_FLAGS) != set(EventType):  # pragma: no cover - a developer's mistake, caught at import
     raise ImportError(

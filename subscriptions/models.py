@@ -160,6 +160,10 @@ class RecoveryPolicy(models.Model):
     renewal_reminder_days = models.PositiveSmallIntegerField(
         _("renewal reminder, days before"), null=True, blank=True
     )
+    # The month before the saved card expires, email a link to replace it.
+    send_card_expiring_email = models.BooleanField(
+        _("email the subscriber when the card is about to expire"), default=True
+    )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = TenantManager()
@@ -291,6 +295,12 @@ class Subscription(models.Model):
                 fields=["next_retry_date", "id"],
                 name="sub_retry_due",
                 condition=models.Q(status="DELAYED"),
+            ),
+            # The card-expiring notice reads the cards expiring in the next two months.
+            models.Index(
+                fields=["card_expires_on", "id"],
+                name="sub_card_expires",
+                condition=models.Q(status__in=["ACTIVE", "DELAYED"], card_expires_on__isnull=False),
             ),
             models.Index(
                 fields=["created_at", "id"],

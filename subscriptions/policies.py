@@ -31,6 +31,7 @@ def recovery_policy_update(
     send_payment_failed_email: bool,
     payment_failed_message: str,
     renewal_reminder_days: int | None = None,
+    send_card_expiring_email: bool = True,
 ) -> RecoveryPolicy:
     """Save the product's policy. An empty `retry_schedule` follows the creator's. The
     new schedule applies from the next retry that is scheduled; dates already set stay."""
@@ -45,6 +46,7 @@ def recovery_policy_update(
     policy.send_payment_failed_email = send_payment_failed_email
     policy.payment_failed_message = payment_failed_message.strip()
     policy.renewal_reminder_days = renewal_reminder_days
+    policy.send_card_expiring_email = send_card_expiring_email
     policy.full_clean(exclude=["creator", "product"])
     policy.save()
     return policy

@@ -55,6 +55,7 @@ def recovery_policy_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 "send_payment_failed_email": policy.send_payment_failed_email,
                 "payment_failed_message": policy.payment_failed_message,
                 "renewal_reminder_days": policy.renewal_reminder_days,
+                "send_card_expiring_email": policy.send_card_expiring_email,
             }
         )
     creator = membership(request).creator

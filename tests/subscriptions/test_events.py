@@ -150,6 +150,7 @@ def test_consumers_take_their_lists_from_the_flags():
         "payment_method.updated",
         "subscription.recovered",
         "renewal.upcoming",
+        "payment_method.expiring",
         "charge.refunded",
         "charge.chargeback",
         "reactivation.requested",
