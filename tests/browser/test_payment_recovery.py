@@ -4,11 +4,14 @@ card."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import TestCase
 from django.utils import timezone
 
 from reactivation import services as reactivation_services
+from recovery.card_notices import card_expiry_notices_send
 from subscriptions import billing, renewals
 from subscriptions.models import Charge, RecoveryPolicy, Status, Subscription, SubscriptionEvent
 from subscriptions.outbox import event_process
@@ -127,6 +130,47 @@ def test_declined_reactivate_and_charge_paid_with_another_card(page, shop, live_
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_expiring_card_replaced_from_the_emailed_link(page, shop, live_server, lang):  # noqa: F811
+    creator, _owner, plan = shop
+    _name_product(plan)
+    today = timezone.localdate(timezone.now(), creator.tz)
+    # A card valid through the end of next month: warned of today.
+    following = billing.add_months(today.replace(day=1), 2)
+    expires = following - timedelta(days=1)
+    subscription = SubscriptionFactory(
+        plan=plan,
+        subscriber__email=f"card-{lang}@example.com",
+        subscriber__locale=LOCALE_OF[lang],
+        payment_method="pm_sandbox_ok",
+        card_expires_on=expires,
+        next_charge_date=billing.add_months(today, 1),
+        paid_through=billing.add_months(today, 1),
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert card_expiry_notices_send() == 1
+
+    base = live_server.url
+    link = open_last_email_link(page, base, subscription.subscriber.email, "/pay/")
+    _shots(page, f"card-email-{lang}")
+    page.goto(link)
+    _shots(page, f"card-page-{lang}")
+    page.fill("#payment_method", "pm_sandbox_ok_new")
+    page.click("button.accept")
+    page.wait_for_load_state()
+    assert page.locator("p.notice.error").count() == 1  # not a payment method: said so
+    page.fill("#payment_method", "pm_sandbox_insufficient_funds")
+    page.click("button.accept")
+    page.wait_for_load_state()
+    _shots(page, f"card-saved-{lang}")
+    assert page.locator("p.notice.ok").count() == 1
+
+    subscription.refresh_from_db()
+    assert subscription.payment_method == "pm_sandbox_insufficient_funds"
+    assert subscription.status == Status.ACTIVE
+    assert not Charge.objects.filter(subscription=subscription).exists()
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_creator_sets_a_products_recovery(page, shop, live_server, lang):  # noqa: F811
     _creator, owner, plan = shop
     base = live_server.url
@@ -137,6 +181,7 @@ def test_creator_sets_a_products_recovery(page, shop, live_server, lang):  # noq
     page.fill("#id_retry_schedule", "2, 4")
     page.select_option("#id_final_action", "cancel")
     page.uncheck("#id_send_payment_failed_email")
+    page.uncheck("#id_send_card_expiring_email")
     page.fill("#id_payment_failed_message", "Your card bounced; pay below.")
     _shots(page, f"recovery-policy-{lang}")
     page.click("#recovery-submit")
@@ -147,6 +192,7 @@ def test_creator_sets_a_products_recovery(page, shop, live_server, lang):  # noq
         "cancel",
         False,
     )
+    assert policy.send_card_expiring_email is False
     page.goto(f"{base}/settings/#recovery")
     assert "2, 4" in page.locator("#recovery-products").inner_text()
     _shots(page, f"settings-recovery-{lang}")
