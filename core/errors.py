@@ -30,6 +30,20 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class PaymentDeclined(DomainError):
+    """The payment the action needs was declined: nothing changed."""
+
+    status = 402
+    code = "payment_declined"
+
+
+class GatewayUnavailable(DomainError):
+    """The payment processor did not answer: nothing changed, try again later."""
+
+    status = 503
+    code = "gateway_unavailable"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

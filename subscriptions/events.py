@@ -37,6 +37,7 @@ class EventType(models.TextChoices):
     SUBSCRIPTION_RECOVERED = "subscription.recovered", _("Late payment recovered")
     RENEWAL_UPCOMING = "renewal.upcoming", _("Renewal coming up")
     PAYMENT_METHOD_EXPIRING = "payment_method.expiring", _("Card expiring")
+    SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed", _("Plan changed")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ _FLAGS: dict[EventType, EventFlags] = {
     EventType.SUBSCRIPTION_RECOVERED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.RENEWAL_UPCOMING: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.PAYMENT_METHOD_EXPIRING: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.SUBSCRIPTION_PLAN_CHANGED: EventFlags(segmentation_trigger=True, webhook=True),
 }
 if set(_FLAGS) != set(EventType):  # pragma: no cover - a developer's mistake, caught at import
     raise ImportError(

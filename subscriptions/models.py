@@ -222,6 +222,16 @@ class Subscription(models.Model):
     plan = models.ForeignKey(
         Plan, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("plan")
     )
+    # A plan switch that takes effect at the next renewal (a downgrade, or a change of
+    # period; subscriptions/plan_changes.py): the renewal run switches, then charges it.
+    scheduled_plan = models.ForeignKey(
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("plan from the next renewal"),
+    )
     status = models.CharField(
         _("status"), max_length=24, choices=Status.choices, default=Status.STARTED
     )
@@ -331,6 +341,7 @@ class Charge(models.Model):
         RENEWAL = "renewal", _("Renewal")
         RETRY = "retry", _("Retry")
         REACTIVATION = "reactivation", _("Reactivation")
+        PLAN_CHANGE = "plan_change", _("Plan change")
 
     creator = models.ForeignKey(
         Creator, on_delete=models.CASCADE, related_name="charges", verbose_name=_("creator")

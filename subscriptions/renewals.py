@@ -125,6 +125,11 @@ class _Context:
             subscription.creator = self._creators[subscription.creator_id]
             subscription._recovery_policy = self._policies[subscription.plan.product_id]  # type: ignore[attr-defined]
 
+    def plan(self, plan_id: int) -> Plan:
+        if plan_id not in self._plans:
+            self._plans[plan_id] = Plan.objects.get(pk=plan_id)
+        return self._plans[plan_id]
+
     def today(self, subscription: Subscription) -> date:
         tz = subscription.creator.time_zone
         if tz not in self._today:
@@ -305,6 +310,10 @@ class RenewalRules:
             # The period before this due date ended unpaid: the fifth in a row.
             _record(subscription, transitions.cancelled_unpaid(subscription, at=ctx.now))
             return None
+        if subscription.scheduled_plan_id is not None:
+            plan = ctx.plan(subscription.scheduled_plan_id)
+            data = {"when": "renewal", "effective_on": subscription.next_charge_date.isoformat()}
+            _record(subscription, transitions.plan_changed(subscription, plan=plan, data=data))
         if subscription.retries_stopped_code:
             # A hard decline is waiting for a new method: the new period starts unpaid
             # (the ended one counted) without charging the method the issuer refused.
@@ -496,6 +505,7 @@ def _prepare_batch(
     )
     specs: list[tuple[Subscription, ChargeSpec]] = []
     changed: list[tuple[Subscription, tuple[Any, ...]]] = []
+    without_charge = 0
     with events_batched():
         for subscription in batch:
             if subscription.pk in in_flight:
@@ -503,11 +513,14 @@ def _prepare_batch(
             before = _snapshot(subscription)
             spec = rules.prepare(subscription, ctx)
             if _snapshot(subscription) != before:
+                # Saved before the charge opens (a scheduled plan switch is charged at
+                # the new price right away; every other change charges nothing).
                 changed.append((subscription, before))
-            elif spec is not None:
+                without_charge += spec is None
+            if spec is not None:
                 specs.append((subscription, spec))
         _save_subscriptions(changed, ctx.now)
-    stats.changed_without_charge += len(changed)
+    stats.changed_without_charge += without_charge
     return _open_charges(specs, ctx)
 
 

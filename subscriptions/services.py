@@ -196,6 +196,14 @@ def charge_open(
         return Charge.objects.get(idempotency_key=charge.idempotency_key)
 
 
+def charge_intent(charge: Charge) -> str:
+    """ "" for a charge that pays a period (first, renewal, retry, reactivation); for a
+    plan switch's charge, what its tries share (subscriptions/plan_changes.py)."""
+    if charge.kind == Charge.Kind.PLAN_CHANGE:
+        return charge.idempotency_key.rsplit("_t", 1)[0]
+    return ""
+
+
 def charge_call_gateway(*, charge: Charge, gateway: PaymentGateway | None = None) -> ChargeResult:
     """Call the creator's gateway for a pending charge. Never inside a transaction.
 
@@ -204,21 +212,26 @@ def charge_call_gateway(*, charge: Charge, gateway: PaymentGateway | None = None
     subscription = charge.subscription
     creator = subscription.creator
     gateway = gateway or get_gateway(creator)
+    metadata = {
+        "subscription": str(subscription.uuid),
+        "charge": str(charge.uuid),
+        "creator": str(subscription.creator.uuid),
+        # With these a gateway can find an earlier attempt's payment for the same period
+        # before charging under a new key (Stripe: see its gateway).
+        "period_start": charge.period_start.isoformat(),
+        "attempt": str(charge.attempt),
+    }
+    if intent := charge_intent(charge):
+        # A plan switch's charge: a later try finds only that switch's payment, never
+        # the period's renewal.
+        metadata["intent"] = intent
     try:
         result = gateway.charge(
             amount=charge.amount,
             currency=charge.currency,
             payment_method=subscription.payment_method,
             idempotency_key=charge.idempotency_key,
-            metadata={
-                "subscription": str(subscription.uuid),
-                "charge": str(charge.uuid),
-                "creator": str(subscription.creator.uuid),
-                # With these a gateway can find an earlier attempt's payment for the
-                # same period before charging under a new key (Stripe: see its gateway).
-                "period_start": charge.period_start.isoformat(),
-                "attempt": str(charge.attempt),
-            },
+            metadata=metadata,
             customer=subscription.subscriber.gateway_customer_id,
             # Set only while an earlier try's payment is still processing (a transient
             # answer that carried the gateway's id): read its status, do not charge again.

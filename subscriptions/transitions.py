@@ -50,6 +50,8 @@ FIELDS: tuple[str, ...] = (
     "cancelled_at",
     "cancellation_source",
     "cancellation_reason",
+    "plan_id",
+    "scheduled_plan_id",
 )
 
 
@@ -117,6 +119,37 @@ def renewed(subscription: Subscription, *, charge: Any) -> list[Event]:
             },
         ),
     ]
+
+
+def plan_changed(subscription: Subscription, *, plan: Any, data: dict[str, Any]) -> list[Event]:
+    """The subscription moves to `plan` (same product and currency): the anchor, the paid
+    period and the next due date stay; from the next renewal `plan`'s price is charged.
+    A switch scheduled for the renewal is done with. `data` says when and what was
+    charged (subscriptions/plan_changes.py)."""
+    previous = subscription.plan
+    subscription.plan = plan
+    subscription.scheduled_plan = None
+    return [
+        Event(
+            EventType.SUBSCRIPTION_PLAN_CHANGED,
+            {
+                "from": {
+                    "plan": str(previous.uuid),
+                    "name": previous.name,
+                    "price": str(previous.price),
+                },
+                "to": {"plan": str(plan.uuid), "name": plan.name, "price": str(plan.price)},
+                "currency": plan.currency,
+                **data,
+            },
+        )
+    ]
+
+
+def plan_scheduled(subscription: Subscription, *, plan: Any | None) -> list[Event]:
+    """`plan` from the next renewal on (None: the scheduled switch is called off)."""
+    subscription.scheduled_plan = plan
+    return []
 
 
 def ended(subscription: Subscription) -> list[Event]:

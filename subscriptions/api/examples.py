@@ -107,3 +107,44 @@ CANCEL = [
         status_codes=["200"],
     ),
 ]
+
+CHANGE_PLAN = [
+    OpenApiExample(
+        "To a dearer monthly plan",
+        value={"plan": "5b0c9a1e-2f3d-4c5b-8a7e-6d1f0e9c8b7a"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Upgraded now",
+        value={
+            "subscription": {**_SUBSCRIPTION, "plan": "5b0c9a1e-2f3d-4c5b-8a7e-6d1f0e9c8b7a"},
+            "change": {
+                "kind": "upgrade_now",
+                "effective_on": "2025-01-25",
+                "scheduled_plan": None,
+                "cancelled": False,
+                "proration": {
+                    "period_start": "2025-01-10",
+                    "period_end": "2025-02-10",
+                    "days_left": 16,
+                    "days_in_period": 31,
+                    "credit": "25.81",
+                    "charge": "41.29",
+                    "amount_due": "15.48",
+                },
+                "charge": {
+                    "id": "0f4e2b8c-9d1a-4e3b-b6c5-7a8d9e0f1a2b",
+                    "amount": "15.48",
+                    "currency": "BRL",
+                    "status": "succeeded",
+                    "kind": "plan_change",
+                    "period_start": "2025-01-10",
+                    "period_end": "2025-02-10",
+                    "created_at": "2025-01-25T14:00:00+00:00",
+                },
+            },
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
+]

@@ -167,3 +167,36 @@ class ChargeSerializer(serializers.ModelSerializer[Charge]):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class PlanChangeRequestSerializer(serializers.Serializer[Any]):
+    plan = serializers.UUIDField(help_text="The plan to switch to: same product and currency.")
+
+
+class ProrationSerializer(serializers.Serializer[Any]):
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    days_left = serializers.IntegerField()
+    days_in_period = serializers.IntegerField()
+    credit = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    charge = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+    amount_due = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=True)
+
+
+class PlanChangeSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(
+        choices=["upgrade_now", "at_renewal"],
+        help_text="`upgrade_now`: switched and charged now; `at_renewal`: from the next renewal.",
+    )
+    effective_on = serializers.DateField(allow_null=True)
+    scheduled_plan = serializers.UUIDField(
+        allow_null=True, help_text="The plan taking effect at the next renewal, if any."
+    )
+    cancelled = serializers.BooleanField(help_text="A scheduled switch was called off.")
+    proration = ProrationSerializer(allow_null=True)
+    charge = ChargeSerializer(allow_null=True, help_text="The charge of an upgrade now.")
+
+
+class PlanChangeResultSerializer(serializers.Serializer[Any]):
+    subscription = SubscriptionSerializer()
+    change = PlanChangeSerializer()

@@ -25,12 +25,16 @@ from subscriptions.api.serializers import (
     CancelSerializer,
     ChargeSerializer,
     EventSerializer,
+    PlanChangeRequestSerializer,
+    PlanChangeResultSerializer,
+    PlanChangeSerializer,
     PlanSerializer,
     ProductSerializer,
     SubscriptionCreateSerializer,
     SubscriptionSerializer,
 )
 from subscriptions.models import Plan, Product, Subscription
+from subscriptions.plan_changes import subscription_plan_change
 
 
 def _unknown(field: str, what: str) -> serializers.ValidationError:
@@ -168,6 +172,64 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
             reason=serializer.validated_data["reason"],
         )
         return self._answer(cancelled)
+
+    @extend_schema(
+        summary="Switch a subscription to another plan of its product",
+        description=(
+            "A dearer plan of the same period is an upgrade now: the difference for the "
+            "rest of the current period (the new price minus the unused part of the old "
+            "one, by days, in the creator's time zone) is charged at once and the plan "
+            "changes; the billing day and the next charge date stay. A cheaper or equal "
+            "plan, or another period, takes effect at the next renewal (nothing charged "
+            "now). The current plan calls a scheduled switch off. 402 when the upgrade's "
+            "payment is declined and 503 when the processor does not answer: nothing "
+            "changes. 409 unless the subscription is ACTIVE."
+        ),
+        request=PlanChangeRequestSerializer,
+        responses={200: PlanChangeResultSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        examples=examples.CHANGE_PLAN,
+    )
+    @action(detail=True, methods=["post"], url_path="change-plan")
+    def change_plan(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        return idempotent(
+            request,
+            creator=self.tenant,
+            perform=lambda: self._change_plan(request, subscription),
+        )
+
+    def _change_plan(self, request: Request, subscription: Subscription) -> Response:
+        serializer = PlanChangeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        plan = (
+            Plan.objects.select_related("product")
+            .filter(creator=self.tenant, uuid=serializer.validated_data["plan"])
+            .first()
+        )
+        if plan is None:
+            raise _unknown("plan", "plan")
+        change = subscription_plan_change(
+            subscription=subscription, plan=plan, actor=api_actor(request)
+        )
+        fresh = self.get_queryset().select_related("scheduled_plan").get(pk=subscription.pk)
+        return Response(
+            {
+                "subscription": SubscriptionSerializer(fresh).data,
+                "change": PlanChangeSerializer(
+                    {
+                        "kind": change.kind.value,
+                        "effective_on": change.effective_on,
+                        "scheduled_plan": fresh.scheduled_plan.uuid
+                        if fresh.scheduled_plan
+                        else None,
+                        "cancelled": change.cancelled,
+                        "proration": change.proration,
+                        "charge": change.charge,
+                    }
+                ).data,
+            }
+        )
 
     @extend_schema(
         summary="A subscription's event history, oldest first",

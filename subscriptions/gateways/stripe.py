@@ -387,9 +387,11 @@ class StripeGateway:
             return _transient(exc)
         for intent in page.data:
             found = intent.metadata or {}
-            if found.get("subscription") != metadata.get("subscription") or found.get(
-                "period_start"
-            ) != metadata.get("period_start"):
+            if (
+                found.get("subscription") != metadata.get("subscription")
+                or found.get("period_start") != metadata.get("period_start")
+                or found.get("intent", "") != metadata.get("intent", "")
+            ):
                 continue
             if intent.status in ("succeeded", "processing"):
                 result = _result_from_intent(intent)

@@ -36,6 +36,16 @@ def _subscription(creator: Creator) -> Built:
     )
 
 
+def _subscription_with_cheaper_plan(creator: Creator) -> Built:
+    """A subscription and a cheaper plan of its product (a switch scheduled, no charge)."""
+    built = _subscription(creator)
+    plan = built.refs["plan"]
+    cheaper = PlanFactory(
+        product=plan.product, price=plan.price / 2, currency=plan.currency, period=plan.period
+    )
+    return Built(kwargs=built.kwargs, refs={**built.refs, "cheaper": cheaper})
+
+
 CASES: dict[str, RouteCase] = {
     "product-list": RouteCase(
         build=as_list(_product),
@@ -80,6 +90,10 @@ CASES: dict[str, RouteCase] = {
     "subscription-detail": RouteCase(build=_subscription, calls={"get": Call()}),
     "subscription-cancel": RouteCase(
         build=_subscription, calls={"post": Call(body=lambda b: {"reason": "test"})}
+    ),
+    "subscription-change-plan": RouteCase(
+        build=_subscription_with_cheaper_plan,
+        calls={"post": Call(body=lambda b: {"plan": str(b.refs["cheaper"].uuid)})},
     ),
     "subscription-events": RouteCase(build=_subscription, calls={"get": Call()}),
     "subscription-charges": RouteCase(build=_subscription, calls={"get": Call()}),

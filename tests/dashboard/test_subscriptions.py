@@ -326,3 +326,16 @@ def test_cancellations_per_week_buckets_by_local_week(creator):
     assert len(data.weeks) == 12
     assert data.by_source["seller"][-1] == 0
     assert data.by_source["seller"][-2] == 1
+
+
+def test_detail_shows_a_plan_switch_scheduled_for_the_renewal(creator, owner, login):
+    subscription = make_subscriptions(creator, 1)[0]
+    url = reverse("dashboard:subscription_detail", args=[subscription.uuid])
+    assert b'id="scheduled-plan"' not in login(owner).get(url).content
+    subscription.scheduled_plan = PlanFactory(
+        product=subscription.plan.product, name="Lite", price="19.90", currency="BRL"
+    )
+    subscription.save(update_fields=["scheduled_plan"])
+    html = login(owner).get(url).content.decode()
+    assert "From the next renewal" in html
+    assert "Lite" in html.split('id="scheduled-plan"')[1].split("</dd>")[0]

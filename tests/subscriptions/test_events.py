@@ -151,6 +151,7 @@ def test_consumers_take_their_lists_from_the_flags():
         "subscription.recovered",
         "renewal.upcoming",
         "payment_method.expiring",
+        "subscription.plan_changed",
         "charge.refunded",
         "charge.chargeback",
         "reactivation.requested",
