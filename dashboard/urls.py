@@ -6,6 +6,7 @@ from dashboard.views import (
     imports,
     integrations,
     overview,
+    plan_changes,
     reactivation,
     recovery,
     segmentations,
@@ -37,6 +38,11 @@ urlpatterns = [
         "subscriptions/<uuid:uuid>/cancel/",
         subscriptions.subscription_cancel_view,
         name="subscription_cancel",
+    ),
+    path(
+        "subscriptions/<uuid:uuid>/plan/",
+        plan_changes.subscription_plan_change_view,
+        name="subscription_plan_change",
     ),
     path(
         "subscriptions/<uuid:uuid>/reactivation/",

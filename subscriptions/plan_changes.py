@@ -77,7 +77,8 @@ def _check(subscription: Subscription, plan: Plan) -> None:
     if subscription.status != Status.ACTIVE or subscription.next_charge_date is None:
         raise Conflict(
             "Only an active subscription can switch plans; this one is "
-            f"{subscription.get_status_display()}."
+            f"{subscription.get_status_display()}.",
+            code="not_active",
         )
 
 
@@ -175,7 +176,7 @@ def _call_off(subscription: Subscription) -> PlanChange:
     with transaction.atomic():
         locked = _locked(subscription)
         if locked.scheduled_plan_id is None:
-            raise Conflict("The subscription is already on this plan.")
+            raise Conflict("The subscription is already on this plan.", code="same_plan")
         transitions.plan_scheduled(locked, plan=None)
         locked.save(update_fields=["scheduled_plan", "updated_at"])
     return PlanChange(ChangeKind.AT_RENEWAL, None, cancelled=True)
@@ -221,7 +222,8 @@ def _open_change_charge(subscription: Subscription, plan: Plan, result: Proratio
     ):
         raise Conflict(
             "A payment for a plan switch of this subscription is still being processed; "
-            "try again in a moment."
+            "try again in a moment.",
+            code="switch_in_progress",
         )
     intent = plan_change_intent(subscription, result.period_start, plan)
     # Earlier tries of this switch: the first try is attempt 0 (as a due-date charge is),

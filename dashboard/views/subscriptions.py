@@ -37,6 +37,7 @@ from dashboard.selectors import (
     subscriptions_filtered,
     subscriptions_for_table,
 )
+from dashboard.views.plan_changes import plan_options
 from dashboard.views.reactivation import detail_context as reactivation_detail_context
 from subscriptions.services import subscription_cancel
 
@@ -162,6 +163,7 @@ def _detail_context(request: HttpRequest, subscription: Any, **extra: Any) -> di
         "events": list(subscription_events(subscription=subscription)[:200]),
         "charges": list(subscription_charges(subscription=subscription)[:200]),
         "cancel_form": extra.pop("cancel_form", None) or SellerCancelForm(),
+        "plan_options": plan_options(subscription),
         **reactivation_detail_context(subscription),
         **extra,
     }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -339,3 +340,67 @@ def test_detail_shows_a_plan_switch_scheduled_for_the_renewal(creator, owner, lo
     html = login(owner).get(url).content.decode()
     assert "From the next renewal" in html
     assert "Lite" in html.split('id="scheduled-plan"')[1].split("</dd>")[0]
+
+
+def _switchable(creator):  # type: ignore[no-untyped-def]
+    subscription = make_subscriptions(creator, 1)[0]
+    plan = subscription.plan
+    plan.price, plan.period = Decimal("50.00"), "monthly"
+    plan.save(update_fields=["price", "period"])
+    dearer = PlanFactory(
+        product=plan.product, name="Pro", price="80.00", currency=plan.currency, period="monthly"
+    )
+    cheaper = PlanFactory(
+        product=plan.product, name="Lite", price="30.00", currency=plan.currency, period="monthly"
+    )
+    PlanFactory(product=plan.product, name="Dollars", price="9.00", currency="USD")
+    return subscription, dearer, cheaper
+
+
+def test_the_plan_panel_offers_the_products_plans_with_what_a_switch_does(creator, owner, login):
+    subscription, _dearer, _cheaper = _switchable(creator)
+    url = reverse("dashboard:subscription_detail", args=[subscription.uuid])
+    html = login(owner).get(url).content.decode()
+    panel = html.split('id="plan-panel"')[1].split("</details>")[0]
+    assert "Pro · R$80.00 (Monthly) — now, R$" in panel
+    assert "charged for the rest of this period" in panel
+    assert "Lite · R$30.00 (Monthly) — from the next renewal" in panel
+    assert "Dollars" not in panel  # another currency
+    assert f'value="{subscription.plan.uuid}"' not in panel  # not the current plan
+
+
+def test_switching_from_the_panel(creator, owner, viewer, login):
+    subscription, dearer, cheaper = _switchable(creator)
+    url = reverse("dashboard:subscription_plan_change", args=[subscription.uuid])
+    assert login(viewer).post(url, {"plan": str(cheaper.uuid)}).status_code == 403
+
+    client = login(owner)
+    done = client.post(url, {"plan": str(cheaper.uuid)}, follow=True)
+    assert "Lite from the next renewal" in done.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.scheduled_plan == cheaper
+    assert 'id="plan-keep"' in done.content.decode()
+
+    kept = client.post(url, {"plan": str(subscription.plan.uuid)}, follow=True)
+    assert "The scheduled plan switch is called off." in kept.content.decode()
+
+    up = client.post(url, {"plan": str(dearer.uuid)}, follow=True)
+    assert "Switched to Pro;" in up.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.plan == dearer
+
+    wrong = client.post(url, {"plan": "not-a-uuid"}, follow=True)
+    assert "Choose one of the plans offered." in wrong.content.decode()
+    foreign = client.post(url, {"plan": str(PlanFactory().uuid)}, follow=True)
+    assert "Choose one of the plans offered." in foreign.content.decode()
+
+
+def test_a_declined_switch_says_so_and_changes_nothing(creator, owner, login):
+    subscription, dearer, _cheaper = _switchable(creator)
+    subscription.payment_method = "pm_sandbox_insufficient_funds"
+    subscription.save(update_fields=["payment_method"])
+    url = reverse("dashboard:subscription_plan_change", args=[subscription.uuid])
+    answer = login(owner).post(url, {"plan": str(dearer.uuid)}, follow=True)
+    assert "declined, so the plan did not change" in answer.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.plan != dearer

@@ -191,6 +191,19 @@ def subscription_object(creator: Creator, marker: str) -> Built:
     return Built(kwargs={"uuid": str(subscription.uuid)}, refs={"subscription": subscription})
 
 
+def subscription_with_cheaper_plan(creator: Creator, marker: str) -> Built:
+    built = subscription_object(creator, marker)
+    plan = built.refs["subscription"].plan
+    cheaper = PlanFactory(
+        product=plan.product,
+        name=f"Lite {marker}",
+        price=plan.price / 2,
+        currency=plan.currency,
+        period=plan.period,
+    )
+    return Built(kwargs=built.kwargs, refs={**built.refs, "cheaper": cheaper})
+
+
 def team_page(creator: Creator, marker: str) -> Built:
     _subscription(creator, marker)
     member = MembershipFactory(
@@ -226,6 +239,13 @@ def _cancelled_only_by_owner(role: str, response: HttpResponse, built: Built) ->
     built.refs["subscription"].refresh_from_db()
     expected = Status.CANCELLED_BY_SELLER if role == "owner" else Status.ACTIVE
     assert built.refs["subscription"].status == expected, (role, built.refs["subscription"])
+
+
+def _switch_scheduled_only_by_owner(role: str, response: HttpResponse, built: Built) -> None:
+    subscription = built.refs["subscription"]
+    subscription.refresh_from_db()
+    expected = built.refs["cheaper"].pk if role == "owner" else None
+    assert subscription.scheduled_plan_id == expected, (role, subscription.scheduled_plan_id)
 
 
 def _member_kept_unless_owner(role: str, response: HttpResponse, built: Built) -> None:
@@ -346,6 +366,16 @@ CASES: dict[str, DashboardCase] = {
         build=subscription_object,
         calls={
             "post": Call(ok=302, data=lambda b: {"reason": "other"}, check=_cancelled_only_by_owner)
+        },
+    ),
+    "dashboard:subscription_plan_change": DashboardCase(
+        build=subscription_with_cheaper_plan,
+        calls={
+            "post": Call(
+                ok=302,
+                data=lambda b: {"plan": str(b.refs["cheaper"].uuid)},
+                check=_switch_scheduled_only_by_owner,
+            )
         },
     ),
     "dashboard:team": DashboardCase(

@@ -1,0 +1,56 @@
+"""A creator switches a subscription's plan from its detail page, in a real browser, in
+English and Portuguese: an upgrade now (the difference charged) and a downgrade for the
+next renewal."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from subscriptions.models import Charge
+from tests.browser.conftest import shot, sign_in
+from tests.browser.test_walkthroughs import LANGS, shop  # noqa: F401 (fixture)
+from tests.factories import PlanFactory, SubscriptionFactory
+
+PAGE_WIDTHS = (1366, 390)
+
+
+def _shots(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    for width in PAGE_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        shot(page, f"{name}-{width}")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_creator_switches_a_plan_now_and_at_renewal(page, shop, live_server, lang):  # noqa: F811
+    _creator, owner, plan = shop
+    plan.price, plan.period = Decimal("50.00"), "monthly"
+    plan.save(update_fields=["price", "period"])
+    pro = PlanFactory(product=plan.product, name="Pro", price="80.00", currency=plan.currency)
+    lite = PlanFactory(product=plan.product, name="Lite", price="30.00", currency=plan.currency)
+    subscription = SubscriptionFactory(plan=plan, payment_method="pm_sandbox_ok")
+    base = live_server.url
+    sign_in(page, base, owner.email, lang)
+    page.goto(f"{base}/subscriptions/{subscription.uuid}/")
+    page.click("#plan-panel summary")
+    page.select_option("#plan-choice", str(pro.uuid))
+    _shots(page, f"plan-panel-{lang}")
+    page.click("#plan-submit")
+    page.wait_for_load_state()
+    _shots(page, f"plan-switched-{lang}")
+    subscription.refresh_from_db()
+    assert subscription.plan == pro
+    charge = Charge.objects.get(subscription=subscription, kind="plan_change")
+    # At most the whole difference (80.00 - 50.00), for a switch on the billing day.
+    assert charge.status == "succeeded" and Decimal(0) < charge.amount <= Decimal("30.00")
+    assert page.locator(".messages .success, .message.success, [role=status]").count() >= 1
+
+    page.click("#plan-panel summary")
+    page.select_option("#plan-choice", str(lite.uuid))
+    page.click("#plan-submit")
+    page.wait_for_load_state()
+    assert page.locator("#scheduled-plan").inner_text().startswith("Lite")
+    _shots(page, f"plan-scheduled-{lang}")
+    subscription.refresh_from_db()
+    assert (subscription.plan, subscription.scheduled_plan) == (pro, lite)
