@@ -7,14 +7,23 @@ documents (tests/subscriptions/stripe_server.py: StripeLedger)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
 
 from accounts.models import Creator
+from core.errors import GatewayUnavailable
 from subscriptions import renewals
 from subscriptions.models import Charge, Status, Subscription
-from tests.factories import CreatorFactory, PlanFactory, SubscriberFactory, SubscriptionFactory
+from subscriptions.plan_changes import subscription_plan_change
+from tests.factories import (
+    CreatorFactory,
+    PlanFactory,
+    SubscriberFactory,
+    SubscriptionFactory,
+    actor_for,
+)
 from tests.subscriptions import stripe_server as ss
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +128,38 @@ def test_while_the_lookup_fails_no_new_key_is_used(ledger):
     retry = Charge.objects.get(subscription=sub, kind="retry")
     assert retry.status == "failed"
     assert sub.events.filter(type="charge.failed").count() == 1  # the due date's only
+
+
+@pytest.mark.parametrize("charged_anyway", [False, True])
+def test_a_plan_switch_retried_after_a_500_never_takes_the_renewal_for_its_payment(
+    ledger, charged_anyway
+):
+    sub = _stripe_subscription()
+    with time_machine.travel(START, tick=False):
+        renewals.renewals_run()  # the period's renewal: a succeeded PaymentIntent
+    sub.refresh_from_db()
+    dearer = PlanFactory(
+        product=sub.plan.product,
+        creator=sub.creator,
+        price=sub.plan.price + Decimal("30.00"),
+        currency=sub.plan.currency,
+        period=sub.plan.period,
+    )
+    later = START + timedelta(days=15)
+    ledger.default.outage_until = later.timestamp() + 60
+    ledger.default.charges_during_outage = charged_anyway
+    with time_machine.travel(later, tick=False), pytest.raises(GatewayUnavailable):
+        subscription_plan_change(subscription=sub, plan=dearer, actor=actor_for("seller"))
+    ledger.default.outage_until = 0
+    with time_machine.travel(later + timedelta(minutes=5), tick=False):
+        change = subscription_plan_change(subscription=sub, plan=dearer, actor=actor_for("seller"))
+
+    assert change.charge is not None and change.charge.status == "succeeded"
+    intents = ledger.default.intents
+    switch = [pi for pi in intents if pi["metadata"].get("intent")]
+    # The renewal's PaymentIntent, and one for the switch: made once, during the outage
+    # (found by the second try) or by the second try itself.
+    assert len(intents) == 2 and len(switch) == 1
+    assert change.charge.gateway_reference == switch[0]["id"]
+    sub.refresh_from_db()
+    assert sub.plan == dearer
