@@ -7,8 +7,10 @@ Rules (the arithmetic and its worked example are in subscriptions/proration.py):
   the current period (new price minus the unused part of the old one, in the creator's
   time zone) is charged at once as a `plan_change` charge; paid → the plan changes now,
   the anchor, `paid_through` and the next due date stay, and the next renewal charges
-  the new price. Declined or unanswered → nothing changes (402 / 503), and a charge
-  still processing (a bank debit) blocks another try until it settles;
+  the new price. Declined or unanswered → nothing changes (402 / 503). A payment still
+  processing (a bank debit) answers 503 `payment_processing`: asking for the same switch
+  again reads that payment back (no second payment) and switches once it succeeded;
+  another switch waits until it is settled;
 - a cheaper or equal plan, or another period (annual → monthly), is **scheduled** for
   the next renewal (`scheduled_plan`): nothing is charged now; the renewal run switches
   the plan and charges the new price on the due date. Asking for the current plan calls
@@ -166,6 +168,13 @@ def subscription_plan_change(*, subscription: Subscription, plan: Plan, actor: A
             f"The payment for the switch was declined: {charge.failure_message} "
             "The subscription stays on its plan."
         )
+    if charge.gateway_reference:
+        raise GatewayUnavailable(
+            "The payment is still being processed, so the subscription stays on its plan "
+            "for now. Ask for the same switch again later to finish it; it will not be "
+            "charged twice.",
+            code="payment_processing",
+        )
     raise GatewayUnavailable(
         "The payment processor did not answer, so the subscription stays on its plan. "
         "Try again in a few minutes."
@@ -215,17 +224,22 @@ def _open_change_charge(subscription: Subscription, plan: Plan, result: Proratio
             period_start=result.period_start,
         )
     )
-    if any(
-        c.status == Charge.Status.PENDING
-        or (c.status == Charge.Status.FAILED and c.gateway_reference)
-        for c in earlier
-    ):
+    intent = plan_change_intent(subscription, result.period_start, plan)
+    processing = [c for c in earlier if c.status == Charge.Status.FAILED and c.gateway_reference]
+    own = [c for c in processing if c.idempotency_key.startswith(intent + "_t")]
+    if any(c.status == Charge.Status.PENDING for c in earlier) or len(own) < len(processing):
         raise Conflict(
             "A payment for a plan switch of this subscription is still being processed; "
             "try again in a moment.",
             code="switch_in_progress",
         )
-    intent = plan_change_intent(subscription, result.period_start, plan)
+    if own:
+        # This switch's payment was still processing at the processor (a bank debit):
+        # this try reads it back under its own key instead of paying again.
+        charge = own[0]
+        charge.status = Charge.Status.PENDING
+        charge.save(update_fields=["status", "updated_at"])
+        return charge
     # Earlier tries of this switch: the first try is attempt 0 (as a due-date charge is),
     # so only a later try looks the processor up for an earlier try's payment.
     attempt = sum(1 for c in earlier if c.idempotency_key.startswith(intent + "_t"))

@@ -89,14 +89,24 @@ def subscription_plan_change_view(request: HttpRequest, uuid: UUID) -> HttpRespo
             % {"reason": exc.message},
         )
         return back
-    except GatewayUnavailable:
-        messages.error(
-            request,
-            _(
-                "The payment processor did not answer, so the plan did not change. "
-                "Try again in a few minutes."
-            ),
-        )
+    except GatewayUnavailable as exc:
+        if exc.code == "payment_processing":
+            messages.info(
+                request,
+                _(
+                    "The payment is still being processed, so the plan has not changed yet. "
+                    "Choose the same plan again later to finish the switch; it is not "
+                    "charged twice."
+                ),
+            )
+        else:
+            messages.error(
+                request,
+                _(
+                    "The payment processor did not answer, so the plan did not change. "
+                    "Try again in a few minutes."
+                ),
+            )
         return back
     except DomainError as exc:
         messages.error(request, _refusal(exc.code))

@@ -163,3 +163,30 @@ def test_a_plan_switch_retried_after_a_500_never_takes_the_renewal_for_its_payme
     assert change.charge.gateway_reference == switch[0]["id"]
     sub.refresh_from_db()
     assert sub.plan == dearer
+
+
+def test_a_plan_switch_paid_by_a_bank_debit_is_finished_by_asking_again(ledger):
+    sub = _stripe_subscription()
+    dearer = PlanFactory(
+        product=sub.plan.product,
+        creator=sub.creator,
+        price=sub.plan.price + Decimal("30.00"),
+        currency=sub.plan.currency,
+        period=sub.plan.period,
+    )
+    ledger.default.processing = True
+    moment = START - timedelta(days=10)
+    with time_machine.travel(moment, tick=False):
+        with pytest.raises(GatewayUnavailable, match="still being processed") as raised:
+            subscription_plan_change(subscription=sub, plan=dearer, actor=actor_for("seller"))
+        assert raised.value.code == "payment_processing"
+        [intent] = ledger.default.intents
+        with pytest.raises(GatewayUnavailable):  # still processing: read back, not paid again
+            subscription_plan_change(subscription=sub, plan=dearer, actor=actor_for("seller"))
+        ledger.default.settle(intent["id"], "succeeded")
+        change = subscription_plan_change(subscription=sub, plan=dearer, actor=actor_for("seller"))
+
+    assert len(ledger.default.intents) == 1  # one payment for the switch
+    assert change.charge is not None and change.charge.gateway_reference == intent["id"]
+    sub.refresh_from_db()
+    assert sub.plan == dearer
