@@ -33,8 +33,9 @@ from recovery.models import PaymentLink
 from recovery.tasks import payment_emails_dispatch
 from subscriptions import billing
 from subscriptions.events import EventType
-from subscriptions.models import RecoveryPolicy, Status, Subscription
+from subscriptions.models import Status, Subscription
 from subscriptions.outbox import event_record
+from subscriptions.policies import recovery_policies_of
 
 BATCH = 500
 
@@ -71,12 +72,7 @@ def card_expiry_notices_send(*, now: datetime | None = None) -> int:
             .select_for_update(of=("self",), skip_locked=True)
             .order_by("card_expires_on", "pk")[:BATCH]
         )
-        policies = {
-            p.product_id: p
-            for p in RecoveryPolicy.objects.filter(
-                product_id__in={s.plan.product_id for s in candidates}
-            ).unscoped("the products of the subscriptions claimed above, across creators")
-        }
+        policies = recovery_policies_of(candidates)
         for subscription in candidates:
             expires = subscription.card_expires_on
             assert expires is not None

@@ -34,6 +34,7 @@ from subscriptions import billing
 from subscriptions.events import EventType
 from subscriptions.models import Period, RecoveryPolicy, Status, Subscription
 from subscriptions.outbox import event_record
+from subscriptions.policies import recovery_policies_of
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 60
@@ -77,12 +78,7 @@ def renewal_reminders_send(*, now: datetime | None = None) -> int:
             .select_for_update(of=("self",), skip_locked=True)
             .order_by("next_charge_date", "pk")[:BATCH]
         )
-        policies = {
-            p.product_id: p
-            for p in RecoveryPolicy.objects.filter(
-                product_id__in={s.plan.product_id for s in candidates}
-            ).unscoped("the products of the subscriptions claimed above, across creators")
-        }
+        policies = recovery_policies_of(candidates)
         issued: list[int] = []
         for subscription in candidates:
             due = subscription.next_charge_date

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.db.models import QuerySet
 
 from accounts.models import Creator
-from subscriptions.models import Product, RecoveryPolicy
+from subscriptions.models import Product, RecoveryPolicy, Subscription
 
 
 def products_with_recovery_policy(*, creator: Creator) -> QuerySet[Product]:
     """The creator's products, each with its policy (or none) in the same query."""
     return Product.objects.filter(creator=creator).select_related("recovery_policy")
+
+
+def recovery_policies_of(subscriptions: Iterable[Subscription]) -> dict[int, RecoveryPolicy]:
+    """The saved policies of these subscriptions' products, by product id, in one query
+    (across creators: for the periodic jobs that claimed the rows)."""
+    return {
+        p.product_id: p
+        for p in RecoveryPolicy.objects.filter(
+            product_id__in={s.plan.product_id for s in subscriptions}
+        ).unscoped("the products of the subscriptions claimed by a job, across creators")
+    }
 
 
 def recovery_policy_for(*, product: Product) -> RecoveryPolicy:

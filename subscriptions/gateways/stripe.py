@@ -110,6 +110,24 @@ def _transient(exc: stripe.StripeError) -> ChargeResult:
     )
 
 
+def _misconfigured(exc: stripe.StripeError) -> GatewayMisconfigured:
+    """The creator's key was refused (401/403): never the subscriber's decline."""
+    return GatewayMisconfigured(
+        MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
+    )
+
+
+def _refused(exc: stripe.InvalidRequestError) -> ChargeResult:
+    """Stripe refused the request itself (an unknown or detached payment method): a
+    decline, since only a new method can change the answer."""
+    return ChargeResult(
+        ChargeOutcome.DECLINED,
+        "",
+        f"Stripe refused the charge: {exc.user_message or exc}",
+        {"code": exc.code or "", "http_status": exc.http_status},
+    )
+
+
 def _declined_from_card_error(exc: stripe.CardError) -> ChargeResult:
     error = exc.error
     code = (error.code if error else None) or exc.code or ""
@@ -253,9 +271,7 @@ class StripeGateway:
         except stripe.CardError as exc:
             return _declined_from_card_error(exc)
         except (stripe.AuthenticationError, stripe.PermissionError) as exc:
-            raise GatewayMisconfigured(
-                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
-            ) from exc
+            raise _misconfigured(exc) from exc
         except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
             return _transient(exc)
         except stripe.IdempotencyError as exc:
@@ -265,12 +281,7 @@ class StripeGateway:
             return _transient(exc)
         except stripe.InvalidRequestError as exc:
             # e.g. the payment method was detached from the customer: permanent.
-            return ChargeResult(
-                ChargeOutcome.DECLINED,
-                "",
-                f"Stripe refused the charge: {exc.user_message or exc}",
-                {"code": exc.code or "", "http_status": exc.http_status},
-            )
+            return _refused(exc)
         except stripe.APIError as exc:
             return _transient(exc)
         result = _result_from_intent(intent)
@@ -288,16 +299,9 @@ class StripeGateway:
         try:
             found = client.v1.payment_methods.retrieve(payment_method)
         except (stripe.AuthenticationError, stripe.PermissionError) as exc:
-            raise GatewayMisconfigured(
-                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
-            ) from exc
+            raise _misconfigured(exc) from exc
         except stripe.InvalidRequestError as exc:
-            return ChargeResult(
-                ChargeOutcome.DECLINED,
-                "",
-                f"Stripe refused the charge: {exc.user_message or exc}",
-                {"code": exc.code or "", "http_status": exc.http_status},
-            )
+            return _refused(exc)
         except stripe.StripeError as exc:
             return _transient(exc)
         return saved_method(found)
@@ -324,9 +328,7 @@ class StripeGateway:
                 }
             )
         except (stripe.AuthenticationError, stripe.PermissionError) as exc:
-            raise GatewayMisconfigured(
-                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
-            ) from exc
+            raise _misconfigured(exc) from exc
         except stripe.StripeError as exc:
             raise GatewayError(
                 f"Stripe could not open the card page ({type(exc).__name__})."
@@ -357,9 +359,7 @@ class StripeGateway:
         try:
             intent = self._client().v1.payment_intents.retrieve(reference)
         except (stripe.AuthenticationError, stripe.PermissionError) as exc:
-            raise GatewayMisconfigured(
-                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
-            ) from exc
+            raise _misconfigured(exc) from exc
         except stripe.StripeError as exc:
             result = _transient(exc)
             return ChargeResult(result.outcome, reference, result.message, result.details)
@@ -380,9 +380,7 @@ class StripeGateway:
         try:
             page = client.v1.payment_intents.list(params={"customer": customer, "limit": 100})
         except (stripe.AuthenticationError, stripe.PermissionError) as exc:
-            raise GatewayMisconfigured(
-                MISCONFIGURED_MESSAGE.format(reason=exc.user_message or type(exc).__name__)
-            ) from exc
+            raise _misconfigured(exc) from exc
         except stripe.StripeError as exc:
             return _transient(exc)
         for intent in page.data:

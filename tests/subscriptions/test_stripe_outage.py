@@ -55,6 +55,17 @@ def _stripe_subscription() -> Subscription:
     )
 
 
+def _dearer_plan(subscription: Subscription):  # type: ignore[no-untyped-def]
+    """A plan 30.00 dearer of the same product and period: a switch charged now."""
+    return PlanFactory(
+        product=subscription.plan.product,
+        creator=subscription.creator,
+        price=subscription.plan.price + Decimal("30.00"),
+        currency=subscription.plan.currency,
+        period=subscription.plan.period,
+    )
+
+
 def _run_every_30_seconds(until: datetime, start: datetime = START) -> int:
     moment, runs = start, 0
     while moment < until:
@@ -138,13 +149,7 @@ def test_a_plan_switch_retried_after_a_500_never_takes_the_renewal_for_its_payme
     with time_machine.travel(START, tick=False):
         renewals.renewals_run()  # the period's renewal: a succeeded PaymentIntent
     sub.refresh_from_db()
-    dearer = PlanFactory(
-        product=sub.plan.product,
-        creator=sub.creator,
-        price=sub.plan.price + Decimal("30.00"),
-        currency=sub.plan.currency,
-        period=sub.plan.period,
-    )
+    dearer = _dearer_plan(sub)
     later = START + timedelta(days=15)
     ledger.default.outage_until = later.timestamp() + 60
     ledger.default.charges_during_outage = charged_anyway
@@ -167,13 +172,7 @@ def test_a_plan_switch_retried_after_a_500_never_takes_the_renewal_for_its_payme
 
 def test_a_plan_switch_paid_by_a_bank_debit_is_finished_by_asking_again(ledger):
     sub = _stripe_subscription()
-    dearer = PlanFactory(
-        product=sub.plan.product,
-        creator=sub.creator,
-        price=sub.plan.price + Decimal("30.00"),
-        currency=sub.plan.currency,
-        period=sub.plan.period,
-    )
+    dearer = _dearer_plan(sub)
     ledger.default.processing = True
     moment = START - timedelta(days=10)
     with time_machine.travel(moment, tick=False):
