@@ -40,6 +40,7 @@ from subscriptions.services import (
     charge_build,
     charge_call_gateway,
     charge_settle,
+    subscription_locked,
     transition_record,
 )
 
@@ -84,14 +85,6 @@ def _check(subscription: Subscription, plan: Plan) -> None:
         )
 
 
-def _locked(subscription: Subscription) -> Subscription:
-    return (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("plan__product", "creator", "subscriber")
-        .get(pk=subscription.pk, creator_id=subscription.creator_id)
-    )
-
-
 def _proration_data(result: Proration) -> dict[str, Any]:
     return {
         "period_start": result.period_start.isoformat(),
@@ -134,7 +127,7 @@ def subscription_plan_change(*, subscription: Subscription, plan: Plan, actor: A
     if plan.pk == subscription.plan_id:
         return _call_off(subscription)
     with transaction.atomic():
-        locked = _locked(subscription)
+        locked = subscription_locked(subscription)
         today = billing.local_date(timezone.now(), locked.creator.tz)
         change = plan_change_preview(subscription=locked, plan=plan, today=today)
         if change.kind is ChangeKind.AT_RENEWAL:
@@ -153,7 +146,7 @@ def subscription_plan_change(*, subscription: Subscription, plan: Plan, actor: A
     result = charge_call_gateway(charge=charge)
 
     with transaction.atomic():
-        locked = _locked(subscription)
+        locked = subscription_locked(subscription)
         charge = Charge.objects.select_for_update().get(pk=charge.pk, subscription=locked)
         charge.subscription = locked
         charge_settle(charge=charge, result=result)
@@ -183,7 +176,7 @@ def subscription_plan_change(*, subscription: Subscription, plan: Plan, actor: A
 
 def _call_off(subscription: Subscription) -> PlanChange:
     with transaction.atomic():
-        locked = _locked(subscription)
+        locked = subscription_locked(subscription)
         if locked.scheduled_plan_id is None:
             raise Conflict("The subscription is already on this plan.", code="same_plan")
         transitions.plan_scheduled(locked, plan=None)

@@ -505,14 +505,16 @@ def subscription_cancel(
     Cancelling a cancelled, ended or inactive subscription is refused (409).
     """
     with transaction.atomic():
-        locked = _locked(subscription)
+        locked = subscription_locked(subscription)
         events = transitions.cancelled(locked, actor=actor, reason=reason, at=timezone.now())
         locked.save()
         transition_record(subscription=locked, events=events)
     return locked
 
 
-def _locked(subscription: Subscription) -> Subscription:
+def subscription_locked(subscription: Subscription) -> Subscription:
+    """The subscription's row locked for this transaction, with its plan, product,
+    creator and subscriber."""
     return (
         Subscription.objects.select_for_update(of=("self",))
         .select_related("plan__product", "creator", "subscriber")
@@ -543,7 +545,7 @@ def subscription_reactivate(
     reactivation app holds the row and its request locked).
     """
     with transaction.atomic():
-        locked = _locked(subscription)
+        locked = subscription_locked(subscription)
         events = transitions.reactivated(locked, outcome=outcome, charged=charged, data=data)
         locked.save()
         transition_record(subscription=locked, events=events, occurred_at=occurred_at)

@@ -70,6 +70,16 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+PAGE_WIDTHS = (1366, 390)
+
+
+def shots(page: Any, name: str) -> None:
+    """The page at each width we look at (desktop and phone), as `<name>-<width>.png`."""
+    for width in PAGE_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        shot(page, f"{name}-{width}")
+
+
 def sign_in(page: Any, base: str, email: str, lang: str) -> None:
     page.context.add_cookies([{"name": "django_language", "value": lang, "url": base}])
     page.goto(f"{base}/login/")

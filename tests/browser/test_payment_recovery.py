@@ -16,11 +16,9 @@ from subscriptions import billing, renewals
 from subscriptions.models import Charge, RecoveryPolicy, Status, Subscription, SubscriptionEvent
 from subscriptions.outbox import event_process
 from subscriptions.services import subscription_cancel
-from tests.browser.conftest import open_last_email_link, shot, sign_in
+from tests.browser.conftest import open_last_email_link, shots, sign_in
 from tests.browser.test_walkthroughs import LANGS, LOCALE_OF, shop  # noqa: F401 (fixture)
 from tests.factories import SubscriptionFactory, actor_for, labelled_actor
-
-PAGE_WIDTHS = (1366, 390)
 
 
 def _process_events(subscription: Subscription) -> None:
@@ -34,12 +32,6 @@ def _process_events(subscription: Subscription) -> None:
 def _name_product(plan) -> None:  # type: ignore[no-untyped-def]
     plan.product.name = "Yoga Club"
     plan.product.save(update_fields=["name"])
-
-
-def _shots(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    for width in PAGE_WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        shot(page, f"{name}-{width}")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -64,13 +56,13 @@ def test_declined_renewal_paid_from_the_emailed_link(page, shop, live_server, la
 
     base = live_server.url
     link = open_last_email_link(page, base, subscription.subscriber.email, "/pay/")
-    _shots(page, f"payment-email-{lang}")
+    shots(page, f"payment-email-{lang}")
     page.goto(link)
-    _shots(page, f"payment-page-{lang}")
+    shots(page, f"payment-page-{lang}")
     page.fill("#payment_method", "pm_sandbox_ok")
     page.click("button.accept")
     page.wait_for_load_state()
-    _shots(page, f"payment-paid-{lang}")
+    shots(page, f"payment-paid-{lang}")
     assert page.locator("p.notice.ok").count() == 1
 
     subscription.refresh_from_db()
@@ -111,10 +103,10 @@ def test_declined_reactivate_and_charge_paid_with_another_card(page, shop, live_
     page.goto(link)
     page.click("button.accept")
     page.wait_for_load_state()
-    _shots(page, f"reactivation-declined-{lang}")
+    shots(page, f"reactivation-declined-{lang}")
     page.click("#pay-link")
     page.wait_for_load_state()
-    _shots(page, f"reactivation-payment-page-{lang}")
+    shots(page, f"reactivation-payment-page-{lang}")
     page.fill("#payment_method", "pm_sandbox_ok")
     page.click("button.accept")
     page.wait_for_load_state()
@@ -151,9 +143,9 @@ def test_expiring_card_replaced_from_the_emailed_link(page, shop, live_server, l
 
     base = live_server.url
     link = open_last_email_link(page, base, subscription.subscriber.email, "/pay/")
-    _shots(page, f"card-email-{lang}")
+    shots(page, f"card-email-{lang}")
     page.goto(link)
-    _shots(page, f"card-page-{lang}")
+    shots(page, f"card-page-{lang}")
     page.fill("#payment_method", "pm_sandbox_ok_new")
     page.click("button.accept")
     page.wait_for_load_state()
@@ -161,7 +153,7 @@ def test_expiring_card_replaced_from_the_emailed_link(page, shop, live_server, l
     page.fill("#payment_method", "pm_sandbox_insufficient_funds")
     page.click("button.accept")
     page.wait_for_load_state()
-    _shots(page, f"card-saved-{lang}")
+    shots(page, f"card-saved-{lang}")
     assert page.locator("p.notice.ok").count() == 1
 
     subscription.refresh_from_db()
@@ -183,7 +175,7 @@ def test_creator_sets_a_products_recovery(page, shop, live_server, lang):  # noq
     page.uncheck("#id_send_payment_failed_email")
     page.uncheck("#id_send_card_expiring_email")
     page.fill("#id_payment_failed_message", "Your card bounced; pay below.")
-    _shots(page, f"recovery-policy-{lang}")
+    shots(page, f"recovery-policy-{lang}")
     page.click("#recovery-submit")
     page.wait_for_selector("#recovery-form")
     policy = RecoveryPolicy.objects.get(product=plan.product)
@@ -195,7 +187,7 @@ def test_creator_sets_a_products_recovery(page, shop, live_server, lang):  # noq
     assert policy.send_card_expiring_email is False
     page.goto(f"{base}/settings/#recovery")
     assert "2, 4" in page.locator("#recovery-products").inner_text()
-    _shots(page, f"settings-recovery-{lang}")
+    shots(page, f"settings-recovery-{lang}")
 
     page.goto(f"{base}/settings/recovery/{plan.product.uuid}/")
     page.fill("#id_retry_schedule", "5, 2")

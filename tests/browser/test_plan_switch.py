@@ -9,17 +9,9 @@ from decimal import Decimal
 import pytest
 
 from subscriptions.models import Charge
-from tests.browser.conftest import shot, sign_in
+from tests.browser.conftest import shots, sign_in
 from tests.browser.test_walkthroughs import LANGS, shop  # noqa: F401 (fixture)
 from tests.factories import PlanFactory, SubscriptionFactory
-
-PAGE_WIDTHS = (1366, 390)
-
-
-def _shots(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    for width in PAGE_WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        shot(page, f"{name}-{width}")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -35,10 +27,10 @@ def test_creator_switches_a_plan_now_and_at_renewal(page, shop, live_server, lan
     page.goto(f"{base}/subscriptions/{subscription.uuid}/")
     page.click("#plan-panel summary")
     page.select_option("#plan-choice", str(pro.uuid))
-    _shots(page, f"plan-panel-{lang}")
+    shots(page, f"plan-panel-{lang}")
     page.click("#plan-submit")
     page.wait_for_load_state()
-    _shots(page, f"plan-switched-{lang}")
+    shots(page, f"plan-switched-{lang}")
     subscription.refresh_from_db()
     assert subscription.plan == pro
     charge = Charge.objects.get(subscription=subscription, kind="plan_change")
@@ -51,6 +43,6 @@ def test_creator_switches_a_plan_now_and_at_renewal(page, shop, live_server, lan
     page.click("#plan-submit")
     page.wait_for_load_state()
     assert page.locator("#scheduled-plan").inner_text().startswith("Lite")
-    _shots(page, f"plan-scheduled-{lang}")
+    shots(page, f"plan-scheduled-{lang}")
     subscription.refresh_from_db()
     assert (subscription.plan, subscription.scheduled_plan) == (pro, lite)
