@@ -6,8 +6,8 @@ endpoints receive it. The model's choices, the admin filter, segmentation's trig
 rule builder, the webhooks' event list and the dashboard timeline all read this module;
 `outbox.event_record` refuses a type it does not know.
 
-Adding a type (the lifecycle work: `subscription.paused`, `subscription.resumed`,
-`subscription.plan_changed`, …) is one member of `EventType` and one entry in `_FLAGS`;
+Adding a type (the lifecycle work: `subscription.plan_changed`, `subscription.paused`,
+`subscription.resumed`, …) is one member of `EventType` and one entry in `_FLAGS`;
 the import fails until both exist.
 """
 
@@ -38,6 +38,8 @@ class EventType(models.TextChoices):
     RENEWAL_UPCOMING = "renewal.upcoming", _("Renewal coming up")
     PAYMENT_METHOD_EXPIRING = "payment_method.expiring", _("Card expiring")
     SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed", _("Plan changed")
+    SUBSCRIPTION_PAUSED = "subscription.paused", _("Subscription paused")
+    SUBSCRIPTION_RESUMED = "subscription.resumed", _("Subscription resumed")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ _FLAGS: dict[EventType, EventFlags] = {
     EventType.RENEWAL_UPCOMING: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.PAYMENT_METHOD_EXPIRING: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.SUBSCRIPTION_PLAN_CHANGED: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.SUBSCRIPTION_PAUSED: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.SUBSCRIPTION_RESUMED: EventFlags(segmentation_trigger=True, webhook=True),
 }
 if set(_FLAGS) != set(EventType):  # pragma: no cover - a developer's mistake, caught at import
     raise ImportError(

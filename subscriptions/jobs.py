@@ -50,6 +50,12 @@ def renewal_retries_job() -> int:
     return renewals.retries_run().claimed
 
 
+@scheduling.register_job("resumes")
+def resumes_job() -> int:
+    """Resume pauses that end today: ACTIVE again, the new period charged as a renewal."""
+    return renewals.resumes_run().claimed
+
+
 @scheduling.register_job("first_charge_retries")
 def first_charge_retries_job() -> int:
     """Retry first charges that met a transient error; INACTIVE when the schedule ends."""

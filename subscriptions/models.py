@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Lower
@@ -29,6 +30,7 @@ class Status(models.TextChoices):
     INACTIVE = "INACTIVE", _("Inactive")
     ACTIVE = "ACTIVE", _("Active")
     DELAYED = "DELAYED", _("Payment late")
+    PAUSED = "PAUSED", _("Paused")
     OVERDUE = "OVERDUE", _("Ended")
     CANCELLED_BY_CUSTOMER = "CANCELLED_BY_CUSTOMER", _("Cancelled by customer")
     CANCELLED_BY_SELLER = "CANCELLED_BY_SELLER", _("Cancelled by seller")
@@ -118,9 +120,15 @@ class Plan(models.Model):
 
 
 class RecoveryPolicy(models.Model):
-    """How one product recovers a failed renewal (SPEC §4.6). A product without a row
-    follows the defaults: the creator's retry schedule, leave unpaid after the last retry,
-    access kept, every email sent, the standard wording."""
+    """How one product recovers a failed renewal (SPEC §4.6) and treats a pause (SPEC
+    §4.7). A product without a row follows the defaults: the creator's retry schedule,
+    leave unpaid after the last retry, access kept, every email sent, the standard
+    wording; access kept through a pause until the paid period ends, and subscribers
+    cannot pause themselves."""
+
+    class PauseAccess(models.TextChoices):
+        PAID_THROUGH = "paid_through", _("Keep access until the paid period ends")
+        STOP = "stop", _("Stop access as soon as it is paused")
 
     class FinalAction(models.TextChoices):
         LEAVE_UNPAID = "leave_unpaid", _("Leave it late until the next renewal")
@@ -163,6 +171,21 @@ class RecoveryPolicy(models.Model):
     # The month before the saved card expires, email a link to replace it.
     send_card_expiring_email = models.BooleanField(
         _("email the subscriber when the card is about to expire"), default=True
+    )
+    pause_access = models.CharField(
+        _("access while paused"),
+        max_length=20,
+        choices=PauseAccess.choices,
+        default=PauseAccess.PAID_THROUGH,
+    )
+    # The manage page offers "Pause" (for 1 to `max_pause_periods` periods).
+    subscribers_can_pause = models.BooleanField(
+        _("subscribers can pause from their page"), default=False
+    )
+    max_pause_periods = models.PositiveSmallIntegerField(
+        _("longest pause a subscriber can choose, in periods"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
     )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
@@ -259,6 +282,13 @@ class Subscription(models.Model):
     # warned of, so the card-expiring notice goes once per card.
     card_expires_on = models.DateField(_("card expires on"), null=True, blank=True)
     card_expiry_noticed_for = models.DateField(_("card expiry noticed for"), null=True, blank=True)
+    # A pause (subscriptions/pauses.py): `pause_starts_on` is set while a pause waits
+    # for the period end (the renewal run pauses instead of charging on that date);
+    # `paused_on` is the local date a PAUSED subscription stopped; `resumes_on` the date
+    # the resume job starts its next period (null: until someone resumes it).
+    pause_starts_on = models.DateField(_("pause starts on"), null=True, blank=True)
+    paused_on = models.DateField(_("paused on"), null=True, blank=True)
+    resumes_on = models.DateField(_("resumes on"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancellation_source = models.CharField(
         _("cancellation source"), max_length=10, choices=CancellationSource.choices, blank=True
@@ -305,6 +335,12 @@ class Subscription(models.Model):
                 fields=["next_retry_date", "id"],
                 name="sub_retry_due",
                 condition=models.Q(status="DELAYED"),
+            ),
+            # The resume job pages through the pauses that end, in (date, id) order.
+            models.Index(
+                fields=["resumes_on", "id"],
+                name="sub_resume_due",
+                condition=models.Q(status="PAUSED", resumes_on__isnull=False),
             ),
             # The card-expiring notice reads the cards expiring in the next two months.
             models.Index(

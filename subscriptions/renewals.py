@@ -45,7 +45,8 @@ from django.utils import timezone
 from accounts.models import Creator
 from core.actors import Actor
 from core.bulk import bulk_insert_rows, bulk_update_rows
-from subscriptions import billing, transitions
+from core.tenancy import tenant_context
+from subscriptions import billing, pause_rules, transitions
 from subscriptions.declines import decline_code, is_hard_decline
 from subscriptions.gateways import ChargeOutcome, ChargeResult, PaymentGateway, get_gateway
 from subscriptions.models import Charge, Plan, RecoveryPolicy, Status, Subscription
@@ -291,6 +292,48 @@ def _delay(subscription: Subscription, period_start: date) -> None:
         _after_last_retry(subscription)
 
 
+def renewal_spec(subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
+    """The renewal charge of the period starting `next_charge_date`, at the price of a
+    plan switch scheduled for it (applied first); none on a method a hard decline
+    refused: the period starts unpaid instead."""
+    assert subscription.next_charge_date is not None
+    if subscription.scheduled_plan_id is not None:
+        plan = ctx.plan(subscription.scheduled_plan_id)
+        data = {"when": "renewal", "effective_on": subscription.next_charge_date.isoformat()}
+        _record(subscription, transitions.plan_changed(subscription, plan=plan, data=data))
+    if subscription.retries_stopped_code:
+        # A hard decline is waiting for a new method: the new period starts unpaid
+        # (the ended one counted) without charging the method the issuer refused.
+        _delay(subscription, subscription.next_charge_date)
+        return None
+    return ChargeSpec(Charge.Kind.RENEWAL, subscription.next_charge_date, 0)
+
+
+def _scheduled_pause_apply(subscription: Subscription) -> bool:
+    """A pause waiting for this due date (subscriptions/pause_rules.py) begins instead of
+    the renewal charge. True when it did."""
+    starts_on = subscription.pause_starts_on
+    if (
+        starts_on is None
+        or subscription.status != Status.ACTIVE
+        or subscription.next_charge_date is None
+        or subscription.next_charge_date < starts_on
+    ):
+        return False
+    until_day = pause_rules.access_until(
+        _policy(subscription), paused_on=starts_on, paid_through=subscription.paid_through
+    )
+    events = transitions.paused(
+        subscription,
+        on=starts_on,
+        resumes_on=subscription.resumes_on,
+        access_until=until_day,
+        data={"when": pause_rules.PauseWhen.PERIOD_END.value, "actor": "system"},
+    )
+    _record(subscription, events)
+    return True
+
+
 class RenewalRules:
     """ACTIVE or DELAYED rows whose `next_charge_date` arrived in the creator's time zone."""
 
@@ -310,16 +353,9 @@ class RenewalRules:
             # The period before this due date ended unpaid: the fifth in a row.
             _record(subscription, transitions.cancelled_unpaid(subscription, at=ctx.now))
             return None
-        if subscription.scheduled_plan_id is not None:
-            plan = ctx.plan(subscription.scheduled_plan_id)
-            data = {"when": "renewal", "effective_on": subscription.next_charge_date.isoformat()}
-            _record(subscription, transitions.plan_changed(subscription, plan=plan, data=data))
-        if subscription.retries_stopped_code:
-            # A hard decline is waiting for a new method: the new period starts unpaid
-            # (the ended one counted) without charging the method the issuer refused.
-            _delay(subscription, subscription.next_charge_date)
+        if _scheduled_pause_apply(subscription):
             return None
-        return ChargeSpec(Charge.Kind.RENEWAL, subscription.next_charge_date, 0)
+        return renewal_spec(subscription, ctx)
 
     def apply(
         self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
@@ -392,6 +428,40 @@ def _retry_declined(subscription: Subscription, period_start: date) -> None:
     _record(subscription, transitions.retry_declined(subscription, next_retry_date=next_retry))
     if subscription.next_retry_date is None:
         _after_last_retry(subscription)
+
+
+class ResumeRules:
+    """PAUSED rows whose `resumes_on` arrived in the creator's time zone: ACTIVE again
+    with a new period from `resumes_on`, charged in the same run as the renewal of that
+    period (same key, so the renewal job never charges it again), unless the paid
+    period is not over yet (subscriptions/pause_rules.py)."""
+
+    date_field = "resumes_on"
+
+    def due(self, ctx: _Context) -> QuerySet[Subscription]:
+        return Subscription.objects.filter(status=Status.PAUSED).filter(
+            _due_on_local_date("resumes_on", ctx)
+        )
+
+    def prepare(self, subscription: Subscription, ctx: _Context) -> ChargeSpec | None:
+        assert subscription.resumes_on is not None
+        outcome = pause_rules.resume_outcome(
+            how=pause_rules.ResumeHow.NEW_PERIOD,
+            paid_through=subscription.paid_through,
+            anchor=subscription.billing_anchor,
+            period=subscription.plan.period,
+            on=subscription.resumes_on,
+        )
+        _record(
+            subscription,
+            transitions.resumed(subscription, outcome=outcome, data={"actor": "system"}),
+        )
+        return renewal_spec(subscription, ctx) if outcome.charge_now else None
+
+    def apply(
+        self, subscription: Subscription, charge: Charge, result: ChargeResult, ctx: _Context
+    ) -> None:
+        RenewalRules().apply(subscription, charge, result, ctx)
 
 
 class FirstChargeRules:
@@ -686,6 +756,19 @@ def renewals_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -
 
 def retries_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:
     return run(RetryRules(), now=now, batch_size=batch_size)
+
+
+def renewal_run_for(subscription_id: int) -> RunStats:
+    """Charge one subscription's due renewal now (a resume that starts a new period)
+    with the renewal job's code and key. It runs as the jobs do, outside any tenant's
+    scope: the engine's queries are written across creators, and `only` bounds them to
+    this one row."""
+    with tenant_context(None):
+        return run(RenewalRules(), only=[subscription_id])
+
+
+def resumes_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:
+    return run(ResumeRules(), now=now, batch_size=batch_size)
 
 
 def first_charges_run(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RunStats:

@@ -9,16 +9,15 @@ and records the events in the same transaction, in one place each:
 (`subscriptions.renewals`) for a batch, with bulk statements.
 
 The lifecycle work adds its transitions here, in the same pattern, with their event
-types in `subscriptions.events`:
-- `paused(subscription, *, until)` and `resumed(subscription, *, how)` (status PAUSED);
-- `plan_changed(subscription, *, plan, prorate)` (`subscription.plan_changed`).
+types in `subscriptions.events` (the rules that choose their arguments live beside
+them: subscriptions/plan_changes.py, subscriptions/pauses.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.actors import Actor
 from core.errors import Conflict
@@ -33,6 +32,9 @@ from subscriptions.models import (
     Subscription,
 )
 from subscriptions.reactivation_rules import ReactivationOutcome
+
+if TYPE_CHECKING:
+    from subscriptions.pause_rules import ResumeOutcome
 
 # Every field a transition may set. The billing engine compares them before and after
 # to know which rows changed and which columns to write; a row whose values moved
@@ -52,6 +54,9 @@ FIELDS: tuple[str, ...] = (
     "cancellation_reason",
     "plan_id",
     "scheduled_plan_id",
+    "pause_starts_on",
+    "paused_on",
+    "resumes_on",
 )
 
 
@@ -288,6 +293,7 @@ def cancelled(
     subscription.cancellation_reason = reason.strip()[:2000]
     subscription.next_charge_date = None
     subscription.next_retry_date = None
+    _pause_clear(subscription)
     return _status(
         subscription,
         status,
@@ -336,4 +342,84 @@ def reactivated(
                 "paid_through": outcome.paid_through.isoformat(),
             },
         ),
+    ]
+
+
+# --- pause and resume ----------------------------------------------------------------
+
+
+def _pause_clear(subscription: Subscription) -> None:
+    subscription.pause_starts_on = None
+    subscription.paused_on = None
+    subscription.resumes_on = None
+
+
+def pause_scheduled(
+    subscription: Subscription, *, starts_on: date | None, resumes_on: date | None
+) -> list[Event]:
+    """A pause from `starts_on` (the next due date: the renewal run pauses instead of
+    charging), resuming on `resumes_on` (None: until someone resumes it). `starts_on`
+    None calls a scheduled pause off. Nothing is recorded until the pause begins."""
+    if subscription.status != Status.ACTIVE:
+        raise Conflict("Only an active subscription can be paused.", code="not_active")
+    subscription.pause_starts_on = starts_on
+    subscription.resumes_on = resumes_on if starts_on is not None else None
+    return []
+
+
+def paused(
+    subscription: Subscription,
+    *,
+    on: date,
+    resumes_on: date | None,
+    access_until: date | None,
+    data: dict[str, Any],
+) -> list[Event]:
+    """PAUSED from the local date `on`: nothing is charged or retried until it resumes
+    (on `resumes_on`, or when someone resumes it). The anchor and `paid_through` stay,
+    so a resume inside the paid period charges nothing. `access_until` is the product's
+    access rule applied (SPEC §4.7), sent with the events for integrations to follow."""
+    if subscription.status != Status.ACTIVE:
+        raise Conflict("Only an active subscription can be paused.", code="not_active")
+    subscription.paused_on = on
+    subscription.pause_starts_on = None
+    subscription.resumes_on = resumes_on
+    subscription.next_charge_date = None
+    subscription.next_retry_date = None
+    details = {
+        "paused_on": on.isoformat(),
+        "resumes_on": resumes_on.isoformat() if resumes_on else None,
+        "access_until": access_until.isoformat() if access_until else None,
+        **data,
+    }
+    return [
+        *_status(subscription, Status.PAUSED, {"reason": "paused", **details}),
+        Event(EventType.SUBSCRIPTION_PAUSED, details),
+    ]
+
+
+def resumed(
+    subscription: Subscription, *, outcome: ResumeOutcome, data: dict[str, Any]
+) -> list[Event]:
+    """ACTIVE again with the outcome's dates (subscriptions/pauses.py); when the outcome
+    starts a new period today, `next_charge_date` is today and the renewal run charges
+    it, with the key any renewal of that period would use."""
+    if subscription.status != Status.PAUSED:
+        raise Conflict("Only a paused subscription can be resumed.", code="not_paused")
+    paused_on = subscription.paused_on
+    subscription.billing_anchor = outcome.billing_anchor
+    subscription.next_charge_date = outcome.next_charge_date
+    subscription.paid_through = outcome.paid_through
+    _pause_clear(subscription)
+    details = {
+        "how": outcome.how,
+        "paused_on": paused_on.isoformat() if paused_on else None,
+        "billing_anchor": outcome.billing_anchor.isoformat(),
+        "next_charge_date": outcome.next_charge_date.isoformat(),
+        "charge_now": outcome.charge_now,
+        **data,
+    }
+    return [
+        *_status(subscription, Status.ACTIVE, {"reason": "resumed"}),
+        Event(EventType.SUBSCRIPTION_RESUMED, details),
     ]

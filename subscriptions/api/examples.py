@@ -148,3 +148,61 @@ CHANGE_PLAN = [
         status_codes=["200"],
     ),
 ]
+
+PAUSE = [
+    OpenApiExample(
+        "For two periods, from now",
+        value={"when": "now", "periods": 2},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Until a date, from the period end",
+        value={"when": "period_end", "until": "2025-06-01"},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Paused",
+        value={
+            "subscription": {**_SUBSCRIPTION, "status": "PAUSED", "next_charge_date": None},
+            "pause": {
+                "when": "now",
+                "starts_on": "2025-01-25",
+                "resumes_on": "2025-04-10",
+                "access_until": "2025-02-10",
+            },
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
+]
+
+RESUME = [
+    OpenApiExample("Start a new period today", value={"how": "new_period"}, request_only=True),
+    OpenApiExample(
+        "Resumed and charged",
+        value={
+            "subscription": {
+                **_SUBSCRIPTION,
+                "billing_anchor": "2025-04-20",
+                "next_charge_date": "2025-05-20",
+                "paid_through": "2025-05-20",
+            },
+            "resume": {
+                "how": "new_period",
+                "next_charge_date": "2025-04-20",
+                "charge": {
+                    "id": "2c5d7e9f-1a3b-4c6d-8e0f-2a4b6c8d0e1f",
+                    "amount": "49.90",
+                    "currency": "BRL",
+                    "status": "succeeded",
+                    "kind": "renewal",
+                    "period_start": "2025-04-20",
+                    "period_end": "2025-05-20",
+                    "created_at": "2025-04-20T12:00:00+00:00",
+                },
+            },
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
+]

@@ -19,6 +19,7 @@ from subscriptions.models import (
     Status,
     SubscriptionEvent,
 )
+from subscriptions.pause_rules import MAX_PAUSE_PERIODS, PauseWhen, ResumeHow
 from subscriptions.presenters import subscription_as_api
 
 # Large enough for any real plan, small enough for PostgreSQL's integer column.
@@ -200,3 +201,73 @@ class PlanChangeSerializer(serializers.Serializer[Any]):
 class PlanChangeResultSerializer(serializers.Serializer[Any]):
     subscription = SubscriptionSerializer()
     change = PlanChangeSerializer()
+
+
+class PauseRequestSerializer(serializers.Serializer[Any]):
+    when = serializers.ChoiceField(
+        choices=PauseWhen.choices,
+        default=PauseWhen.NOW,
+        help_text="`now`, or `period_end`: stays active until the next due date.",
+    )
+    periods = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_PAUSE_PERIODS,
+        help_text="Skip this many renewals, then resume on the anchor's due date.",
+    )
+    until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Resume on this date instead. Neither: paused until someone resumes it.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("periods") is not None and attrs.get("until") is not None:
+            raise serializers.ValidationError(
+                {"until": ["Give either periods or until, not both."]}
+            )
+        return attrs
+
+
+class PauseSerializer(serializers.Serializer[Any]):
+    when = serializers.ChoiceField(choices=PauseWhen.choices)
+    starts_on = serializers.DateField(help_text="Today, or the next due date (`period_end`).")
+    resumes_on = serializers.DateField(allow_null=True, help_text="Null: open-ended.")
+    access_until = serializers.DateField(
+        help_text="Access ends on this date under the product's pause rule (exclusive)."
+    )
+
+
+class PauseResultSerializer(serializers.Serializer[Any]):
+    subscription = SubscriptionSerializer()
+    pause = PauseSerializer()
+
+
+class ResumeRequestSerializer(serializers.Serializer[Any]):
+    how = serializers.ChoiceField(
+        choices=ResumeHow.choices,
+        default=ResumeHow.NEW_PERIOD,
+        help_text=(
+            "After the paid period: `new_period` charges the period starting today now; "
+            "`continue` charges nothing and the next charge is one period after today."
+        ),
+    )
+
+
+class ResumeSerializer(serializers.Serializer[Any]):
+    how = serializers.ChoiceField(
+        choices=["same_cycle", "new_period", "continue", "pause_called_off"],
+        help_text="What applied: `same_cycle` (paid period not over, nothing charged), "
+        "`new_period`, `continue`, or `pause_called_off` (a pause waiting for the period "
+        "end was called off).",
+    )
+    next_charge_date = serializers.DateField(allow_null=True)
+    charge = ChargeSerializer(
+        allow_null=True, help_text="The new period's charge (`new_period`); see its status."
+    )
+
+
+class ResumeResultSerializer(serializers.Serializer[Any]):
+    subscription = SubscriptionSerializer()
+    resume = ResumeSerializer()

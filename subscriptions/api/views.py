@@ -25,15 +25,22 @@ from subscriptions.api.serializers import (
     CancelSerializer,
     ChargeSerializer,
     EventSerializer,
+    PauseRequestSerializer,
+    PauseResultSerializer,
+    PauseSerializer,
     PlanChangeRequestSerializer,
     PlanChangeResultSerializer,
     PlanChangeSerializer,
     PlanSerializer,
     ProductSerializer,
+    ResumeRequestSerializer,
+    ResumeResultSerializer,
+    ResumeSerializer,
     SubscriptionCreateSerializer,
     SubscriptionSerializer,
 )
 from subscriptions.models import Plan, Product, Subscription
+from subscriptions.pauses import subscription_pause, subscription_resume
 from subscriptions.plan_changes import subscription_plan_change
 
 
@@ -226,6 +233,87 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
                         "cancelled": change.cancelled,
                         "proration": change.proration,
                         "charge": change.charge,
+                    }
+                ).data,
+            }
+        )
+
+    @extend_schema(
+        summary="Pause a subscription",
+        description=(
+            "Only an ACTIVE subscription pauses (409 otherwise). `now`: PAUSED at once; "
+            "`period_end`: it stays active until its next due date and pauses instead of "
+            "renewing. `periods` skips that many renewals and resumes on the anchor's due "
+            "date; `until` resumes on a date after the next due date; neither is "
+            "open-ended. Nothing is charged while paused; `access_until` follows the "
+            "product's pause rule. Asking again while a pause waits replaces it."
+        ),
+        request=PauseRequestSerializer,
+        responses={200: PauseResultSerializer},
+        examples=examples.PAUSE,
+    )
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        serializer = PauseRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        pause = subscription_pause(
+            subscription=subscription,
+            actor=api_actor(request),
+            when=data["when"],
+            periods=data.get("periods"),
+            until=data.get("until"),
+        )
+        fresh = self.get_queryset().get(pk=subscription.pk)
+        return Response(
+            {
+                "subscription": SubscriptionSerializer(fresh).data,
+                "pause": PauseSerializer(pause).data,
+            }
+        )
+
+    @extend_schema(
+        summary="Resume a paused subscription",
+        description=(
+            "Inside the paid period: ACTIVE, next charge on `paid_through`, nothing "
+            "charged. After it, `new_period` charges the period starting today at once "
+            "(a declined payment makes it late, as a declined renewal does) and "
+            "`continue` charges nothing, the next charge one period after today. A pause "
+            "still waiting for the period end is called off. 409 when not paused."
+        ),
+        request=ResumeRequestSerializer,
+        responses={200: ResumeResultSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        examples=examples.RESUME,
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        return idempotent(
+            request,
+            creator=self.tenant,
+            perform=lambda: self._resume(request, subscription),
+        )
+
+    def _resume(self, request: Request, subscription: Subscription) -> Response:
+        serializer = ResumeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        resumed = subscription_resume(
+            subscription=subscription,
+            actor=api_actor(request),
+            how=serializer.validated_data["how"],
+        )
+        fresh = self.get_queryset().get(pk=subscription.pk)
+        outcome = resumed.outcome
+        return Response(
+            {
+                "subscription": SubscriptionSerializer(fresh).data,
+                "resume": ResumeSerializer(
+                    {
+                        "how": outcome.how if outcome else "pause_called_off",
+                        "next_charge_date": fresh.next_charge_date,
+                        "charge": resumed.charge,
                     }
                 ).data,
             }
