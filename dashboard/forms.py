@@ -16,6 +16,7 @@ from accounts.models import Creator, Role, validate_retry_schedule
 from accounts.time_zones import time_zone_choices
 from dashboard.selectors import SORTS, SubscriptionFilters
 from subscriptions.models import CancellationSource, Plan, Product, RecoveryPolicy, Status
+from subscriptions.pause_rules import MAX_PAUSE_PERIODS, PauseWhen, ResumeHow
 
 
 class SubscriptionFilterForm(forms.Form):
@@ -111,6 +112,61 @@ class SellerCancelForm(forms.Form):
         label = dict(CANCEL_REASONS)[self.cleaned_data["reason"]]
         details = self.cleaned_data["details"].strip()
         return f"{label}: {details}" if details else str(label)
+
+
+class PauseForm(forms.Form):
+    """The creator's pause (subscriptions/pause_rules.py): when, and for how long."""
+
+    LENGTHS = [
+        ("periods", _("For a number of periods")),
+        ("until", _("Until a date")),
+        ("open", _("Until I resume it")),
+    ]
+
+    when = forms.ChoiceField(
+        label=_("Pause"), choices=PauseWhen.choices, initial=PauseWhen.NOW, widget=forms.RadioSelect
+    )
+    length = forms.ChoiceField(
+        label=_("For how long"), choices=LENGTHS, initial="periods", widget=forms.RadioSelect
+    )
+    periods = forms.IntegerField(
+        label=_("Periods"),
+        help_text=_("Renewals skipped; it resumes on the billing day after them."),
+        min_value=1,
+        max_value=MAX_PAUSE_PERIODS,
+        initial=1,
+        required=False,
+    )
+    until = forms.DateField(
+        label=_("Resume on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        length = data.get("length")
+        if length == "periods" and data.get("periods") is None:
+            self.add_error("periods", _("Say for how many periods."))
+        if length == "until" and data.get("until") is None:
+            self.add_error("until", _("Choose the date it resumes on."))
+        return data
+
+    def pause_length(self) -> dict[str, Any]:
+        length = self.cleaned_data["length"]
+        return {
+            "periods": self.cleaned_data["periods"] if length == "periods" else None,
+            "until": self.cleaned_data["until"] if length == "until" else None,
+        }
+
+
+class ResumeForm(forms.Form):
+    how = forms.ChoiceField(
+        label=_("When the paid period is over"),
+        choices=ResumeHow.choices,
+        initial=ResumeHow.NEW_PERIOD,
+        widget=forms.RadioSelect,
+    )
 
 
 class TeamInviteForm(forms.Form):
@@ -261,6 +317,29 @@ class RecoveryPolicyForm(forms.Form):
         help_text=_("Only for cards whose expiry the payment processor reports (Stripe)."),
         required=False,
     )
+
+    pause_access = forms.ChoiceField(
+        label=_("Access while paused"),
+        choices=RecoveryPolicy.PauseAccess.choices,
+        help_text=_("Sent to your webhooks and rules with the “paused” status change."),
+        required=False,
+    )
+    subscribers_can_pause = forms.BooleanField(
+        label=_("Subscribers can pause from their page"), required=False
+    )
+    max_pause_periods = forms.IntegerField(
+        label=_("Longest pause a subscriber can choose, in periods"),
+        min_value=1,
+        max_value=12,
+        required=False,
+    )
+
+    def clean_pause_access(self) -> str:
+        return self.cleaned_data["pause_access"] or RecoveryPolicy.PauseAccess.PAID_THROUGH
+
+    def clean_max_pause_periods(self) -> int:
+        value = self.cleaned_data["max_pause_periods"]
+        return 3 if value is None else value
 
     def clean_retry_schedule(self) -> list[int]:
         return _parse_retry_days(self.cleaned_data["retry_schedule"])

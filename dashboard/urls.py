@@ -6,6 +6,7 @@ from dashboard.views import (
     imports,
     integrations,
     overview,
+    pauses,
     plan_changes,
     reactivation,
     recovery,
@@ -43,6 +44,16 @@ urlpatterns = [
         "subscriptions/<uuid:uuid>/plan/",
         plan_changes.subscription_plan_change_view,
         name="subscription_plan_change",
+    ),
+    path(
+        "subscriptions/<uuid:uuid>/pause/",
+        pauses.subscription_pause_view,
+        name="subscription_pause",
+    ),
+    path(
+        "subscriptions/<uuid:uuid>/resume/",
+        pauses.subscription_resume_view,
+        name="subscription_resume",
     ),
     path(
         "subscriptions/<uuid:uuid>/reactivation/",

@@ -26,6 +26,7 @@ from core.actors import Actor, ActorKind
 from core.errors import DomainError
 from subscriptions import billing, renewals
 from subscriptions.models import Plan, Product, Status, Subscription, SubscriptionEvent
+from subscriptions.pauses import subscription_pause
 from subscriptions.services import (
     SubscriberData,
     plan_create,
@@ -117,6 +118,7 @@ class _History:
                 renewals.renewals_run()
                 renewals.retries_run()
                 renewals.first_charges_run()
+                renewals.resumes_run()
                 for _ in range(self.rng.choice([0, 1, 1, 2, 2, 3])):
                     self._random_sale(day)
                 for action in self.actions.pop(day, []):
@@ -166,14 +168,26 @@ class _History:
             self.today - timedelta(days=1),
             lambda: self._sales("Yoga Club/Monthly", 2, method="pm_sandbox_error"),
         )
+        self._at(
+            self.today - timedelta(days=40),
+            lambda: self._sales("Yoga Club/Monthly", 3, pause_after=10),
+        )
 
     def _sales(
-        self, plan_key: str, n: int, method: str = "pm_sandbox_ok", card_fails_after: int = 0
+        self,
+        plan_key: str,
+        n: int,
+        method: str = "pm_sandbox_ok",
+        card_fails_after: int = 0,
+        pause_after: int = 0,
     ) -> None:
         for _ in range(n):
             subscription = self._sale(plan_key, method)
             if card_fails_after:
                 self._card_fails(subscription, card_fails_after, recovers_after=0)
+            if pause_after:
+                day = billing.local_date(timezone.now(), self.creator.tz)
+                self._at(day + timedelta(days=pause_after), self._pause_for(subscription, None))
 
     def _random_sale(self, day: date) -> None:
         roll = self.rng.random()
@@ -198,6 +212,19 @@ class _History:
         elif fate < 0.32:
             recovers = self.rng.choice([0, 2, 4])
             self._card_fails(subscription, (later - day).days, recovers_after=recovers)
+        elif fate < 0.37:
+            self._at(later, self._pause_for(subscription, self.rng.choice([1, 2, None])))
+
+    def _pause_for(self, subscription: Subscription, periods: int | None) -> Callable[[], None]:
+        """Paused by the creator now, for `periods` (None: until resumed)."""
+
+        def pause() -> None:
+            with contextlib.suppress(DomainError):  # no longer active: nothing to pause
+                subscription_pause(
+                    subscription=subscription, actor=_DEMO_ACTORS["seller"], periods=periods
+                )
+
+        return pause
 
     def _card_fails(self, subscription: Subscription, after_days: int, recovers_after: int) -> None:
         """The card starts declining; with `recovers_after` the subscriber fixes it."""

@@ -1,4 +1,5 @@
-"""Per-product recovery policies (SPEC §4.6): reads and the one write."""
+"""Per-product policies (payment recovery, SPEC §4.6; pause, SPEC §4.7): reads and the
+one write."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ def recovery_policy_update(
     payment_failed_message: str,
     renewal_reminder_days: int | None = None,
     send_card_expiring_email: bool = True,
+    pause_access: str = RecoveryPolicy.PauseAccess.PAID_THROUGH,
+    subscribers_can_pause: bool = False,
+    max_pause_periods: int = 3,
 ) -> RecoveryPolicy:
     """Save the product's policy. An empty `retry_schedule` follows the creator's. The
     new schedule applies from the next retry that is scheduled; dates already set stay."""
@@ -60,6 +64,9 @@ def recovery_policy_update(
     policy.payment_failed_message = payment_failed_message.strip()
     policy.renewal_reminder_days = renewal_reminder_days
     policy.send_card_expiring_email = send_card_expiring_email
+    policy.pause_access = pause_access
+    policy.subscribers_can_pause = subscribers_can_pause
+    policy.max_pause_periods = max_pause_periods
     policy.full_clean(exclude=["creator", "product"])
     policy.save()
     return policy

@@ -79,6 +79,7 @@ ELIGIBILITY: dict[Status, Eligibility] = {
     Status.STARTED: Eligibility(refusal=ACTIVE),
     Status.ACTIVE: Eligibility(refusal=ACTIVE),
     Status.DELAYED: Eligibility(refusal=ACTIVE),
+    Status.PAUSED: Eligibility(refusal=ACTIVE),
     Status.INACTIVE: Eligibility(refusal=INACTIVE),
     Status.OVERDUE: Eligibility(refusal=ENDED),
     Status.CANCELLED_BY_CUSTOMER: ELIGIBLE,

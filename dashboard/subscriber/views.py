@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -22,17 +23,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Creator
 from core.actors import Actor
-from core.errors import Conflict
+from core.errors import Conflict, DomainError
 from core.private_pages import private_page
 from core.ratelimit import client_ip
 from dashboard.subscriber.forms import CustomerCancelForm, SignInRequestForm
 from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link
 from dashboard.subscriber.throttle import sign_in_request_retry_after
+from dashboard.views.pauses import resume_message
 from notifications.email import language_for
 from reactivation.payment import payment_link_for_declined
 from reactivation.restart import restart_offer, subscription_restart_by_subscriber
-from subscriptions.models import Subscriber, Subscription
+from subscriptions.billing import local_date
+from subscriptions.models import Charge, Status, Subscriber, Subscription
+from subscriptions.pause_rules import PauseWhen
+from subscriptions.pauses import subscription_pause, subscription_resume
+from subscriptions.policies import recovery_policies_of
 from subscriptions.services import subscription_cancel
 
 SESSION_KEY = "manage_subscriber"
@@ -130,8 +136,18 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("plan", "plan__product")
         .order_by("-created_at", "-id")
     )
+    policies = recovery_policies_of(subscriptions)
     for subscription in subscriptions:
         subscription.creator = creator  # the page's creator: no query per subscription
+        policy = policies.get(subscription.plan.product_id)
+        subscription.pause_periods = (  # type: ignore[attr-defined]
+            range(1, policy.max_pause_periods + 1)
+            if policy is not None
+            and policy.subscribers_can_pause
+            and subscription.status == Status.ACTIVE
+            and subscription.pause_starts_on is None
+            else None
+        )
         # One form per subscription, with its own element ids.
         subscription.cancel_form = _cancel_form(subscription)  # type: ignore[attr-defined]
         subscription.restart = restart_offer(subscription)  # type: ignore[attr-defined]
@@ -143,6 +159,7 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
                 "creator": creator,
                 "subscriber": subscriber,
                 "subscriptions": subscriptions,
+                "today": local_date(timezone.now(), creator.tz),
             },
         )
 
@@ -239,6 +256,69 @@ def restart(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
             ),
         )
     return redirect("subscriber:manage", slug=creator.slug)
+
+
+@private_page
+@require_POST
+def pause(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    """Pause from the end of the paid period, for the periods chosen (subscriptions/
+    pause_rules.py); only where the product lets subscribers pause."""
+    creator = _creator(slug)
+    subscriber = _signed_in_subscriber(request, creator)
+    if subscriber is None:
+        return redirect("subscriber:sign_in_request", slug=creator.slug)
+    subscription = _own_subscription(creator, subscriber, uuid)
+    try:
+        periods = int(request.POST.get("periods", ""))
+    except ValueError:
+        messages.error(request, _("Choose for how long to pause."))
+        return redirect("subscriber:manage", slug=creator.slug)
+    try:
+        paused = subscription_pause(
+            subscription=subscription,
+            actor=Actor.subscriber(subscriber),
+            when=PauseWhen.PERIOD_END,
+            periods=periods,
+        )
+    except DomainError as refused:
+        messages.error(request, refused.message)
+        return redirect("subscriber:manage", slug=creator.slug)
+    messages.success(
+        request,
+        _(
+            "Your subscription is paused from %(start)s, when the paid period ends, and "
+            "resumes on %(end)s. Nothing is charged in between."
+        )
+        % {"start": _date(paused.starts_on), "end": _date(paused.resumes_on)},
+    )
+    return redirect("subscriber:manage", slug=creator.slug)
+
+
+@private_page
+@require_POST
+def resume(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    """Resume now (a new period charged if the paid one is over), or call off a pause
+    that waits for the period end."""
+    creator = _creator(slug)
+    subscriber = _signed_in_subscriber(request, creator)
+    if subscriber is None:
+        return redirect("subscriber:sign_in_request", slug=creator.slug)
+    subscription = _own_subscription(creator, subscriber, uuid)
+    try:
+        resumed = subscription_resume(subscription=subscription, actor=Actor.subscriber(subscriber))
+    except DomainError:
+        messages.error(request, _("This subscription is not paused."))
+        return redirect("subscriber:manage", slug=creator.slug)
+    charge = resumed.charge
+    if charge is not None and charge.status == Charge.Status.DECLINED:
+        messages.error(request, resume_message(resumed.outcome, charge))
+    else:
+        messages.success(request, resume_message(resumed.outcome, charge))
+    return redirect("subscriber:manage", slug=creator.slug)
+
+
+def _date(value: date | None) -> str:
+    return date_format(value, "DATE_FORMAT") if value else "—"
 
 
 @private_page

@@ -56,6 +56,9 @@ def recovery_policy_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 "payment_failed_message": policy.payment_failed_message,
                 "renewal_reminder_days": policy.renewal_reminder_days,
                 "send_card_expiring_email": policy.send_card_expiring_email,
+                "pause_access": policy.pause_access,
+                "subscribers_can_pause": policy.subscribers_can_pause,
+                "max_pause_periods": policy.max_pause_periods,
             }
         )
     creator = membership(request).creator

@@ -26,7 +26,7 @@ from dashboard.exports import (
     csv_response,
     subscription_rows,
 )
-from dashboard.forms import SellerCancelForm, SubscriptionFilterForm
+from dashboard.forms import PauseForm, ResumeForm, SellerCancelForm, SubscriptionFilterForm
 from dashboard.pagination import keyset_page
 from dashboard.selectors import (
     SORTS,
@@ -164,6 +164,8 @@ def _detail_context(request: HttpRequest, subscription: Any, **extra: Any) -> di
         "charges": list(subscription_charges(subscription=subscription)[:200]),
         "cancel_form": extra.pop("cancel_form", None) or SellerCancelForm(),
         "plan_options": plan_options(subscription),
+        "pause_form": PauseForm(),
+        "resume_form": ResumeForm(),
         **reactivation_detail_context(subscription),
         **extra,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from accounts.models import Creator
-from subscriptions.models import SubscriptionEvent
+from subscriptions.models import Status, Subscription, SubscriptionEvent
 from tests.api.route_cases import Built, Call, RouteCase, as_list
 from tests.factories import ChargeFactory, PlanFactory, ProductFactory, SubscriptionFactory
 
@@ -18,6 +18,15 @@ def _product(creator: Creator) -> Built:
 def _plan(creator: Creator) -> Built:
     plan = PlanFactory(product=ProductFactory(creator=creator))
     return Built(kwargs={"id": str(plan.uuid)}, refs={"plan": plan, "product": plan.product})
+
+
+def _paused_subscription(creator: Creator) -> Built:
+    built = _subscription(creator)
+    subscription = built.refs["subscription"]
+    Subscription.objects.filter(pk=subscription.pk).update(
+        status=Status.PAUSED, next_charge_date=None, paid_through=timezone.localdate()
+    )
+    return built
 
 
 def _subscription(creator: Creator) -> Built:
@@ -94,6 +103,12 @@ CASES: dict[str, RouteCase] = {
     "subscription-change-plan": RouteCase(
         build=_subscription_with_cheaper_plan,
         calls={"post": Call(body=lambda b: {"plan": str(b.refs["cheaper"].uuid)})},
+    ),
+    "subscription-pause": RouteCase(
+        build=_subscription, calls={"post": Call(body=lambda b: {"when": "now"})}
+    ),
+    "subscription-resume": RouteCase(
+        build=_paused_subscription, calls={"post": Call(body=lambda b: {"how": "new_period"})}
     ),
     "subscription-events": RouteCase(build=_subscription, calls={"get": Call()}),
     "subscription-charges": RouteCase(build=_subscription, calls={"get": Call()}),

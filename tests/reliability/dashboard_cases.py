@@ -96,6 +96,8 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "subscriber:manage": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:cancel": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:restart": "subscriber-facing, authorised by the subscriber's session",
+    "subscriber:pause": "subscriber-facing, authorised by the subscriber's session",
+    "subscriber:resume": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:sign_out": "subscriber-facing",
 }
 SKIPPED_PREFIXES = ("api/", "admin/")
@@ -204,6 +206,14 @@ def subscription_with_cheaper_plan(creator: Creator, marker: str) -> Built:
     return Built(kwargs=built.kwargs, refs={**built.refs, "cheaper": cheaper})
 
 
+def paused_subscription(creator: Creator, marker: str) -> Built:
+    built = subscription_object(creator, marker)
+    Subscription.objects.filter(pk=built.refs["subscription"].pk).update(
+        status=Status.PAUSED, next_charge_date=None, paid_through=timezone.localdate()
+    )
+    return built
+
+
 def team_page(creator: Creator, marker: str) -> Built:
     _subscription(creator, marker)
     member = MembershipFactory(
@@ -246,6 +256,16 @@ def _switch_scheduled_only_by_owner(role: str, response: HttpResponse, built: Bu
     subscription.refresh_from_db()
     expected = built.refs["cheaper"].pk if role == "owner" else None
     assert subscription.scheduled_plan_id == expected, (role, subscription.scheduled_plan_id)
+
+
+def _status_changed_only_by_owner(before: str, after: str) -> Any:
+    def check(role: str, response: HttpResponse, built: Built) -> None:
+        subscription = built.refs["subscription"]
+        subscription.refresh_from_db()
+        expected = after if role == "owner" else before
+        assert subscription.status == expected, (role, subscription.status)
+
+    return check
 
 
 def _member_kept_unless_owner(role: str, response: HttpResponse, built: Built) -> None:
@@ -375,6 +395,26 @@ CASES: dict[str, DashboardCase] = {
                 ok=302,
                 data=lambda b: {"plan": str(b.refs["cheaper"].uuid)},
                 check=_switch_scheduled_only_by_owner,
+            )
+        },
+    ),
+    "dashboard:subscription_pause": DashboardCase(
+        build=subscription_object,
+        calls={
+            "post": Call(
+                ok=302,
+                data=lambda b: {"when": "now", "length": "open"},
+                check=_status_changed_only_by_owner("ACTIVE", "PAUSED"),
+            )
+        },
+    ),
+    "dashboard:subscription_resume": DashboardCase(
+        build=paused_subscription,
+        calls={
+            "post": Call(
+                ok=302,
+                data=lambda b: {"how": "continue"},
+                check=_status_changed_only_by_owner("PAUSED", "ACTIVE"),
             )
         },
     ),

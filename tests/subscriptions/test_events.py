@@ -152,6 +152,8 @@ def test_consumers_take_their_lists_from_the_flags():
         "renewal.upcoming",
         "payment_method.expiring",
         "subscription.plan_changed",
+        "subscription.paused",
+        "subscription.resumed",
         "charge.refunded",
         "charge.chargeback",
         "reactivation.requested",

@@ -1,0 +1,118 @@
+"""The subscription detail's "Pause" and "Resume" panels (subscriptions/pauses.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.actors import Actor
+from core.errors import Conflict, DomainError
+from dashboard.access import member_required, subscription_get_for_member
+from dashboard.forms import PauseForm, ResumeForm
+from dashboard.templatetags.dashboard import money
+from subscriptions.models import Charge
+from subscriptions.pauses import subscription_pause, subscription_resume
+
+
+def _date(value: date | None) -> str:
+    return date_format(value, "DATE_FORMAT") if value else "—"
+
+
+@require_POST
+@member_required
+def subscription_pause_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    subscription = subscription_get_for_member(request, uuid, write=True)
+    back = redirect("dashboard:subscription_detail", uuid=subscription.uuid)
+    form = PauseForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return back
+    try:
+        pause = subscription_pause(
+            subscription=subscription,
+            actor=Actor.member(request.user),
+            when=form.cleaned_data["when"],
+            **form.pause_length(),
+        )
+    except Conflict as exc:
+        messages.error(request, _pause_refusal(exc.code))
+        return back
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return back
+    resumes = (
+        _("It resumes on %(date)s with a charge for the new period.")
+        % {"date": _date(pause.resumes_on)}
+        if pause.resumes_on
+        else _("It stays paused until you resume it.")
+    )
+    if pause.when == "period_end":
+        text = _("Paused from %(date)s, when the paid period ends.") % {
+            "date": _date(pause.starts_on)
+        }
+    else:
+        text = _("Paused. Nothing is charged while it is paused.")
+    messages.success(request, f"{text} {resumes}")
+    return back
+
+
+def _pause_refusal(code: str) -> str:
+    return {
+        "already_paused": _("This subscription is already paused."),
+    }.get(code, _("Only an active subscription can be paused."))
+
+
+@require_POST
+@member_required
+def subscription_resume_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    subscription = subscription_get_for_member(request, uuid, write=True)
+    back = redirect("dashboard:subscription_detail", uuid=subscription.uuid)
+    form = ResumeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose how to resume."))
+        return back
+    try:
+        resumed = subscription_resume(
+            subscription=subscription,
+            actor=Actor.member(request.user),
+            how=form.cleaned_data["how"],
+        )
+    except DomainError:
+        messages.error(request, _("This subscription is not paused."))
+        return back
+    messages.success(request, resume_message(resumed.outcome, resumed.charge))
+    return back
+
+
+def resume_message(outcome: object, charge: Charge | None) -> str:
+    """What a resume did, for the dashboard and the subscriber's page alike."""
+    if outcome is None:
+        return _("The pause is called off; renewals go on as before.")
+    if charge is None:
+        return _("Active again. Nothing was charged; the next charge is on %(date)s.") % {
+            "date": _date(getattr(outcome, "next_charge_date", None))
+        }
+    amount = money(charge.amount, charge.currency)
+    if charge.status == Charge.Status.SUCCEEDED:
+        return _("Active again. %(amount)s was charged for the period to %(date)s.") % {
+            "amount": amount,
+            "date": _date(charge.period_end),
+        }
+    if charge.status == Charge.Status.DECLINED:
+        return _(
+            "Active again, but the payment of %(amount)s was declined: the payment is "
+            "late and will be tried again."
+        ) % {"amount": amount}
+    return _(
+        "Active again. The payment of %(amount)s is being processed and will be tried "
+        "again if it does not go through."
+    ) % {"amount": amount}
