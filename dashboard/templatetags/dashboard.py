@@ -12,7 +12,9 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from django import template
 from django.http import QueryDict
 from django.utils import formats
+from django.utils.dateparse import parse_date
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from dashboard.charts import babel_locale
 from subscriptions.events import event_type_label
@@ -88,6 +90,33 @@ def _status_label(status: str, language: str) -> str:
         return str(Status(status).label)
     except ValueError:
         return status
+
+
+# The machine reasons the billing code writes on a status change, in words; any other
+# reason is a person's (a cancellation's) and is shown as written.
+_REASON_LABELS = {
+    "renewal_declined": _("the renewal was declined"),
+    "first_charge_unconfirmed": _("the first charge was never confirmed"),
+    "unpaid": _("unpaid"),
+    "paused": "",
+    "resumed": "",
+}
+
+
+@register.filter
+def iso_date(value: str) -> date | None:
+    """A `YYYY-MM-DD` string from event data as a date (None when it is not one)."""
+    try:
+        return parse_date(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+@register.filter
+def event_reason(reason: str) -> str:
+    """An event's `reason` for the timeline (empty when the status says it all)."""
+    label = _REASON_LABELS.get(reason)
+    return reason if label is None else str(label)
 
 
 @register.filter
