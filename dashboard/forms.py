@@ -334,6 +334,54 @@ class RecoveryPolicyForm(forms.Form):
         required=False,
     )
 
+    cancel_reasons = forms.CharField(
+        label=_("Reasons to cancel offered to subscribers"),
+        help_text=_(
+            "One per line, up to 12; “Another reason” and a free-text box always follow. "
+            "Empty: the standard list."
+        ),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+    )
+    retention_offer = forms.ChoiceField(
+        label=_("Offer before cancelling"),
+        choices=RecoveryPolicy.RetentionOffer.choices,
+        help_text=_(
+            "Shown once, after the reason, to an active subscription that never took an "
+            "offer. The overview shows how often each offer keeps a subscriber."
+        ),
+        required=False,
+    )
+    retention_pause_periods = forms.IntegerField(
+        label=_("Periods of the offered pause"), min_value=1, max_value=12, required=False
+    )
+    retention_plan = forms.ModelChoiceField(
+        label=_("Offered plan"),
+        queryset=Plan.objects.none(),
+        to_field_name="uuid",
+        help_text=_("A cheaper plan of this product in the same currency, from the next renewal."),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, product: Product | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if product is not None:
+            self.fields["retention_plan"].queryset = Plan.objects.filter(  # type: ignore[attr-defined]
+                creator_id=product.creator_id, product=product, is_active=True
+            ).order_by("price", "name")
+
+    def clean_retention_pause_periods(self) -> int:
+        value = self.cleaned_data["retention_pause_periods"]
+        return 1 if value is None else value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        offer = data.get("retention_offer")
+        if offer == RecoveryPolicy.RetentionOffer.DOWNGRADE and not data.get("retention_plan"):
+            self.add_error("retention_plan", _("Choose the cheaper plan to offer."))
+        return data
+
     def clean_pause_access(self) -> str:
         return self.cleaned_data["pause_access"] or RecoveryPolicy.PauseAccess.PAID_THROUGH
 

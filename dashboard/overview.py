@@ -249,6 +249,50 @@ def reactivation_funnel_context(creator: Creator) -> dict[str, Any]:
     return {"requested": requested, "rows": rows, "days": FUNNEL_DAYS, "chart": chart}
 
 
+RETENTION_DAYS = 90
+
+
+def retention_context(creator: Creator) -> dict[str, Any]:
+    """Each retention offer of the last 90 days: how often it was shown (taken or
+    declined) and kept the subscriber (subscriptions/retention.py). Two grouped queries."""
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from subscriptions.events import EventType
+    from subscriptions.models import RecoveryPolicy, SubscriptionEvent
+
+    since = timezone.now() - timedelta(days=RETENTION_DAYS)
+    events = SubscriptionEvent.objects.filter(creator=creator, occurred_at__gte=since)
+    taken = dict(
+        events.filter(type=EventType.SUBSCRIPTION_RETAINED)
+        .values_list("data__offer__kind")
+        .annotate(n=Count("id"))
+        .values_list("data__offer__kind", "n")
+    )
+    declined = dict(
+        events.filter(
+            type=EventType.SUBSCRIPTION_STATUS_CHANGED, data__has_key="retention_offer"
+        )
+        .values_list("data__retention_offer")
+        .annotate(n=Count("id"))
+        .values_list("data__retention_offer", "n")
+    )
+    labels = dict(RecoveryPolicy.RetentionOffer.choices)
+    rows = []
+    for kind in sorted(set(taken) | set(declined), key=str):
+        kept, offered = taken.get(kind, 0), taken.get(kind, 0) + declined.get(kind, 0)
+        rows.append(
+            {
+                "kind": kind,
+                "label": labels.get(kind, kind),
+                "offered": offered,
+                "kept": kept,
+                "rate": kept / offered if offered else None,
+            }
+        )
+    return {"rows": rows, "days": RETENTION_DAYS}
+
+
 SECTIONS: list[OverviewSection] = [
     OverviewSection("money", "dashboard/overview/_money.html", money_context),
     OverviewSection("activity", "dashboard/overview/_activity.html", activity_context),
@@ -259,6 +303,7 @@ SECTIONS: list[OverviewSection] = [
     OverviewSection(
         "reactivation", "dashboard/overview/_reactivation.html", reactivation_funnel_context
     ),
+    OverviewSection("retention", "dashboard/overview/_retention.html", retention_context),
     OverviewSection("segmentation", "dashboard/overview/_segmentation.html", segmentation_context),
 ]
 

@@ -40,6 +40,7 @@ class EventType(models.TextChoices):
     SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed", _("Plan changed")
     SUBSCRIPTION_PAUSED = "subscription.paused", _("Subscription paused")
     SUBSCRIPTION_RESUMED = "subscription.resumed", _("Subscription resumed")
+    SUBSCRIPTION_RETAINED = "subscription.retained", _("Kept by an offer")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ _FLAGS: dict[EventType, EventFlags] = {
     EventType.SUBSCRIPTION_PLAN_CHANGED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.SUBSCRIPTION_PAUSED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.SUBSCRIPTION_RESUMED: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.SUBSCRIPTION_RETAINED: EventFlags(segmentation_trigger=True, webhook=True),
 }
 if set(_FLAGS) != set(EventType):  # pragma: no cover - a developer's mistake, caught at import
     raise ImportError(

@@ -126,6 +126,11 @@ class RecoveryPolicy(models.Model):
     wording; access kept through a pause until the paid period ends, and subscribers
     cannot pause themselves."""
 
+    class RetentionOffer(models.TextChoices):
+        NONE = "", _("No offer")
+        PAUSE = "pause", _("A pause instead")
+        DOWNGRADE = "downgrade", _("A cheaper plan instead")
+
     class PauseAccess(models.TextChoices):
         PAID_THROUGH = "paid_through", _("Keep access until the paid period ends")
         STOP = "stop", _("Stop access as soon as it is paused")
@@ -186,6 +191,29 @@ class RecoveryPolicy(models.Model):
         _("longest pause a subscriber can choose, in periods"),
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(12)],
+    )
+    # The cancel flow on the manage page (subscriptions/retention.py): the reasons offered
+    # (one per line; empty: the standard list) and at most one offer before cancelling.
+    cancel_reasons = models.TextField(_("cancellation reasons"), blank=True, max_length=2000)
+    retention_offer = models.CharField(
+        _("offer before cancelling"),
+        max_length=12,
+        choices=RetentionOffer.choices,
+        default=RetentionOffer.NONE,
+        blank=True,
+    )
+    retention_pause_periods = models.PositiveSmallIntegerField(
+        _("periods of the offered pause"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+    )
+    retention_plan = models.ForeignKey(
+        "Plan",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("offered plan"),
     )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 

@@ -56,10 +56,12 @@ def subscription_pause(
     when: str = PauseWhen.NOW,
     periods: int | None = None,
     until: date | None = None,
+    offered: bool = False,
 ) -> Pause:
     """Pause now or at the period end (see the module). Conflict unless ACTIVE, or when
     a subscriber pauses where the product does not allow it or for longer than it
-    allows; DomainError for a length that is not possible."""
+    allows (unless the pause is the product's retention offer, `offered`); DomainError
+    for a length that is not possible."""
     if when not in PauseWhen.values:
         raise DomainError("Choose when to pause: now or at the end of the paid period.")
     with transaction.atomic():
@@ -73,7 +75,7 @@ def subscription_pause(
                 code="not_active",
             )
         policy = _policy_of(locked)
-        if actor.kind is ActorKind.SUBSCRIBER:
+        if actor.kind is ActorKind.SUBSCRIBER and not offered:
             _subscriber_may_pause(policy, periods=periods, until=until)
         today = billing.local_date(timezone.now(), locked.creator.tz)
         resumes_on = pause_resume_date(

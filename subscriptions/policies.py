@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from accounts.models import Creator
-from subscriptions.models import Product, RecoveryPolicy, Subscription
+from subscriptions.models import Plan, Product, RecoveryPolicy, Subscription
 
 
 def products_with_recovery_policy(*, creator: Creator) -> QuerySet[Product]:
@@ -49,6 +49,10 @@ def recovery_policy_update(
     pause_access: str = RecoveryPolicy.PauseAccess.PAID_THROUGH,
     subscribers_can_pause: bool = False,
     max_pause_periods: int = 3,
+    cancel_reasons: str = "",
+    retention_offer: str = "",
+    retention_pause_periods: int = 1,
+    retention_plan: Plan | None = None,
 ) -> RecoveryPolicy:
     """Save the product's policy. An empty `retry_schedule` follows the creator's. The
     new schedule applies from the next retry that is scheduled; dates already set stay."""
@@ -67,6 +71,12 @@ def recovery_policy_update(
     policy.pause_access = pause_access
     policy.subscribers_can_pause = subscribers_can_pause
     policy.max_pause_periods = max_pause_periods
-    policy.full_clean(exclude=["creator", "product"])
+    policy.cancel_reasons = cancel_reasons.strip()
+    policy.retention_offer = retention_offer
+    policy.retention_pause_periods = retention_pause_periods
+    if retention_plan is not None and retention_plan.product_id != product.pk:
+        raise ValueError("plan of another product")
+    policy.retention_plan = retention_plan
+    policy.full_clean(exclude=["creator", "product", "retention_plan"])
     policy.save()
     return policy

@@ -495,7 +495,11 @@ def first_charge_outcome_apply(
 
 
 def subscription_cancel(
-    *, subscription: Subscription, actor: Actor, reason: str = ""
+    *,
+    subscription: Subscription,
+    actor: Actor,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
 ) -> Subscription:
     """Cancel as the one who acted (SPEC §5): a member or API key cancels as the seller,
     the subscriber as the customer, support or the system as admin.
@@ -506,7 +510,9 @@ def subscription_cancel(
     """
     with transaction.atomic():
         locked = subscription_locked(subscription)
-        events = transitions.cancelled(locked, actor=actor, reason=reason, at=timezone.now())
+        events = transitions.cancelled(
+            locked, actor=actor, reason=reason, at=timezone.now(), data=data
+        )
         locked.save()
         transition_record(subscription=locked, events=events)
     return locked

@@ -270,13 +270,18 @@ def inactivated(subscription: Subscription, *, reason: str) -> list[Event]:
 
 
 def cancelled(
-    subscription: Subscription, *, actor: Actor, reason: str, at: datetime
+    subscription: Subscription,
+    *,
+    actor: Actor,
+    reason: str,
+    at: datetime,
+    data: dict[str, Any] | None = None,
 ) -> list[Event]:
     """Cancel as the one who acted (SPEC §5): the source follows from the actor's kind
     (member or API key → seller, subscriber → customer, support or system → admin);
     CANCELLED_BY_<source>, cancelled_at, no further charges or retries; paid_through
     unchanged, so access lasts until then. Refused (409) for a cancelled, ended or
-    never-active subscription."""
+    never-active subscription. `data` adds to the event (the retention offer declined)."""
     source = CANCELLATION_SOURCE_BY_ACTOR[actor.kind]
     status = CANCELLED_STATUS_BY_SOURCE[source]
     if subscription.status in CANCELLED_STATUSES:
@@ -297,7 +302,12 @@ def cancelled(
     return _status(
         subscription,
         status,
-        {"source": source.value, "reason": subscription.cancellation_reason, "actor": actor.ref},
+        {
+            "source": source.value,
+            "reason": subscription.cancellation_reason,
+            "actor": actor.ref,
+            **(data or {}),
+        },
     )
 
 
@@ -423,3 +433,12 @@ def resumed(
         *_status(subscription, Status.ACTIVE, {"reason": "resumed"}),
         Event(EventType.SUBSCRIPTION_RESUMED, details),
     ]
+
+
+def retained(
+    subscription: Subscription, *, offer: dict[str, Any], reason: str, actor: Actor
+) -> list[Event]:
+    """The subscriber took the product's offer instead of cancelling (the offer's own
+    change, a pause or a plan switch, is its own transition)."""
+    data = {"offer": offer, "reason": reason.strip()[:2000], "actor": actor.ref}
+    return [Event(EventType.SUBSCRIPTION_RETAINED, data)]

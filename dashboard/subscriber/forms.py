@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +23,9 @@ class SignInRequestForm(forms.Form):
 
 
 class CustomerCancelForm(forms.Form):
+    """The reasons are the product's own when it has any (subscriptions/retention.py),
+    with "Another reason" last; else the standard list."""
+
     reason = forms.ChoiceField(
         label=_("Why are you cancelling?"),
         choices=CUSTOMER_CANCEL_REASONS,
@@ -33,7 +38,16 @@ class CustomerCancelForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
+    def __init__(self, *args: Any, reasons: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.choices: list[tuple[str, Any]] = (
+            [(f"r{i}", text) for i, text in enumerate(reasons, 1)] + CUSTOMER_CANCEL_REASONS[-1:]
+            if reasons
+            else list(CUSTOMER_CANCEL_REASONS)
+        )
+        self.fields["reason"].choices = self.choices  # type: ignore[attr-defined]
+
     def reason_text(self) -> str:
-        label = dict(CUSTOMER_CANCEL_REASONS)[self.cleaned_data["reason"]]
+        label = dict(self.choices)[self.cleaned_data["reason"]]
         details = self.cleaned_data["details"].strip()
         return f"{label}: {details}" if details else str(label)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<slug:slug>/manage/<uuid:uuid>/cancel/", views.cancel, name="cancel"),
     path("<slug:slug>/manage/<uuid:uuid>/restart/", views.restart, name="restart"),
     path("<slug:slug>/manage/<uuid:uuid>/pause/", views.pause, name="pause"),
+    path("<slug:slug>/manage/<uuid:uuid>/retain/", views.retain, name="retain"),
     path("<slug:slug>/manage/<uuid:uuid>/resume/", views.resume, name="resume"),
     path("<slug:slug>/sign-out/", views.sign_out, name="sign_out"),
 ]

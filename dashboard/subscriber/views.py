@@ -30,6 +30,7 @@ from dashboard.subscriber.forms import CustomerCancelForm, SignInRequestForm
 from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link
 from dashboard.subscriber.throttle import sign_in_request_retry_after
+from dashboard.templatetags.dashboard import money
 from dashboard.views.pauses import resume_message
 from notifications.email import language_for
 from reactivation.payment import payment_link_for_declined
@@ -39,6 +40,13 @@ from subscriptions.models import Charge, Status, Subscriber, Subscription
 from subscriptions.pause_rules import PauseWhen
 from subscriptions.pauses import subscription_pause, subscription_resume
 from subscriptions.policies import recovery_policies_of
+from subscriptions.retention import (
+    cancel_reasons,
+    policy_with_offer,
+    retained_before,
+    retention_offer_for,
+    subscription_retain,
+)
 from subscriptions.services import subscription_cancel
 
 SESSION_KEY = "manage_subscriber"
@@ -74,8 +82,10 @@ def _own_subscription(creator: Creator, subscriber: Subscriber, uuid: UUID) -> S
     return subscription
 
 
-def _cancel_form(subscription: Subscription, data: Any = None) -> CustomerCancelForm:
-    return CustomerCancelForm(data, auto_id=f"id_{subscription.uuid.hex[:12]}_%s")
+def _cancel_form(
+    subscription: Subscription, data: Any = None, *, reasons: list[str] | None = None
+) -> CustomerCancelForm:
+    return CustomerCancelForm(data, reasons=reasons, auto_id=f"id_{subscription.uuid.hex[:12]}_%s")
 
 
 @private_page
@@ -148,8 +158,10 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
             and subscription.pause_starts_on is None
             else None
         )
-        # One form per subscription, with its own element ids.
-        subscription.cancel_form = _cancel_form(subscription)  # type: ignore[attr-defined]
+        # One form per subscription, with its own element ids and its product's reasons.
+        subscription.cancel_form = _cancel_form(  # type: ignore[attr-defined]
+            subscription, reasons=cancel_reasons(policy)
+        )
         subscription.restart = restart_offer(subscription)  # type: ignore[attr-defined]
     with timezone.override(creator.tz):
         return render(
@@ -172,7 +184,8 @@ def cancel(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     if subscriber is None:
         return redirect("subscriber:sign_in_request", slug=creator.slug)
     subscription = _own_subscription(creator, subscriber, uuid)
-    form = _cancel_form(subscription, request.POST)
+    policy = policy_with_offer(subscription)
+    form = _cancel_form(subscription, request.POST, reasons=cancel_reasons(policy))
     if not form.is_valid():
         subscription.cancel_form = form  # type: ignore[attr-defined]
         return render(
@@ -184,11 +197,22 @@ def cancel(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     # The reason is stored in the creator's language: the creator is who reads it.
     with translation.override(language_for(creator.locale)):
         reason = form.reason_text()
+    offer = retention_offer_for(subscription, policy, retained_before=retained_before(subscription))
+    if offer is not None and request.POST.get("declined_offer") != offer.kind:
+        # One offer before the cancellation goes through (subscriptions/retention.py).
+        subscription.cancel_form = form  # type: ignore[attr-defined]
+        with timezone.override(creator.tz):
+            return render(
+                request,
+                "subscriber/retention_offer.html",
+                {"creator": creator, "subscription": subscription, "offer": offer},
+            )
     try:
         cancelled = subscription_cancel(
             subscription=subscription,
             actor=Actor.subscriber(subscriber),
             reason=reason,
+            data={"retention_offer": offer.kind} if offer is not None else None,
         )
         if cancelled.paid_through is not None:
             messages.success(
@@ -200,6 +224,48 @@ def cancel(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
             messages.success(request, _("Your subscription is cancelled."))
     except Conflict:
         messages.error(request, _("This subscription cannot be cancelled any more."))
+    return redirect("subscriber:manage", slug=creator.slug)
+
+
+@private_page
+@require_POST
+def retain(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    """Take the product's offer instead of cancelling (subscriptions/retention.py)."""
+    creator = _creator(slug)
+    subscriber = _signed_in_subscriber(request, creator)
+    if subscriber is None:
+        return redirect("subscriber:sign_in_request", slug=creator.slug)
+    subscription = _own_subscription(creator, subscriber, uuid)
+    policy = policy_with_offer(subscription)
+    form = _cancel_form(subscription, request.POST, reasons=cancel_reasons(policy))
+    with translation.override(language_for(creator.locale)):
+        reason = form.reason_text() if form.is_valid() else ""
+    try:
+        offer = subscription_retain(
+            subscription=subscription,
+            actor=Actor.subscriber(subscriber),
+            kind=request.POST.get("offer", ""),
+            reason=reason,
+        )
+    except DomainError:
+        messages.error(request, _("This offer is no longer available."))
+        return redirect("subscriber:manage", slug=creator.slug)
+    subscription.refresh_from_db()
+    if offer.plan is not None:
+        text = _(
+            "You are staying with us, thank you. From %(date)s your plan is %(plan)s at "
+            "%(price)s; nothing changes before then."
+        ) % {
+            "date": _date(subscription.next_charge_date),
+            "plan": offer.plan.name,
+            "price": money(offer.plan.price, offer.plan.currency),
+        }
+    else:
+        text = _(
+            "You are staying with us, thank you. Your subscription is paused from %(start)s "
+            "and resumes on %(end)s; nothing is charged in between."
+        ) % {"start": _date(subscription.pause_starts_on), "end": _date(subscription.resumes_on)}
+    messages.success(request, text)
     return redirect("subscriber:manage", slug=creator.slug)
 
 

@@ -32,7 +32,7 @@ def recovery_policy_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
     policy = recovery_policy_for(product=product)
     status = 200
     if writing:
-        form = RecoveryPolicyForm(request.POST)
+        form = RecoveryPolicyForm(request.POST, product=product)
         if form.is_valid():
             try:
                 recovery_policy_update(
@@ -59,7 +59,12 @@ def recovery_policy_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 "pause_access": policy.pause_access,
                 "subscribers_can_pause": policy.subscribers_can_pause,
                 "max_pause_periods": policy.max_pause_periods,
-            }
+                "cancel_reasons": policy.cancel_reasons,
+                "retention_offer": policy.retention_offer,
+                "retention_pause_periods": policy.retention_pause_periods,
+                "retention_plan": policy.retention_plan.uuid if policy.retention_plan else None,
+            },
+            product=product,
         )
     creator = membership(request).creator
     return render(

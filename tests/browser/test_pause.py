@@ -44,6 +44,7 @@ def test_subscriber_pauses_then_resumes_after_the_paid_period(page, shop, live_s
     )
     base = live_server.url
     _sign_in_as_subscriber(page, base, creator, email, lang)
+    assert page.locator(f"#pause-{subscription.uuid} summary").inner_text() == offer
     page.click(f"#pause-{subscription.uuid} summary")
     page.select_option(f"#pause-periods-{subscription.uuid}", "1")
     _no_overflow(page)

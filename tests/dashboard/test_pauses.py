@@ -145,7 +145,8 @@ def test_the_subscriber_pauses_only_where_offered_and_resumes(active):
             max_pause_periods=2,
         )
         page = manage_html(client, active)
-        assert f'id="pause-{active.uuid}"' in page and '<option value="2">2 periods</option>' in page
+        assert f'id="pause-{active.uuid}"' in page
+        assert '<option value="2">2 periods</option>' in page
         too_long = client.post(
             reverse("subscriber:pause", args=[active.creator.slug, active.uuid]),
             {"periods": "3"},

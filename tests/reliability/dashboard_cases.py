@@ -98,6 +98,7 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "subscriber:restart": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:pause": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:resume": "subscriber-facing, authorised by the subscriber's session",
+    "subscriber:retain": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:sign_out": "subscriber-facing",
 }
 SKIPPED_PREFIXES = ("api/", "admin/")

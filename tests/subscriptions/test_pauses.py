@@ -333,9 +333,7 @@ def test_the_renewal_and_resume_jobs_run_together_charge_the_period_once():
     assert errors == []
     for sub in subs:
         charges = list(Charge.objects.filter(subscription=sub))
-        assert [(c.period_start, c.status) for c in charges] == [
-            (date(2026, 6, 10), "succeeded")
-        ]
+        assert [(c.period_start, c.status) for c in charges] == [(date(2026, 6, 10), "succeeded")]
         sub.refresh_from_db()
         assert (sub.status, sub.next_charge_date) == ("ACTIVE", date(2026, 7, 10))
 
