@@ -334,6 +334,11 @@ class RecoveryPolicyForm(forms.Form):
         required=False,
     )
 
+    subscribers_can_change_billing_day = forms.BooleanField(
+        label=_("Subscribers can change the day they are charged, from their page"),
+        help_text=_("Once a period, to a day from 1 to 28; the days moved are prorated."),
+        required=False,
+    )
     cancel_reasons = forms.CharField(
         label=_("Reasons to cancel offered to subscribers"),
         help_text=_(

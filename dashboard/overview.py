@@ -270,9 +270,7 @@ def retention_context(creator: Creator) -> dict[str, Any]:
         .values_list("data__offer__kind", "n")
     )
     declined = dict(
-        events.filter(
-            type=EventType.SUBSCRIPTION_STATUS_CHANGED, data__has_key="retention_offer"
-        )
+        events.filter(type=EventType.SUBSCRIPTION_STATUS_CHANGED, data__has_key="retention_offer")
         .values_list("data__retention_offer")
         .annotate(n=Count("id"))
         .values_list("data__retention_offer", "n")

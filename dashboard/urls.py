@@ -51,6 +51,11 @@ urlpatterns = [
         name="subscription_pause",
     ),
     path(
+        "subscriptions/<uuid:uuid>/billing-day/",
+        pauses.subscription_billing_day_view,
+        name="subscription_billing_day",
+    ),
+    path(
         "subscriptions/<uuid:uuid>/resume/",
         pauses.subscription_resume_view,
         name="subscription_resume",

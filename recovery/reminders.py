@@ -32,9 +32,10 @@ from recovery.models import NoticeSent
 from recovery.notices import notices_dispatch
 from subscriptions import billing
 from subscriptions.events import EventType
-from subscriptions.models import Period, RecoveryPolicy, Status, Subscription
+from subscriptions.models import Charge, Period, RecoveryPolicy, Status, Subscription
 from subscriptions.outbox import event_record
 from subscriptions.policies import recovery_policies_of
+from subscriptions.services import due_amount
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 60
@@ -96,7 +97,7 @@ def renewal_reminders_send(*, now: datetime | None = None) -> int:
                 type=EventType.RENEWAL_UPCOMING,
                 data={
                     "next_charge_date": due.isoformat(),
-                    "amount": str(subscription.plan.price),
+                    "amount": str(due_amount(subscription, Charge.Kind.RENEWAL, due)),
                     "currency": subscription.plan.currency,
                     "days_before": (due - today).days,
                 },

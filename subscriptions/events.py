@@ -41,6 +41,10 @@ class EventType(models.TextChoices):
     SUBSCRIPTION_PAUSED = "subscription.paused", _("Subscription paused")
     SUBSCRIPTION_RESUMED = "subscription.resumed", _("Subscription resumed")
     SUBSCRIPTION_RETAINED = "subscription.retained", _("Kept by an offer")
+    SUBSCRIPTION_BILLING_DAY_CHANGED = (
+        "subscription.billing_day_changed",
+        _("Billing day changed"),
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,9 @@ _FLAGS: dict[EventType, EventFlags] = {
     EventType.SUBSCRIPTION_PAUSED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.SUBSCRIPTION_RESUMED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.SUBSCRIPTION_RETAINED: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.SUBSCRIPTION_BILLING_DAY_CHANGED: EventFlags(
+        segmentation_trigger=False, webhook=True
+    ),
 }
 if set(_FLAGS) != set(EventType):  # pragma: no cover - a developer's mistake, caught at import
     raise ImportError(

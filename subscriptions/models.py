@@ -187,6 +187,10 @@ class RecoveryPolicy(models.Model):
     subscribers_can_pause = models.BooleanField(
         _("subscribers can pause from their page"), default=False
     )
+    # The manage page offers "Change billing day" (subscriptions/billing_day.py).
+    subscribers_can_change_billing_day = models.BooleanField(
+        _("subscribers can change their billing day"), default=False
+    )
     max_pause_periods = models.PositiveSmallIntegerField(
         _("longest pause a subscriber can choose, in periods"),
         default=3,
@@ -317,6 +321,16 @@ class Subscription(models.Model):
     pause_starts_on = models.DateField(_("pause starts on"), null=True, blank=True)
     paused_on = models.DateField(_("paused on"), null=True, blank=True)
     resumes_on = models.DateField(_("resumes on"), null=True, blank=True)
+    # A change of billing day (subscriptions/billing_day.py): when it was last changed (at
+    # most once a period), and the prorated amount added to (or, negative, taken off) the
+    # charge of the period starting `charge_adjustment_for`, whoever makes that charge.
+    billing_day_changed_on = models.DateField(_("billing day changed on"), null=True, blank=True)
+    charge_adjustment = models.DecimalField(
+        _("charge adjustment"), max_digits=12, decimal_places=2, default=0
+    )
+    charge_adjustment_for = models.DateField(
+        _("charge adjustment for the period starting"), null=True, blank=True
+    )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancellation_source = models.CharField(
         _("cancellation source"), max_length=10, choices=CancellationSource.choices, blank=True

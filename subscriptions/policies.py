@@ -49,6 +49,7 @@ def recovery_policy_update(
     pause_access: str = RecoveryPolicy.PauseAccess.PAID_THROUGH,
     subscribers_can_pause: bool = False,
     max_pause_periods: int = 3,
+    subscribers_can_change_billing_day: bool = False,
     cancel_reasons: str = "",
     retention_offer: str = "",
     retention_pause_periods: int = 1,
@@ -71,6 +72,7 @@ def recovery_policy_update(
     policy.pause_access = pause_access
     policy.subscribers_can_pause = subscribers_can_pause
     policy.max_pause_periods = max_pause_periods
+    policy.subscribers_can_change_billing_day = subscribers_can_change_billing_day
     policy.cancel_reasons = cancel_reasons.strip()
     policy.retention_offer = retention_offer
     policy.retention_pause_periods = retention_pause_periods

@@ -122,6 +122,20 @@ def period_end_for(*, subscription: Subscription, period_start: Any) -> Any:
     return billing.due_date(anchor, period, n + 1)
 
 
+def due_amount(subscription: Subscription, kind: str, period_start: Any) -> Decimal:
+    """What a due-date charge (renewal, retry) of the period starting `period_start`
+    costs: the plan's price, plus the prorated adjustment of a billing-day change for
+    that period (subscriptions/billing_day.py; a credit is negative), never below zero."""
+    price = subscription.plan.price
+    if (
+        kind in (Charge.Kind.RENEWAL, Charge.Kind.RETRY)
+        and subscription.charge_adjustment
+        and subscription.charge_adjustment_for == period_start
+    ):
+        return max(price + subscription.charge_adjustment, Decimal(0))
+    return price
+
+
 def charge_build(
     *,
     subscription: Subscription,
@@ -142,7 +156,7 @@ def charge_build(
     return Charge(
         creator_id=subscription.creator_id,
         subscription=subscription,
-        amount=plan.price if amount is None else amount,
+        amount=due_amount(subscription, kind, period_start) if amount is None else amount,
         currency=plan.currency,
         kind=kind,
         period_start=period_start,

@@ -57,6 +57,9 @@ FIELDS: tuple[str, ...] = (
     "pause_starts_on",
     "paused_on",
     "resumes_on",
+    "billing_day_changed_on",
+    "charge_adjustment",
+    "charge_adjustment_for",
 )
 
 
@@ -442,3 +445,34 @@ def retained(
     change, a pause or a plan switch, is its own transition)."""
     data = {"offer": offer, "reason": reason.strip()[:2000], "actor": actor.ref}
     return [Event(EventType.SUBSCRIPTION_RETAINED, data)]
+
+
+def billing_day_changed(
+    subscription: Subscription,
+    *,
+    anchor: date,
+    next_charge_date: date,
+    adjustment: Any,
+    on: date,
+    data: dict[str, Any],
+) -> list[Event]:
+    """The due dates move to a new series (subscriptions/billing_day.py): the next charge
+    on `next_charge_date`, paid through it, and `adjustment` (signed) added to that
+    period's charge."""
+    if subscription.status != Status.ACTIVE or subscription.next_charge_date is None:
+        raise Conflict("Only an active subscription can change its billing day.", code="not_active")
+    previous = subscription.next_charge_date
+    subscription.billing_anchor = anchor
+    subscription.next_charge_date = next_charge_date
+    subscription.paid_through = next_charge_date
+    subscription.charge_adjustment = adjustment
+    subscription.charge_adjustment_for = next_charge_date
+    subscription.billing_day_changed_on = on
+    details = {
+        "from": previous.isoformat(),
+        "to": next_charge_date.isoformat(),
+        "day": next_charge_date.day,
+        "adjustment": str(adjustment),
+        **data,
+    }
+    return [Event(EventType.SUBSCRIPTION_BILLING_DAY_CHANGED, details)]

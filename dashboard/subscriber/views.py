@@ -31,11 +31,12 @@ from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link
 from dashboard.subscriber.throttle import sign_in_request_retry_after
 from dashboard.templatetags.dashboard import money
-from dashboard.views.pauses import resume_message
+from dashboard.views.pauses import billing_day_message, billing_day_refusal, resume_message
 from notifications.email import language_for
 from reactivation.payment import payment_link_for_declined
 from reactivation.restart import restart_offer, subscription_restart_by_subscriber
 from subscriptions.billing import local_date
+from subscriptions.billing_day import subscription_billing_day_change
 from subscriptions.models import Charge, Status, Subscriber, Subscription
 from subscriptions.pause_rules import PauseWhen
 from subscriptions.pauses import subscription_pause, subscription_resume
@@ -157,6 +158,13 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
             and subscription.status == Status.ACTIVE
             and subscription.pause_starts_on is None
             else None
+        )
+        subscription.can_change_billing_day = (  # type: ignore[attr-defined]
+            policy is not None
+            and policy.subscribers_can_change_billing_day
+            and subscription.status == Status.ACTIVE
+            and subscription.pause_starts_on is None
+            and subscription.plan.period != "weekly"
         )
         # One form per subscription, with its own element ids and its product's reasons.
         subscription.cancel_form = _cancel_form(  # type: ignore[attr-defined]
@@ -380,6 +388,30 @@ def resume(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
         messages.error(request, resume_message(resumed.outcome, charge))
     else:
         messages.success(request, resume_message(resumed.outcome, charge))
+    return redirect("subscriber:manage", slug=creator.slug)
+
+
+@private_page
+@require_POST
+def billing_day(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    """Move the billing day where the product allows it (subscriptions/billing_day.py)."""
+    creator = _creator(slug)
+    subscriber = _signed_in_subscriber(request, creator)
+    if subscriber is None:
+        return redirect("subscriber:sign_in_request", slug=creator.slug)
+    subscription = _own_subscription(creator, subscriber, uuid)
+    try:
+        day = int(request.POST.get("day", ""))
+    except ValueError:
+        day = 0
+    try:
+        change = subscription_billing_day_change(
+            subscription=subscription, actor=Actor.subscriber(subscriber), day=day
+        )
+    except DomainError as refused:
+        messages.error(request, billing_day_refusal(refused))
+        return redirect("subscriber:manage", slug=creator.slug)
+    messages.success(request, billing_day_message(change, subscription.plan.currency))
     return redirect("subscriber:manage", slug=creator.slug)
 
 

@@ -1,4 +1,5 @@
-"""The subscription detail's "Pause" and "Resume" panels (subscriptions/pauses.py)."""
+"""The subscription detail's "Pause", "Resume" and "Change billing day" panels
+(subscriptions/pauses.py, subscriptions/billing_day.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from core.errors import Conflict, DomainError
 from dashboard.access import member_required, subscription_get_for_member
 from dashboard.forms import PauseForm, ResumeForm
 from dashboard.templatetags.dashboard import money
+from subscriptions.billing_day import BillingDayChange, subscription_billing_day_change
 from subscriptions.models import Charge
 from subscriptions.pauses import subscription_pause, subscription_resume
 
@@ -116,3 +118,59 @@ def resume_message(outcome: object, charge: Charge | None) -> str:
         "Active again. The payment of %(amount)s is being processed and will be tried "
         "again if it does not go through."
     ) % {"amount": amount}
+
+
+@require_POST
+@member_required
+def subscription_billing_day_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    subscription = subscription_get_for_member(request, uuid, write=True)
+    back = redirect("dashboard:subscription_detail", uuid=subscription.uuid)
+    try:
+        day = int(request.POST.get("day", ""))
+    except ValueError:
+        messages.error(request, _("Choose a day from 1 to 28."))
+        return back
+    try:
+        change = subscription_billing_day_change(
+            subscription=subscription, actor=Actor.member(request.user), day=day
+        )
+    except DomainError as exc:
+        messages.error(request, billing_day_refusal(exc))
+        return back
+    messages.success(request, billing_day_message(change, subscription.plan.currency))
+    return back
+
+
+def billing_day_refusal(exc: DomainError) -> str:
+    return {
+        "invalid": _("Choose a day from 1 to 28."),
+        "same_day": _("The subscription already renews on that day."),
+        "once_per_period": _("The billing day can be changed once a period."),
+        "weekly": _("A weekly plan renews on its weekday; its billing day cannot be chosen."),
+        "pause_waiting": _("A pause is waiting for the next due date; call it off first."),
+        "not_offered": _("Changing the billing day is not offered for this subscription."),
+    }.get(exc.code, _("Only an active subscription can change its billing day."))
+
+
+def billing_day_message(change: BillingDayChange, currency: str) -> str:
+    """What a billing-day change did, for the dashboard and the subscriber's page."""
+    text = _("The next charge is on %(date)s.") % {"date": _date(change.next_charge_date)}
+    if change.adjustment > 0:
+        return (
+            text
+            + " "
+            + _("%(amount)s is added to it for the %(days)s days in between.")
+            % {
+                "amount": money(change.adjustment, currency),
+                "days": change.days,
+            }
+        )
+    return (
+        text
+        + " "
+        + _("%(amount)s is taken off it for the %(days)s days already paid.")
+        % {
+            "amount": money(-change.adjustment, currency),
+            "days": -change.days,
+        }
+    )

@@ -206,3 +206,21 @@ RESUME = [
         status_codes=["200"],
     ),
 ]
+
+BILLING_DAY = [
+    OpenApiExample("To the 20th", value={"day": 20}, request_only=True),
+    OpenApiExample(
+        "Ten days later",
+        value={
+            "subscription": {
+                **_SUBSCRIPTION,
+                "billing_anchor": "2025-01-20",
+                "next_charge_date": "2025-02-20",
+                "paid_through": "2025-02-20",
+            },
+            "billing_day": {"next_charge_date": "2025-02-20", "days": 10, "adjustment": "16.10"},
+        },
+        response_only=True,
+        status_codes=["200"],
+    ),
+]

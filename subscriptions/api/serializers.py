@@ -271,3 +271,27 @@ class ResumeSerializer(serializers.Serializer[Any]):
 class ResumeResultSerializer(serializers.Serializer[Any]):
     subscription = SubscriptionSerializer()
     resume = ResumeSerializer()
+
+
+class BillingDayRequestSerializer(serializers.Serializer[Any]):
+    day = serializers.IntegerField(
+        min_value=1, max_value=28, help_text="The day of the month the subscription renews on."
+    )
+
+
+class BillingDaySerializer(serializers.Serializer[Any]):
+    next_charge_date = serializers.DateField()
+    days = serializers.IntegerField(
+        help_text="Days the due date moved: positive later, negative earlier."
+    )
+    adjustment = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        coerce_to_string=True,
+        help_text="Added to (negative: taken off) the charge on `next_charge_date`.",
+    )
+
+
+class BillingDayResultSerializer(serializers.Serializer[Any]):
+    subscription = SubscriptionSerializer()
+    billing_day = BillingDaySerializer()

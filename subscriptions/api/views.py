@@ -22,6 +22,9 @@ from subscriptions import services
 from subscriptions.api import examples
 from subscriptions.api.filters import SubscriptionFilter
 from subscriptions.api.serializers import (
+    BillingDayRequestSerializer,
+    BillingDayResultSerializer,
+    BillingDaySerializer,
     CancelSerializer,
     ChargeSerializer,
     EventSerializer,
@@ -39,6 +42,7 @@ from subscriptions.api.serializers import (
     SubscriptionCreateSerializer,
     SubscriptionSerializer,
 )
+from subscriptions.billing_day import subscription_billing_day_change
 from subscriptions.models import Plan, Product, Subscription
 from subscriptions.pauses import subscription_pause, subscription_resume
 from subscriptions.plan_changes import subscription_plan_change
@@ -235,6 +239,37 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
                         "charge": change.charge,
                     }
                 ).data,
+            }
+        )
+
+    @extend_schema(
+        summary="Change the day of the month a subscription renews on",
+        description=(
+            "The next due date moves to `day` (1-28) of its month, or of the next month "
+            "when that day is today or past. The days moved are prorated on the charge of "
+            "the new due date: added when it moves later, credited when earlier; nothing "
+            "is charged now. Once a period; 409 unless ACTIVE, for the same day, or with "
+            "a pause waiting; 422 for a weekly plan."
+        ),
+        request=BillingDayRequestSerializer,
+        responses={200: BillingDayResultSerializer},
+        examples=examples.BILLING_DAY,
+    )
+    @action(detail=True, methods=["post"], url_path="billing-day")
+    def billing_day(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        serializer = BillingDayRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        change = subscription_billing_day_change(
+            subscription=subscription,
+            actor=api_actor(request),
+            day=serializer.validated_data["day"],
+        )
+        fresh = self.get_queryset().get(pk=subscription.pk)
+        return Response(
+            {
+                "subscription": SubscriptionSerializer(fresh).data,
+                "billing_day": BillingDaySerializer(change).data,
             }
         )
 

@@ -29,6 +29,11 @@ def _paused_subscription(creator: Creator) -> Built:
     return built
 
 
+def _another_day(subscription: Subscription) -> int:
+    """A billing day the subscription does not renew on yet."""
+    return 2 if subscription.next_charge_date.day == 1 else 1
+
+
 def _subscription(creator: Creator) -> Built:
     subscription = SubscriptionFactory(plan=PlanFactory(product=ProductFactory(creator=creator)))
     SubscriptionEvent.objects.create(
@@ -103,6 +108,10 @@ CASES: dict[str, RouteCase] = {
     "subscription-change-plan": RouteCase(
         build=_subscription_with_cheaper_plan,
         calls={"post": Call(body=lambda b: {"plan": str(b.refs["cheaper"].uuid)})},
+    ),
+    "subscription-billing-day": RouteCase(
+        build=_subscription,
+        calls={"post": Call(body=lambda b: {"day": _another_day(b.refs["subscription"])})},
     ),
     "subscription-pause": RouteCase(
         build=_subscription, calls={"post": Call(body=lambda b: {"when": "now"})}

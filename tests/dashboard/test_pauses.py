@@ -4,6 +4,7 @@ on the subscriber's manage page."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -185,3 +186,44 @@ def test_someone_elses_subscription_cannot_be_paused_or_resumed(active, creator)
         assert answer.status_code == 404
     active.refresh_from_db()
     assert active.status == Status.ACTIVE
+
+
+def test_the_creator_changes_the_billing_day_from_the_detail_page(active, owner, viewer, login):
+    url = reverse("dashboard:subscription_billing_day", args=[active.uuid])
+    detail = reverse("dashboard:subscription_detail", args=[active.uuid])
+    client = login(owner)
+    with time_machine.travel(noon(date(2026, 4, 20)), tick=False):
+        assert 'id="billing-day-panel"' in client.get(detail).content.decode()
+        assert login(viewer).post(url, {"day": "20"}).status_code == 403
+        bad = client.post(url, {"day": "abc"}, follow=True).content.decode()
+        assert "Choose a day from 1 to 28." in bad
+        page = client.post(url, {"day": "20"}, follow=True).content.decode()
+        assert "The next charge is on May 20, 2026." in page
+        assert "is added to it for the 10 days in between." in page
+        twice = client.post(url, {"day": "21"}, follow=True).content.decode()
+        assert "The billing day can be changed once a period." in twice
+    active.refresh_from_db()
+    assert active.next_charge_date == date(2026, 5, 20)
+
+
+def test_the_subscriber_changes_the_billing_day_where_offered(active):
+    client = signed_in(active)
+    url = reverse("subscriber:billing_day", args=[active.creator.slug, active.uuid])
+    with time_machine.travel(noon(date(2026, 4, 20)), tick=False):
+        assert f'id="billing-day-{active.uuid}"' not in manage_html(client, active)
+        refused = client.post(url, {"day": "5"}, follow=True).content.decode()
+        assert "Changing the billing day is not offered for this subscription." in refused
+        RecoveryPolicy.objects.create(
+            creator=active.creator,
+            product=active.plan.product,
+            subscribers_can_change_billing_day=True,
+        )
+        assert f'id="billing-day-{active.uuid}"' in manage_html(client, active)
+        page = client.post(url, {"day": "5"}, follow=True).content.decode()
+    assert "The next charge is on May 5, 2026." in page
+    assert "is taken off it for the 5 days already paid." in page
+    active.refresh_from_db()
+    assert (active.next_charge_date, active.charge_adjustment) == (
+        date(2026, 5, 5),
+        Decimal("-8.32"),  # 49.90 * 5 / 30
+    )

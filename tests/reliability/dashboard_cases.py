@@ -99,6 +99,7 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "subscriber:pause": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:resume": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:retain": "subscriber-facing, authorised by the subscriber's session",
+    "subscriber:billing_day": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:sign_out": "subscriber-facing",
 }
 SKIPPED_PREFIXES = ("api/", "admin/")
@@ -156,6 +157,11 @@ def all_cases() -> dict[str, DashboardCase]:
 
 
 # --- builders -----------------------------------------------------------------------
+
+
+def _another_day(subscription: Subscription) -> int:
+    """A billing day the subscription does not renew on yet."""
+    return 2 if subscription.next_charge_date.day == 1 else 1
 
 
 def _subscription(creator: Creator, marker: str) -> Subscription:
@@ -267,6 +273,13 @@ def _status_changed_only_by_owner(before: str, after: str) -> Any:
         assert subscription.status == expected, (role, subscription.status)
 
     return check
+
+
+def _billing_day_changed_only_by_owner(role: str, response: HttpResponse, built: Built) -> None:
+    subscription = built.refs["subscription"]
+    subscription.refresh_from_db()
+    changed = subscription.billing_day_changed_on is not None
+    assert changed == (role == "owner"), (role, changed)
 
 
 def _member_kept_unless_owner(role: str, response: HttpResponse, built: Built) -> None:
@@ -406,6 +419,16 @@ CASES: dict[str, DashboardCase] = {
                 ok=302,
                 data=lambda b: {"when": "now", "length": "open"},
                 check=_status_changed_only_by_owner("ACTIVE", "PAUSED"),
+            )
+        },
+    ),
+    "dashboard:subscription_billing_day": DashboardCase(
+        build=subscription_object,
+        calls={
+            "post": Call(
+                ok=302,
+                data=lambda b: {"day": _another_day(b.refs["subscription"])},
+                check=_billing_day_changed_only_by_owner,
             )
         },
     ),
