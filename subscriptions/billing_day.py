@@ -103,7 +103,8 @@ def billing_day_change(
     return BillingDayChange(new, anchor, days, adjustment)
 
 
-def _changed_this_period(subscription: Subscription, today: date) -> bool:
+def changed_this_period(subscription: Subscription, today: date) -> bool:
+    """Whether the billing day was changed less than one period ago (no second change)."""
     last = subscription.billing_day_changed_on
     if last is None:
         return False
@@ -135,7 +136,7 @@ def subscription_billing_day_change(
                 code="not_offered",
             )
         today = billing.local_date(timezone.now(), locked.creator.tz)
-        if _changed_this_period(locked, today):
+        if changed_this_period(locked, today):
             raise Conflict(
                 "The billing day can be changed once a period; it was changed on "
                 f"{locked.billing_day_changed_on}.",

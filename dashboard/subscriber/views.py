@@ -36,7 +36,7 @@ from notifications.email import language_for
 from reactivation.payment import payment_link_for_declined
 from reactivation.restart import restart_offer, subscription_restart_by_subscriber
 from subscriptions.billing import local_date
-from subscriptions.billing_day import subscription_billing_day_change
+from subscriptions.billing_day import changed_this_period, subscription_billing_day_change
 from subscriptions.models import Charge, Status, Subscriber, Subscription
 from subscriptions.pause_rules import PauseWhen
 from subscriptions.pauses import subscription_pause, subscription_resume
@@ -148,6 +148,7 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("-created_at", "-id")
     )
     policies = recovery_policies_of(subscriptions)
+    today = local_date(timezone.now(), creator.tz)
     for subscription in subscriptions:
         subscription.creator = creator  # the page's creator: no query per subscription
         policy = policies.get(subscription.plan.product_id)
@@ -165,6 +166,7 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
             and subscription.status == Status.ACTIVE
             and subscription.pause_starts_on is None
             and subscription.plan.period != "weekly"
+            and not changed_this_period(subscription, today)
         )
         # One form per subscription, with its own element ids and its product's reasons.
         subscription.cancel_form = _cancel_form(  # type: ignore[attr-defined]
@@ -179,7 +181,7 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
                 "creator": creator,
                 "subscriber": subscriber,
                 "subscriptions": subscriptions,
-                "today": local_date(timezone.now(), creator.tz),
+                "today": today,
             },
         )
 

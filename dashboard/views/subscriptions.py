@@ -39,6 +39,8 @@ from dashboard.selectors import (
 )
 from dashboard.views.plan_changes import plan_options
 from dashboard.views.reactivation import detail_context as reactivation_detail_context
+from subscriptions.billing import local_date
+from subscriptions.billing_day import changed_this_period
 from subscriptions.services import subscription_cancel
 
 PAGE_SIZE = 50
@@ -165,6 +167,9 @@ def _detail_context(request: HttpRequest, subscription: Any, **extra: Any) -> di
         "cancel_form": extra.pop("cancel_form", None) or SellerCancelForm(),
         "plan_options": plan_options(subscription),
         "pause_form": PauseForm(),
+        "billing_day_changeable": not changed_this_period(
+            subscription, local_date(timezone.now(), subscription.creator.tz)
+        ),
         "resume_form": ResumeForm(),
         **reactivation_detail_context(subscription),
         **extra,

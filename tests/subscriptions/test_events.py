@@ -154,6 +154,7 @@ def test_consumers_take_their_lists_from_the_flags():
         "subscription.plan_changed",
         "subscription.paused",
         "subscription.resumed",
+        "subscription.retained",
         "charge.refunded",
         "charge.chargeback",
         "reactivation.requested",
