@@ -334,6 +334,14 @@ class RecoveryPolicyForm(forms.Form):
         required=False,
     )
 
+    subscribers_can_switch_plans = forms.BooleanField(
+        label=_("Subscribers can switch to another plan of this product, from their page"),
+        help_text=_(
+            "A dearer plan of the same period starts at once, the difference for the days "
+            "left charged to their saved card; any other plan from the next renewal."
+        ),
+        required=False,
+    )
     subscribers_can_change_billing_day = forms.BooleanField(
         label=_("Subscribers can change the day they are charged, from their page"),
         help_text=_("Once a period, to a day from 1 to 28; the days moved are prorated."),

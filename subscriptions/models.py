@@ -187,6 +187,10 @@ class RecoveryPolicy(models.Model):
     subscribers_can_pause = models.BooleanField(
         _("subscribers can pause from their page"), default=False
     )
+    # The manage page offers "Change plan" (subscriptions/plan_changes.py).
+    subscribers_can_switch_plans = models.BooleanField(
+        _("subscribers can switch plans"), default=False
+    )
     # The manage page offers "Change billing day" (subscriptions/billing_day.py).
     subscribers_can_change_billing_day = models.BooleanField(
         _("subscribers can change their billing day"), default=False

@@ -30,11 +30,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from core.actors import Actor
+from core.actors import Actor, ActorKind
 from core.errors import Conflict, DomainError, GatewayUnavailable, PaymentDeclined
 from subscriptions import billing, transitions
 from subscriptions.gateways.stripe import ZERO_DECIMAL_CURRENCIES
-from subscriptions.models import Charge, Plan, Status, Subscription
+from subscriptions.models import Charge, Plan, RecoveryPolicy, Status, Subscription
 from subscriptions.proration import ChangeKind, Proration, change_kind, proration
 from subscriptions.services import (
     charge_build,
@@ -124,6 +124,8 @@ def subscription_plan_change(*, subscription: Subscription, plan: Plan, actor: A
     """Switch `subscription` to `plan` (see the module). Raises DomainError (another
     product or currency), Conflict (not active, already on it, a switch being charged),
     PaymentDeclined or GatewayUnavailable (nothing changed)."""
+    if actor.kind is ActorKind.SUBSCRIBER and not _subscriber_may_switch(subscription):
+        raise Conflict("Switching plans is not offered for this subscription.", code="not_offered")
     if plan.pk == subscription.plan_id:
         return _call_off(subscription)
     with transaction.atomic():
@@ -172,6 +174,15 @@ def subscription_plan_change(*, subscription: Subscription, plan: Plan, actor: A
         "The payment processor did not answer, so the subscription stays on its plan. "
         "Try again in a few minutes."
     )
+
+
+def _subscriber_may_switch(subscription: Subscription) -> bool:
+    """A subscriber switches from the manage page only where the product allows it."""
+    return RecoveryPolicy.objects.filter(
+        creator_id=subscription.creator_id,
+        product_id=subscription.plan.product_id,
+        subscribers_can_switch_plans=True,
+    ).exists()
 
 
 def _call_off(subscription: Subscription) -> PlanChange:

@@ -50,6 +50,7 @@ def recovery_policy_update(
     subscribers_can_pause: bool = False,
     max_pause_periods: int = 3,
     subscribers_can_change_billing_day: bool = False,
+    subscribers_can_switch_plans: bool = False,
     cancel_reasons: str = "",
     retention_offer: str = "",
     retention_pause_periods: int = 1,
@@ -73,6 +74,7 @@ def recovery_policy_update(
     policy.subscribers_can_pause = subscribers_can_pause
     policy.max_pause_periods = max_pause_periods
     policy.subscribers_can_change_billing_day = subscribers_can_change_billing_day
+    policy.subscribers_can_switch_plans = subscribers_can_switch_plans
     policy.cancel_reasons = cancel_reasons.strip()
     policy.retention_offer = retention_offer
     policy.retention_pause_periods = retention_pause_periods

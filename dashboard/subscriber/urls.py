@@ -13,6 +13,7 @@ urlpatterns = [
     path("<slug:slug>/manage/<uuid:uuid>/pause/", views.pause, name="pause"),
     path("<slug:slug>/manage/<uuid:uuid>/retain/", views.retain, name="retain"),
     path("<slug:slug>/manage/<uuid:uuid>/billing-day/", views.billing_day, name="billing_day"),
+    path("<slug:slug>/manage/<uuid:uuid>/plan/", views.change_plan, name="change_plan"),
     path("<slug:slug>/manage/<uuid:uuid>/resume/", views.resume, name="resume"),
     path("<slug:slug>/sign-out/", views.sign_out, name="sign_out"),
 ]

@@ -32,14 +32,16 @@ from dashboard.subscriber.tasks import send_sign_in_link
 from dashboard.subscriber.throttle import sign_in_request_retry_after
 from dashboard.templatetags.dashboard import money
 from dashboard.views.pauses import billing_day_message, billing_day_refusal, resume_message
+from dashboard.views.plan_changes import plan_change_message, plan_change_refusal, plan_options
 from notifications.email import language_for
 from reactivation.payment import payment_link_for_declined
 from reactivation.restart import restart_offer, subscription_restart_by_subscriber
 from subscriptions.billing import local_date
 from subscriptions.billing_day import changed_this_period, subscription_billing_day_change
-from subscriptions.models import Charge, Status, Subscriber, Subscription
+from subscriptions.models import Charge, Plan, Status, Subscriber, Subscription
 from subscriptions.pause_rules import PauseWhen
 from subscriptions.pauses import subscription_pause, subscription_resume
+from subscriptions.plan_changes import subscription_plan_change
 from subscriptions.policies import recovery_policies_of
 from subscriptions.retention import (
     cancel_reasons,
@@ -144,7 +146,7 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("subscriber:sign_in_request", slug=creator.slug)
     subscriptions = list(
         Subscription.objects.filter(creator=creator, subscriber=subscriber)
-        .select_related("plan", "plan__product")
+        .select_related("plan", "plan__product", "scheduled_plan")
         .order_by("-created_at", "-id")
     )
     policies = recovery_policies_of(subscriptions)
@@ -159,6 +161,13 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
             and subscription.status == Status.ACTIVE
             and subscription.pause_starts_on is None
             else None
+        )
+        subscription.plan_options = (  # type: ignore[attr-defined]
+            plan_options(subscription)
+            if policy is not None
+            and policy.subscribers_can_switch_plans
+            and subscription.pause_starts_on is None
+            else []
         )
         subscription.can_change_billing_day = (  # type: ignore[attr-defined]
             policy is not None
@@ -391,6 +400,41 @@ def resume(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
     else:
         messages.success(request, resume_message(resumed.outcome, charge))
     return redirect("subscriber:manage", slug=creator.slug)
+
+
+@private_page
+@require_POST
+def change_plan(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+    """Switch to another plan of the product where it allows it
+    (subscriptions/plan_changes.py): a dearer plan of the same period now, the rest
+    from the next renewal."""
+    creator = _creator(slug)
+    subscriber = _signed_in_subscriber(request, creator)
+    if subscriber is None:
+        return redirect("subscriber:sign_in_request", slug=creator.slug)
+    subscription = _own_subscription(creator, subscriber, uuid)
+    back = redirect("subscriber:manage", slug=creator.slug)
+    try:
+        plan_uuid = UUID(request.POST.get("plan", ""))
+    except ValueError:
+        plan_uuid = None
+    plan = (
+        Plan.objects.filter(creator=creator, uuid=plan_uuid, is_active=True).first()
+        if plan_uuid
+        else None
+    )
+    if plan is None:
+        messages.error(request, _("Choose one of the plans offered."))
+        return back
+    try:
+        change = subscription_plan_change(
+            subscription=subscription, plan=plan, actor=Actor.subscriber(subscriber)
+        )
+    except DomainError as refused:
+        messages.error(request, plan_change_refusal(refused))
+        return back
+    messages.success(request, plan_change_message(change, plan))
+    return back
 
 
 @private_page

@@ -22,7 +22,7 @@ from dashboard.access import member_required, subscription_get_for_member
 from dashboard.templatetags.dashboard import money
 from subscriptions import billing
 from subscriptions.models import Plan, Status, Subscription
-from subscriptions.plan_changes import plan_change_preview, subscription_plan_change
+from subscriptions.plan_changes import PlanChange, plan_change_preview, subscription_plan_change
 from subscriptions.proration import ChangeKind
 
 
@@ -82,57 +82,60 @@ def subscription_plan_change_view(request: HttpRequest, uuid: UUID) -> HttpRespo
         change = subscription_plan_change(
             subscription=subscription, plan=plan, actor=Actor.member(request.user)
         )
-    except PaymentDeclined as exc:
-        messages.error(
-            request,
-            _("The payment for the switch was declined, so the plan did not change (%(reason)s).")
-            % {"reason": exc.message},
-        )
-        return back
     except GatewayUnavailable as exc:
         if exc.code == "payment_processing":
-            messages.info(
-                request,
-                _(
-                    "The payment is still being processed, so the plan has not changed yet. "
-                    "Choose the same plan again later to finish the switch; it is not "
-                    "charged twice."
-                ),
-            )
+            messages.info(request, plan_change_refusal(exc))
         else:
-            messages.error(
-                request,
-                _(
-                    "The payment processor did not answer, so the plan did not change. "
-                    "Try again in a few minutes."
-                ),
-            )
+            messages.error(request, plan_change_refusal(exc))
         return back
     except DomainError as exc:
-        messages.error(request, _refusal(exc.code))
+        messages.error(request, plan_change_refusal(exc))
         return back
-    if change.cancelled:
-        messages.success(request, _("The scheduled plan switch is called off."))
-    elif change.kind is ChangeKind.UPGRADE_NOW:
-        amount = change.charge.amount if change.charge is not None else 0
-        messages.success(
-            request,
-            _("Switched to %(plan)s; %(amount)s charged for the rest of this period.")
-            % {"plan": plan.name, "amount": money(amount, plan.currency)},
-        )
-    else:
-        messages.success(
-            request,
-            _("%(plan)s from the next renewal, %(date)s.")
-            % {"plan": plan.name, "date": _date(change.effective_on)},
-        )
+    messages.success(request, plan_change_message(change, plan))
     return back
+
+
+def plan_change_message(change: PlanChange, plan: Plan) -> str:
+    """What a switch did, for the dashboard and the subscriber's page."""
+    if change.cancelled:
+        return _("The scheduled plan switch is called off.")
+    if change.kind is ChangeKind.UPGRADE_NOW:
+        amount = change.charge.amount if change.charge is not None else 0
+        return _("Switched to %(plan)s; %(amount)s charged for the rest of this period.") % {
+            "plan": plan.name,
+            "amount": money(amount, plan.currency),
+        }
+    return _("%(plan)s from the next renewal, %(date)s.") % {
+        "plan": plan.name,
+        "date": _date(change.effective_on),
+    }
+
+
+def plan_change_refusal(exc: DomainError) -> str:
+    """Why a switch did not happen, in the reader's language."""
+    if isinstance(exc, PaymentDeclined):
+        return _(
+            "The payment for the switch was declined, so the plan did not change (%(reason)s)."
+        ) % {"reason": exc.message}
+    if isinstance(exc, GatewayUnavailable):
+        if exc.code == "payment_processing":
+            return _(
+                "The payment is still being processed, so the plan has not changed yet. "
+                "Choose the same plan again later to finish the switch; it is not "
+                "charged twice."
+            )
+        return _(
+            "The payment processor did not answer, so the plan did not change. "
+            "Try again in a few minutes."
+        )
+    return _refusal(exc.code)
 
 
 def _refusal(code: str) -> str:
     return {
         "not_active": _("Only an active subscription can switch plans."),
         "same_plan": _("The subscription is already on this plan."),
+        "not_offered": _("Switching plans is not offered for this subscription."),
         "switch_in_progress": _(
             "A payment for a plan switch of this subscription is still being processed; "
             "try again in a moment."

@@ -60,6 +60,7 @@ def recovery_policy_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 "subscribers_can_pause": policy.subscribers_can_pause,
                 "max_pause_periods": policy.max_pause_periods,
                 "subscribers_can_change_billing_day": policy.subscribers_can_change_billing_day,
+                "subscribers_can_switch_plans": policy.subscribers_can_switch_plans,
                 "cancel_reasons": policy.cancel_reasons,
                 "retention_offer": policy.retention_offer,
                 "retention_pause_periods": policy.retention_pause_periods,

@@ -20,10 +20,24 @@ class Migration(migrations.Migration):
             name='billing_day_changed_on',
             field=models.DateField(blank=True, null=True, verbose_name='billing day changed on'),
         ),
-        migrations.AddField(
-            model_name='subscription',
-            name='charge_adjustment',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name='charge adjustment'),
+        # A plain ADD COLUMN with a database default, as in 0006: SQLite's AddField of a
+        # NOT NULL column rebuilds the table and with it the NULLS LAST indexes of 0004
+        # that SQLite refuses; the default also serves rows written by raw SQL.
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    "ALTER TABLE subscriptions_subscription "
+                    "ADD COLUMN charge_adjustment numeric(12, 2) DEFAULT 0 NOT NULL",
+                    "ALTER TABLE subscriptions_subscription DROP COLUMN charge_adjustment",
+                ),
+            ],
+            state_operations=[
+                migrations.AddField(
+                    model_name='subscription',
+                    name='charge_adjustment',
+                    field=models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name='charge adjustment'),
+                ),
+            ],
         ),
         migrations.AddField(
             model_name='subscription',

@@ -100,6 +100,7 @@ NOT_TENANT_ROUTES: dict[str, str] = {
     "subscriber:resume": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:retain": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:billing_day": "subscriber-facing, authorised by the subscriber's session",
+    "subscriber:change_plan": "subscriber-facing, authorised by the subscriber's session",
     "subscriber:sign_out": "subscriber-facing",
 }
 SKIPPED_PREFIXES = ("api/", "admin/")
