@@ -100,6 +100,7 @@ class NoticeSent(models.Model):
             _("cancelled for non-payment (to the creator)"),
         )
         RENEWAL_REMINDER = "renewal_reminder", _("renewal reminder")
+        TRIAL_ENDING = "trial_ending", _("free trial ending")
 
     creator = models.ForeignKey(
         Creator, on_delete=models.CASCADE, related_name="+", verbose_name=_("creator")

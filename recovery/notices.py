@@ -153,16 +153,19 @@ def _send(event_id: int, kinds: list[str]) -> int:
     subscriber = event.subscription.subscriber
     context = _context(event)
     messages = []
-    if K.RENEWAL_REMINDER in kinds:
+    for kind in (K.RENEWAL_REMINDER, K.TRIAL_ENDING):
+        if kind not in kinds:
+            continue
         data = event.data or {}
         with timezone.override(event.creator.tz):
             rendered = email_render(
-                template="renewal_reminder",
+                template="renewal_reminder" if kind == K.RENEWAL_REMINDER else "trial_ending",
                 context={
                     **context,
                     "amount": Decimal(str(data.get("amount", context["amount"]))),
                     "currency": data.get("currency", context["currency"]),
                     "charge_date": date.fromisoformat(str(data.get("next_charge_date"))),
+                    "has_card": bool(data.get("card", True)),
                 },
                 locale=subscriber.locale,
             )

@@ -16,6 +16,9 @@ ACTIVE subscriptions, and not on or after the due date. The reminder is the even
 the same transaction as the claim, and an email in the subscriber's language with the
 date and the amount (`recovery.notices`, kind `renewal_reminder`, sent once and swept
 like the other notices).
+
+A free trial's end (subscriptions/trials.py) is reminded by the same job, always three
+days before and whatever the product says: `trial.ending` and the trial-ending email.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from subscriptions.models import Charge, Period, RecoveryPolicy, Status, Subscri
 from subscriptions.outbox import event_record
 from subscriptions.policies import recovery_policies_of
 from subscriptions.services import due_amount
+from subscriptions.trials import TRIAL_REMINDER_DAYS
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 60
@@ -80,38 +84,40 @@ def renewal_reminders_send(*, now: datetime | None = None) -> int:
             .order_by("next_charge_date", "pk")[:BATCH]
         )
         policies = recovery_policies_of(candidates)
-        issued: list[int] = []
+        issued: list[tuple[int, str]] = []
         for subscription in candidates:
             due = subscription.next_charge_date
             assert due is not None
-            days = reminder_days(
-                period=subscription.plan.period, policy=policies.get(subscription.plan.product_id)
+            trial = subscription.trial_ends_on == due
+            days = (
+                TRIAL_REMINDER_DAYS
+                if trial
+                else reminder_days(
+                    period=subscription.plan.period,
+                    policy=policies.get(subscription.plan.product_id),
+                )
             )
             today = billing.local_date(now, subscription.creator.tz)
             if days is None or not (due - timedelta(days=days) <= today < due):
                 continue
             subscription.renewal_reminded_for = due
             subscription.save(update_fields=["renewal_reminded_for"])
+            kind = NoticeSent.Kind.TRIAL_ENDING if trial else NoticeSent.Kind.RENEWAL_REMINDER
             event = event_record(
                 subscription=subscription,
-                type=EventType.RENEWAL_UPCOMING,
+                type=EventType.TRIAL_ENDING if trial else EventType.RENEWAL_UPCOMING,
                 data={
                     "next_charge_date": due.isoformat(),
                     "amount": str(due_amount(subscription, Charge.Kind.RENEWAL, due)),
                     "currency": subscription.plan.currency,
                     "days_before": (due - today).days,
+                    **({"card": bool(subscription.payment_method)} if trial else {}),
                 },
                 occurred_at=now,
             )
-            NoticeSent.objects.create(
-                creator_id=subscription.creator_id,
-                event=event,
-                kind=NoticeSent.Kind.RENEWAL_REMINDER,
-            )
-            issued.append(event.pk)
+            NoticeSent.objects.create(creator_id=subscription.creator_id, event=event, kind=kind)
+            issued.append((event.pk, kind))
             reminded += 1
-        for event_id in issued:
-            transaction.on_commit(
-                partial(notices_dispatch, event_id, [NoticeSent.Kind.RENEWAL_REMINDER])
-            )
+        for event_id, notice in issued:
+            transaction.on_commit(partial(notices_dispatch, event_id, [notice]))
     return reminded

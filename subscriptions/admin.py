@@ -332,7 +332,16 @@ class ProductAdmin(BigTableAdmin):
 
 @admin.register(Plan)
 class PlanAdmin(ProductAdmin):  # type: ignore[misc]
-    list_display = ("name", "product", "creator", "price", "currency", "period", "max_cycles")  # type: ignore[assignment]
+    list_display = (
+        "name",
+        "product",
+        "creator",
+        "price",
+        "currency",
+        "period",
+        "max_cycles",
+        "trial_days",
+    )  # type: ignore[assignment]
     list_select_related = ("product", "creator")  # type: ignore[assignment]
     list_filter = ("period", "is_active", "creator")  # type: ignore[assignment]
     raw_id_fields = ("creator", "product")  # type: ignore[assignment]

@@ -40,6 +40,9 @@ HARD_DECLINE_CODES: dict[str, DeclineClass] = {
     "security_violation": DeclineClass.DO_NOT_RETRY,
     "restricted_card": DeclineClass.DO_NOT_RETRY,
     "transaction_not_allowed": DeclineClass.DO_NOT_RETRY,
+    # Ours, not Stripe's: no payment method was ever saved (a free trial that did not
+    # ask for a card). Nothing to retry until the subscriber gives one.
+    "no_payment_method": DeclineClass.INVALID_ACCOUNT,
 }
 
 

@@ -41,6 +41,9 @@ class EventType(models.TextChoices):
     SUBSCRIPTION_PAUSED = "subscription.paused", _("Subscription paused")
     SUBSCRIPTION_RESUMED = "subscription.resumed", _("Subscription resumed")
     SUBSCRIPTION_RETAINED = "subscription.retained", _("Kept by an offer")
+    TRIAL_STARTED = "trial.started", _("Free trial started")
+    TRIAL_ENDING = "trial.ending", _("Free trial ending")
+    TRIAL_CONVERTED = "trial.converted", _("Free trial converted")
     SUBSCRIPTION_BILLING_DAY_CHANGED = (
         "subscription.billing_day_changed",
         _("Billing day changed"),
@@ -78,6 +81,9 @@ _FLAGS: dict[EventType, EventFlags] = {
     EventType.SUBSCRIPTION_PAUSED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.SUBSCRIPTION_RESUMED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.SUBSCRIPTION_RETAINED: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.TRIAL_STARTED: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.TRIAL_ENDING: EventFlags(segmentation_trigger=True, webhook=True),
+    EventType.TRIAL_CONVERTED: EventFlags(segmentation_trigger=True, webhook=True),
     EventType.SUBSCRIPTION_BILLING_DAY_CHANGED: EventFlags(
         segmentation_trigger=False, webhook=True
     ),

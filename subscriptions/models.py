@@ -100,6 +100,11 @@ class Plan(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     period = models.CharField(_("period"), max_length=12, choices=Period.choices)
     max_cycles = models.PositiveIntegerField(_("maximum cycles"), null=True, blank=True)
+    # A free trial before the first charge (subscriptions/trials.py): 0 for none.
+    trial_days = models.PositiveSmallIntegerField(
+        _("free trial, days"), default=0, validators=[MaxValueValidator(90)]
+    )
+    trial_requires_card = models.BooleanField(_("free trial needs a card"), default=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
@@ -325,6 +330,9 @@ class Subscription(models.Model):
     pause_starts_on = models.DateField(_("pause starts on"), null=True, blank=True)
     paused_on = models.DateField(_("paused on"), null=True, blank=True)
     resumes_on = models.DateField(_("resumes on"), null=True, blank=True)
+    # The last day of a free trial (subscriptions/trials.py): the first charge is due on
+    # it. Kept after the trial, so a subscriber gets one trial per product.
+    trial_ends_on = models.DateField(_("free trial ends on"), null=True, blank=True)
     # A change of billing day (subscriptions/billing_day.py): when it was last changed (at
     # most once a period), and the prorated amount added to (or, negative, taken off) the
     # charge of the period starting `charge_adjustment_for`, whoever makes that charge.

@@ -45,6 +45,7 @@ from subscriptions.models import (
 )
 from subscriptions.outbox import event_record
 from subscriptions.reactivation_rules import ReactivationOutcome
+from subscriptions.trials import MAX_TRIAL_DAYS, trial_granted, trial_start
 
 # A sale whose started_at is this close to now is a sale, not an import (clock skew).
 IMPORT_TOLERANCE = timedelta(minutes=5)
@@ -86,6 +87,8 @@ def plan_create(
     currency: str,
     period: str,
     max_cycles: int | None = None,
+    trial_days: int = 0,
+    trial_requires_card: bool = True,
 ) -> Plan:
     if product.creator_id != creator.pk:
         raise DomainError("Unknown product.", code="unknown_product")
@@ -93,6 +96,8 @@ def plan_create(
         raise DomainError(f"Unknown period {period!r}.", code="invalid_period")
     if price < 0:
         raise DomainError("The price cannot be negative.", code="invalid_price")
+    if not 0 <= trial_days <= MAX_TRIAL_DAYS:
+        raise DomainError(f"A free trial lasts 0 to {MAX_TRIAL_DAYS} days.", code="invalid_trial")
     return Plan.objects.create(
         creator=creator,
         product=product,
@@ -101,6 +106,8 @@ def plan_create(
         currency=currency.upper(),
         period=period,
         max_cycles=max_cycles,
+        trial_days=trial_days,
+        trial_requires_card=trial_requires_card,
     )
 
 
@@ -225,6 +232,15 @@ def charge_call_gateway(*, charge: Charge, gateway: PaymentGateway | None = None
     """
     subscription = charge.subscription
     creator = subscription.creator
+    if not subscription.payment_method:
+        # A free trial that did not ask for a card (subscriptions/trials.py): a decline
+        # the subscriber answers from the payment-failed email's link.
+        return ChargeResult(
+            ChargeOutcome.DECLINED,
+            "",
+            "No payment method was saved for this subscription.",
+            {"decline_code": "no_payment_method"},
+        )
     gateway = gateway or get_gateway(creator)
     metadata = {
         "subscription": str(subscription.uuid),
@@ -413,25 +429,40 @@ def subscription_create(
     a transient gateway error leaves it STARTED for the retry job.
     Import: nothing is charged retroactively; the next due date is the first
     anchor + n periods on or after today.
+    Free trial (a plan with `trial_days`, once per subscriber and product): nothing is
+    charged now, see subscriptions/trials.py; a second trial is not given and the sale
+    is charged at once.
     """
     if plan.creator_id != creator.pk:
         raise DomainError("Unknown plan.", code="unknown_plan")
     if not plan.is_active:
         raise DomainError("This plan is not on sale any more.", code="plan_inactive")
-    try:
-        get_gateway(creator).validate_payment_method(
-            payment_method=payment_method, customer=subscriber.gateway_customer_id
-        )
-    except GatewayError as exc:
-        raise DomainError(str(exc), code="invalid_payment_method") from exc
-
     now = timezone.now()
     is_import = started_at is not None and started_at < now - IMPORT_TOLERANCE
     if started_at is not None and started_at > now + IMPORT_TOLERANCE:
         raise DomainError("started_at cannot be in the future.", code="invalid_started_at")
+    trial_possible = not is_import and plan.trial_days > 0
+    if payment_method or not (trial_possible and not plan.trial_requires_card):
+        try:
+            get_gateway(creator).validate_payment_method(
+                payment_method=payment_method, customer=subscriber.gateway_customer_id
+            )
+        except GatewayError as exc:
+            raise DomainError(str(exc), code="invalid_payment_method") from exc
 
     with transaction.atomic():
         sub_row = subscriber_get_or_create(creator=creator, data=subscriber)
+        if trial_possible and trial_granted(plan=plan, subscriber=sub_row):
+            return trial_start(
+                creator=creator, plan=plan, subscriber=sub_row, payment_method=payment_method
+            )
+        if not payment_method:
+            message = (
+                "A payment method is needed: this subscriber already had this product's trial."
+            )
+            raise DomainError(
+                message, code="invalid_payment_method", details={"payment_method": [message]}
+            )
         start = started_at if is_import and started_at else now
         anchor = billing.local_date(start, creator.tz)
         subscription = Subscription(

@@ -96,7 +96,8 @@ def _status(
 def paid(subscription: Subscription, *, period_start: date) -> list[Event]:
     """The period starting `period_start` was paid: paid_through and the next due date
     move one period on, computed from the anchor (never previous date + period); the
-    late-payment counters reset. ACTIVE, or ended when the plan's max_cycles are paid."""
+    late-payment counters reset. ACTIVE, or ended when the plan's max_cycles are paid.
+    The first period after a free trial also records `trial.converted`."""
     plan = subscription.plan
     n = billing.period_index(subscription.billing_anchor, plan.period, period_start)
     subscription.recurrence += 1
@@ -105,10 +106,15 @@ def paid(subscription: Subscription, *, period_start: date) -> list[Event]:
     subscription.next_retry_date = None
     subscription.retries_stopped_code = ""
     subscription.paid_through = billing.due_date(subscription.billing_anchor, plan.period, n + 1)
+    converted = (
+        [Event(EventType.TRIAL_CONVERTED, {"trial_ended_on": period_start.isoformat()})]
+        if subscription.trial_ends_on == period_start and subscription.recurrence == 1
+        else []
+    )
     if plan.max_cycles is not None and subscription.recurrence >= plan.max_cycles:
-        return ended(subscription)
+        return [*ended(subscription), *converted]
     subscription.next_charge_date = subscription.paid_through
-    return _status(subscription, Status.ACTIVE)
+    return [*_status(subscription, Status.ACTIVE), *converted]
 
 
 def renewed(subscription: Subscription, *, charge: Any) -> list[Event]:

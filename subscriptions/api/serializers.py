@@ -21,6 +21,7 @@ from subscriptions.models import (
 )
 from subscriptions.pause_rules import MAX_PAUSE_PERIODS, PauseWhen, ResumeHow
 from subscriptions.presenters import subscription_as_api
+from subscriptions.trials import MAX_TRIAL_DAYS
 
 # Large enough for any real plan, small enough for PostgreSQL's integer column.
 MAX_CYCLES_LIMIT = 10_000
@@ -53,6 +54,18 @@ class PlanSerializer(serializers.ModelSerializer[Plan]):
     max_cycles = serializers.IntegerField(
         min_value=1, max_value=MAX_CYCLES_LIMIT, allow_null=True, required=False, default=None
     )
+    trial_days = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_TRIAL_DAYS,
+        required=False,
+        default=0,
+        help_text="Free days before the first charge, once per subscriber and product (0: none).",
+    )
+    trial_requires_card = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="Whether a sale with a trial needs a payment method.",
+    )
 
     def validate_currency(self, value: str) -> str:
         if not is_active_currency(value):
@@ -71,6 +84,8 @@ class PlanSerializer(serializers.ModelSerializer[Plan]):
             "currency",
             "period",
             "max_cycles",
+            "trial_days",
+            "trial_requires_card",
             "is_active",
             "created_at",
         ]
@@ -94,7 +109,14 @@ class SubscriberInputSerializer(serializers.Serializer[Any]):
 class SubscriptionCreateSerializer(serializers.Serializer[Any]):
     plan = serializers.UUIDField()
     subscriber = SubscriberInputSerializer()
-    payment_method = StrictCharField(max_length=200)
+    payment_method = StrictCharField(
+        max_length=200,
+        allow_blank=True,
+        help_text=(
+            "The gateway's saved method. Empty only for a plan whose free trial does not "
+            "need a card (400 otherwise; 422 when the subscriber already had its trial)."
+        ),
+    )
     started_at = serializers.DateTimeField(
         required=False,
         allow_null=True,

@@ -99,6 +99,8 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSe
             currency=data["currency"],
             period=data["period"],
             max_cycles=data["max_cycles"],
+            trial_days=data["trial_days"],
+            trial_requires_card=data["trial_requires_card"],
         )
         return Response(self.get_serializer(plan).data, status=status.HTTP_201_CREATED)
 
@@ -146,6 +148,8 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         )
         if plan is None:
             raise _unknown("plan", "plan")
+        if not data["payment_method"] and not (plan.trial_days and not plan.trial_requires_card):
+            raise serializers.ValidationError({"payment_method": ["This field may not be blank."]})
         person = data["subscriber"]
         subscription = services.subscription_create(
             creator=self.tenant,
