@@ -240,6 +240,58 @@ class RecoveryPolicy(models.Model):
         return f"recovery policy of product {self.product_id}"
 
 
+class Coupon(models.Model):
+    """A discount code (subscriptions/coupons.py): percent or amount off, for one charge,
+    N periods or forever, limited in redemptions, time and plans."""
+
+    class Kind(models.TextChoices):
+        PERCENT = "percent", _("Percent off")
+        AMOUNT = "amount", _("Amount off")
+
+    class Duration(models.TextChoices):
+        ONCE = "once", _("One charge")
+        REPEATING = "repeating", _("A number of periods")
+        FOREVER = "forever", _("Forever")
+
+    creator = models.ForeignKey(
+        Creator, on_delete=models.CASCADE, related_name="coupons", verbose_name=_("creator")
+    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("id"))
+    code = models.CharField(_("code"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    percent_off = models.DecimalField(
+        _("percent off"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    amount_off = models.DecimalField(
+        _("amount off"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    duration = models.CharField(_("duration"), max_length=10, choices=Duration.choices)
+    duration_periods = models.PositiveSmallIntegerField(_("periods"), null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(_("maximum redemptions"), null=True, blank=True)
+    redemptions = models.PositiveIntegerField(_("redemptions"), default=0)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    # Empty: every plan of the creator.
+    plans = models.ManyToManyField(
+        Plan, blank=True, related_name="coupons", verbose_name=_("plans")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    objects = TenantManager()
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["creator", "code"], name="coupon_code_per_creator"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 class Subscriber(models.Model):
     creator = models.ForeignKey(
         Creator, on_delete=models.CASCADE, related_name="subscribers", verbose_name=_("creator")
@@ -330,6 +382,24 @@ class Subscription(models.Model):
     pause_starts_on = models.DateField(_("pause starts on"), null=True, blank=True)
     paused_on = models.DateField(_("paused on"), null=True, blank=True)
     resumes_on = models.DateField(_("resumes on"), null=True, blank=True)
+    # A coupon (subscriptions/coupons.py), its terms copied so a charge needs no query:
+    # charges of periods starting before `coupon_ends_on` (null: forever) are discounted.
+    coupon = models.ForeignKey(
+        "Coupon",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
+        verbose_name=_("coupon"),
+    )
+    coupon_percent_off = models.DecimalField(
+        _("coupon percent off"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    coupon_amount_off = models.DecimalField(
+        _("coupon amount off"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    coupon_starts_on = models.DateField(_("coupon from the period starting"), null=True, blank=True)
+    coupon_ends_on = models.DateField(_("coupon until the period starting"), null=True, blank=True)
     # The last day of a free trial (subscriptions/trials.py): the first charge is due on
     # it. Kept after the trial, so a subscriber gets one trial per product.
     trial_ends_on = models.DateField(_("free trial ends on"), null=True, blank=True)
@@ -462,6 +532,18 @@ class Charge(models.Model):
     )
     failure_message = models.CharField(
         max_length=500, blank=True, verbose_name=_("failure message")
+    )
+    # The coupon that discounted this charge, and by how much (`amount` is after it).
+    coupon = models.ForeignKey(
+        Coupon,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="charges",
+        verbose_name=_("coupon"),
+    )
+    discount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=0, verbose_name=_("discount")
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))

@@ -33,8 +33,9 @@ from django.utils import timezone
 from core.actors import Actor, ActorKind
 from core.errors import Conflict, DomainError, GatewayUnavailable, PaymentDeclined
 from subscriptions import billing, transitions
+from subscriptions.coupons import COUPON_FIELDS, coupon_apply, coupon_check
 from subscriptions.gateways.stripe import ZERO_DECIMAL_CURRENCIES
-from subscriptions.models import Charge, Plan, RecoveryPolicy, Status, Subscription
+from subscriptions.models import Charge, Coupon, Plan, RecoveryPolicy, Status, Subscription
 from subscriptions.proration import ChangeKind, Proration, change_kind, proration
 from subscriptions.services import (
     charge_build,
@@ -120,10 +121,13 @@ def plan_change_preview(*, subscription: Subscription, plan: Plan, today: date) 
     return PlanChange(kind, today, result)
 
 
-def subscription_plan_change(*, subscription: Subscription, plan: Plan, actor: Actor) -> PlanChange:
+def subscription_plan_change(
+    *, subscription: Subscription, plan: Plan, actor: Actor, coupon: Coupon | None = None
+) -> PlanChange:
     """Switch `subscription` to `plan` (see the module). Raises DomainError (another
     product or currency), Conflict (not active, already on it, a switch being charged),
-    PaymentDeclined or GatewayUnavailable (nothing changed)."""
+    PaymentDeclined or GatewayUnavailable (nothing changed). A `coupon` for the new plan
+    discounts from the next renewal, applied once the switch is made."""
     if actor.kind is ActorKind.SUBSCRIBER and not _subscriber_may_switch(subscription):
         raise Conflict("Switching plans is not offered for this subscription.", code="not_offered")
     if plan.pk == subscription.plan_id:
@@ -132,14 +136,18 @@ def subscription_plan_change(*, subscription: Subscription, plan: Plan, actor: A
         locked = subscription_locked(subscription)
         today = billing.local_date(timezone.now(), locked.creator.tz)
         change = plan_change_preview(subscription=locked, plan=plan, today=today)
+        if coupon is not None:
+            coupon_check(coupon, plan=plan, now=timezone.now())
         if change.kind is ChangeKind.AT_RENEWAL:
             transitions.plan_scheduled(locked, plan=plan)
             locked.save(update_fields=["scheduled_plan", "updated_at"])
+            _coupon_from_renewal(locked, coupon, plan)
             logger.info("plan switch of %s to %s scheduled by %s", locked.uuid, plan.uuid, actor)
             return change
         assert change.proration is not None
         if change.proration.amount_due <= 0:
             _apply_now(locked, plan, change.proration, charge=None)
+            _coupon_from_renewal(locked, coupon, plan)
             return change
         charge = _open_change_charge(locked, plan, change.proration)
         old_plan_id = locked.plan_id
@@ -155,6 +163,7 @@ def subscription_plan_change(*, subscription: Subscription, plan: Plan, actor: A
         if charge.status == Charge.Status.SUCCEEDED:
             if locked.status == Status.ACTIVE and locked.plan_id == old_plan_id:
                 _apply_now(locked, plan, change.proration, charge=charge)
+                _coupon_from_renewal(locked, coupon, plan)
             else:  # changed while the charge was out: the money is recorded on the charge
                 logger.warning("subscription %s changed while paying %s", locked.uuid, charge.uuid)
             return PlanChange(change.kind, change.effective_on, change.proration, charge)
@@ -174,6 +183,14 @@ def subscription_plan_change(*, subscription: Subscription, plan: Plan, actor: A
         "The payment processor did not answer, so the subscription stays on its plan. "
         "Try again in a few minutes."
     )
+
+
+def _coupon_from_renewal(subscription: Subscription, coupon: Coupon | None, plan: Plan) -> None:
+    """The switch's coupon, from the next renewal (subscriptions/coupons.py)."""
+    if coupon is None or subscription.next_charge_date is None:
+        return
+    coupon_apply(subscription, coupon, plan=plan, from_period=subscription.next_charge_date)
+    subscription.save(update_fields=[*COUPON_FIELDS, "updated_at"])
 
 
 def _subscriber_may_switch(subscription: Subscription) -> bool:

@@ -21,6 +21,7 @@ from core.actors import Actor
 from core.errors import DomainError
 from subscriptions import billing, transitions
 from subscriptions.cards import card_expires_on
+from subscriptions.coupons import coupon_applies, coupon_apply, discount
 from subscriptions.declines import decline_code
 from subscriptions.events import EventType
 from subscriptions.gateways import (
@@ -37,6 +38,7 @@ from subscriptions.gateways.configure import (
 )
 from subscriptions.models import (
     Charge,
+    Coupon,
     Plan,
     Product,
     Status,
@@ -130,17 +132,30 @@ def period_end_for(*, subscription: Subscription, period_start: Any) -> Any:
 
 
 def due_amount(subscription: Subscription, kind: str, period_start: Any) -> Decimal:
-    """What a due-date charge (renewal, retry) of the period starting `period_start`
-    costs: the plan's price, plus the prorated adjustment of a billing-day change for
-    that period (subscriptions/billing_day.py; a credit is negative), never below zero."""
+    """What a due-date charge of the period starting `period_start` costs (`due_price`)."""
+    return due_price(subscription, kind, period_start)[0]
+
+
+def due_price(subscription: Subscription, kind: str, period_start: Any) -> tuple[Decimal, Decimal]:
+    """The amount and discount of a due-date charge (first, renewal, retry) of the period
+    starting `period_start`: the plan's price, plus the prorated adjustment of a
+    billing-day change for that period (subscriptions/billing_day.py; a credit is
+    negative), less the subscription's coupon for that period (subscriptions/coupons.py);
+    never below zero. Reads only the row: no query."""
     price = subscription.plan.price
-    if (
-        kind in (Charge.Kind.RENEWAL, Charge.Kind.RETRY)
-        and subscription.charge_adjustment
-        and subscription.charge_adjustment_for == period_start
-    ):
-        return max(price + subscription.charge_adjustment, Decimal(0))
-    return price
+    if kind not in (Charge.Kind.FIRST, Charge.Kind.RENEWAL, Charge.Kind.RETRY):
+        return price, Decimal(0)
+    if subscription.charge_adjustment and subscription.charge_adjustment_for == period_start:
+        price = max(price + subscription.charge_adjustment, Decimal(0))
+    off = Decimal(0)
+    if coupon_applies(subscription, period_start):
+        off = discount(
+            price=price,
+            currency=subscription.plan.currency,
+            percent_off=subscription.coupon_percent_off,
+            amount_off=subscription.coupon_amount_off,
+        )
+    return price - off, off
 
 
 def charge_build(
@@ -160,10 +175,13 @@ def charge_build(
     next due date unless the caller says where.
     """
     plan = subscription.plan
+    due, off = due_price(subscription, kind, period_start) if amount is None else (amount, 0)
     return Charge(
         creator_id=subscription.creator_id,
         subscription=subscription,
-        amount=due_amount(subscription, kind, period_start) if amount is None else amount,
+        amount=due,
+        discount=off,
+        coupon_id=subscription.coupon_id if off else None,
         currency=plan.currency,
         kind=kind,
         period_start=period_start,
@@ -421,6 +439,7 @@ def subscription_create(
     subscriber: SubscriberData,
     payment_method: str,
     started_at: datetime | None = None,
+    coupon: Coupon | None = None,
 ) -> Subscription:
     """A new sale, or an import when `started_at` lies in the past (SPEC §4.3).
 
@@ -432,6 +451,7 @@ def subscription_create(
     Free trial (a plan with `trial_days`, once per subscriber and product): nothing is
     charged now, see subscriptions/trials.py; a second trial is not given and the sale
     is charged at once.
+    A `coupon` discounts from the first period charged (subscriptions/coupons.py).
     """
     if plan.creator_id != creator.pk:
         raise DomainError("Unknown plan.", code="unknown_plan")
@@ -453,9 +473,14 @@ def subscription_create(
     with transaction.atomic():
         sub_row = subscriber_get_or_create(creator=creator, data=subscriber)
         if trial_possible and trial_granted(plan=plan, subscriber=sub_row):
-            return trial_start(
+            trial = trial_start(
                 creator=creator, plan=plan, subscriber=sub_row, payment_method=payment_method
             )
+            if coupon is not None:
+                assert trial.trial_ends_on is not None
+                coupon_apply(trial, coupon, plan=plan, from_period=trial.trial_ends_on)
+                trial.save()
+            return trial
         if not payment_method:
             message = (
                 "A payment method is needed: this subscriber already had this product's trial."
@@ -488,6 +513,8 @@ def subscription_create(
                 subscription.next_charge_date = due
         else:
             subscription.next_charge_date = anchor
+        if coupon is not None and subscription.next_charge_date is not None:
+            coupon_apply(subscription, coupon, plan=plan, from_period=subscription.next_charge_date)
         subscription.save()
         event_record(
             subscription=subscription,

@@ -224,3 +224,18 @@ BILLING_DAY = [
         status_codes=["200"],
     ),
 ]
+
+COUPON_CREATE = [
+    OpenApiExample(
+        "20 % off the first three periods",
+        value={
+            "code": "WELCOME20",
+            "kind": "percent",
+            "value": "20",
+            "duration": "repeating",
+            "duration_periods": 3,
+            "max_redemptions": 100,
+        },
+        request_only=True,
+    ),
+]

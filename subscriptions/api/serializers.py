@@ -3,6 +3,7 @@ one shape shared with webhooks; the fields below document it for the schema."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -13,6 +14,7 @@ from core.api.fields import StrictCharField
 from subscriptions.models import (
     CancellationSource,
     Charge,
+    Coupon,
     Period,
     Plan,
     Product,
@@ -123,6 +125,13 @@ class SubscriptionCreateSerializer(serializers.Serializer[Any]):
         default=None,
         help_text="In the past: an import (nothing is charged). Omitted: a new sale now.",
     )
+    coupon = StrictCharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A coupon code: discounts from the first period charged.",
+    )
 
 
 class SubscriberOutputSerializer(serializers.Serializer[Any]):
@@ -194,6 +203,13 @@ class ChargeSerializer(serializers.ModelSerializer[Charge]):
 
 class PlanChangeRequestSerializer(serializers.Serializer[Any]):
     plan = serializers.UUIDField(help_text="The plan to switch to: same product and currency.")
+    coupon = StrictCharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A coupon code for the new plan: discounts from the next renewal.",
+    )
 
 
 class ProrationSerializer(serializers.Serializer[Any]):
@@ -317,3 +333,70 @@ class BillingDaySerializer(serializers.Serializer[Any]):
 class BillingDayResultSerializer(serializers.Serializer[Any]):
     subscription = SubscriptionSerializer()
     billing_day = BillingDaySerializer()
+
+
+class CouponSerializer(serializers.ModelSerializer[Coupon]):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    code = serializers.RegexField(
+        r"^[A-Za-z0-9_-]{1,40}$",
+        help_text="Letters, digits, - and _; stored in capitals, matched in any case.",
+    )
+    kind = serializers.ChoiceField(choices=Coupon.Kind.choices)
+    value = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        coerce_to_string=True,
+        write_only=True,
+        help_text="The percent (0.01-100) or the amount off.",
+    )
+    percent_off = serializers.DecimalField(
+        max_digits=5, decimal_places=2, coerce_to_string=True, read_only=True
+    )
+    amount_off = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=True, read_only=True
+    )
+    currency = serializers.CharField(
+        max_length=3, required=False, allow_blank=True, default="",
+        help_text="Of an amount off.",
+    )  # fmt: skip
+    duration = serializers.ChoiceField(choices=Coupon.Duration.choices)
+    duration_periods = serializers.IntegerField(
+        min_value=1, max_value=120, required=False, allow_null=True, default=None
+    )
+    max_redemptions = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, default=None
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    plans = serializers.ListField(
+        child=serializers.UUIDField(), required=False, default=list, write_only=True,
+        help_text="Plan ids it is valid for; empty: every plan.",
+    )  # fmt: skip
+    valid_for = serializers.SerializerMethodField(
+        help_text="The plan ids it is valid for; empty: every plan."
+    )
+
+    class Meta:
+        model = Coupon
+        fields = [
+            "id",
+            "code",
+            "kind",
+            "value",
+            "percent_off",
+            "amount_off",
+            "currency",
+            "duration",
+            "duration_periods",
+            "max_redemptions",
+            "redemptions",
+            "expires_at",
+            "plans",
+            "valid_for",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = ["redemptions", "is_active", "created_at"]
+
+    def get_valid_for(self, instance: Coupon) -> list[str]:
+        return [str(p.uuid) for p in instance.plans.all()]

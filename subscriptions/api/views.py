@@ -27,6 +27,7 @@ from subscriptions.api.serializers import (
     BillingDaySerializer,
     CancelSerializer,
     ChargeSerializer,
+    CouponSerializer,
     EventSerializer,
     PauseRequestSerializer,
     PauseResultSerializer,
@@ -43,7 +44,8 @@ from subscriptions.api.serializers import (
     SubscriptionSerializer,
 )
 from subscriptions.billing_day import subscription_billing_day_change
-from subscriptions.models import Plan, Product, Subscription
+from subscriptions.coupons import coupon_create, coupon_deactivate, coupon_find
+from subscriptions.models import Coupon, Plan, Product, Subscription
 from subscriptions.pauses import subscription_pause, subscription_resume
 from subscriptions.plan_changes import subscription_plan_change
 
@@ -162,6 +164,9 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
             ),
             payment_method=data["payment_method"],
             started_at=data["started_at"],
+            coupon=coupon_find(creator=self.tenant, code=data["coupon"])
+            if data["coupon"]
+            else None,
         )
         return self._answer(subscription, status.HTTP_201_CREATED)
 
@@ -224,8 +229,12 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         )
         if plan is None:
             raise _unknown("plan", "plan")
+        code = serializer.validated_data["coupon"]
         change = subscription_plan_change(
-            subscription=subscription, plan=plan, actor=api_actor(request)
+            subscription=subscription,
+            plan=plan,
+            actor=api_actor(request),
+            coupon=coupon_find(creator=self.tenant, code=code) if code else None,
         )
         fresh = self.get_queryset().select_related("scheduled_plan").get(pk=subscription.pk)
         return Response(
@@ -381,3 +390,50 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     def _nested_page(self, queryset: QuerySet[Any], serializer_class: type) -> Response:
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(serializer_class(page, many=True).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List coupons"),
+    retrieve=extend_schema(summary="Get a coupon"),
+    create=extend_schema(summary="Create a coupon", examples=examples.COUPON_CREATE),
+)
+class CouponViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Coupons (subscriptions/coupons.py): percent or amount off, once, N periods or
+    forever, with optional limits; applied with `coupon` on a sale or a plan switch."""
+
+    serializer_class = CouponSerializer
+
+    def get_scoped_queryset(self) -> QuerySet[Coupon]:
+        return Coupon.objects.prefetch_related("plans")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        plans = list(Plan.objects.filter(creator=self.tenant, uuid__in=data["plans"]))
+        if len(plans) != len(set(data["plans"])):
+            raise _unknown("plans", "plan")
+        coupon = coupon_create(
+            creator=self.tenant,
+            code=data["code"],
+            kind=data["kind"],
+            value=data["value"],
+            currency=data["currency"],
+            duration=data["duration"],
+            duration_periods=data["duration_periods"],
+            max_redemptions=data["max_redemptions"],
+            expires_at=data["expires_at"],
+            plans=plans,
+        )
+        return Response(self.get_serializer(coupon).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Deactivate a coupon",
+        description="No new redemptions; subscriptions that have it keep their discount.",
+        request=None,
+        responses={200: CouponSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        coupon = coupon_deactivate(coupon=self.get_object())
+        return Response(self.get_serializer(coupon).data)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils import timezone
 
 from accounts.models import Creator
+from subscriptions.coupons import coupon_create
 from subscriptions.models import Status, Subscription, SubscriptionEvent
 from tests.api.route_cases import Built, Call, RouteCase, as_list
 from tests.factories import ChargeFactory, PlanFactory, ProductFactory, SubscriptionFactory
@@ -18,6 +21,19 @@ def _product(creator: Creator) -> Built:
 def _plan(creator: Creator) -> Built:
     plan = PlanFactory(product=ProductFactory(creator=creator))
     return Built(kwargs={"id": str(plan.uuid)}, refs={"plan": plan, "product": plan.product})
+
+
+def _coupon(creator: Creator) -> Built:
+    plan = PlanFactory(product=ProductFactory(creator=creator))
+    coupon = coupon_create(
+        creator=creator,
+        code=f"C{plan.pk}",
+        kind="percent",
+        value=Decimal("10"),
+        duration="once",
+        plans=[plan],
+    )
+    return Built(kwargs={"id": str(coupon.uuid)}, refs={"coupon": coupon, "plan": plan})
 
 
 def _paused_subscription(creator: Creator) -> Built:
@@ -87,6 +103,24 @@ CASES: dict[str, RouteCase] = {
         },
     ),
     "plan-detail": RouteCase(build=_plan, calls={"get": Call()}),
+    "coupon-list": RouteCase(
+        build=as_list(_coupon),
+        calls={
+            "get": Call(),
+            "post": Call(
+                ok=201,
+                body=lambda b: {
+                    "code": "NEW10",
+                    "kind": "percent",
+                    "value": "10",
+                    "duration": "forever",
+                    "plans": [str(b.refs["plan"].uuid)],
+                },
+            ),
+        },
+    ),
+    "coupon-detail": RouteCase(build=_coupon, calls={"get": Call()}),
+    "coupon-deactivate": RouteCase(build=_coupon, calls={"post": Call()}),
     "subscription-list": RouteCase(
         build=as_list(_subscription),
         calls={
