@@ -20,6 +20,22 @@ def _subscription(creator: Creator) -> Any:
     return SubscriptionFactory(plan=PlanFactory(product=ProductFactory(creator=creator)))
 
 
+def _coupon(creator: Creator) -> Any:
+    from decimal import Decimal
+
+    from subscriptions.coupons import coupon_create
+
+    plan = PlanFactory(product=ProductFactory(creator=creator))
+    return coupon_create(
+        creator=creator,
+        code=f"C{plan.pk}",
+        kind="percent",
+        value=Decimal(5),
+        duration="once",
+        plans=[plan],
+    )
+
+
 def _event(subscription: Any) -> None:
     from django.utils import timezone
 
@@ -49,6 +65,12 @@ LISTS: dict[
         lambda c, p: PlanFactory(product=ProductFactory(creator=c)),
         lambda p: "/api/v1/plans",
         2,
+    ),
+    "coupons": (
+        lambda c: None,
+        lambda c, p: _coupon(c),
+        lambda p: "/api/v1/coupons",
+        3,  # + the plans each is valid for, prefetched in one query
     ),
     "subscriptions": (
         lambda c: None,
