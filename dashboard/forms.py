@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from babel.numbers import get_currency_name
@@ -15,7 +16,14 @@ from accounts.currencies import active_currencies
 from accounts.models import Creator, Role, validate_retry_schedule
 from accounts.time_zones import time_zone_choices
 from dashboard.selectors import SORTS, SubscriptionFilters
-from subscriptions.models import CancellationSource, Plan, Product, RecoveryPolicy, Status
+from subscriptions.models import (
+    CancellationSource,
+    Coupon,
+    Plan,
+    Product,
+    RecoveryPolicy,
+    Status,
+)
 from subscriptions.pause_rules import MAX_PAUSE_PERIODS, PauseWhen, ResumeHow
 
 
@@ -167,6 +175,52 @@ class ResumeForm(forms.Form):
         initial=ResumeHow.NEW_PERIOD,
         widget=forms.RadioSelect,
     )
+
+
+class CouponForm(forms.Form):
+    """A new coupon (subscriptions/coupons.py); the service checks the terms again."""
+
+    code = forms.RegexField(
+        label=_("Code"),
+        regex=r"^[A-Za-z0-9_-]{1,40}$",
+        max_length=40,
+        help_text=_("Letters, digits, - and _; subscribers may type it in any case."),
+    )
+    kind = forms.ChoiceField(label=_("Discount"), choices=Coupon.Kind.choices)
+    value = forms.DecimalField(
+        label=_("Percent or amount off"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2
+    )
+    currency = forms.CharField(label=_("Currency of an amount off"), max_length=3, required=False)
+    duration = forms.ChoiceField(label=_("For"), choices=Coupon.Duration.choices)
+    duration_periods = forms.IntegerField(
+        label=_("Number of periods"), min_value=1, max_value=120, required=False
+    )
+    max_redemptions = forms.IntegerField(
+        label=_("At most, redemptions"), min_value=1, required=False
+    )
+    expires_at = forms.DateTimeField(
+        label=_("Expires"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    plans = forms.ModelMultipleChoiceField(
+        label=_("Only for these plans"),
+        queryset=Plan.objects.none(),
+        required=False,
+        help_text=_("None chosen: every plan."),
+    )
+
+    def __init__(self, *args: Any, creator: Creator, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["plans"].queryset = Plan.objects.filter(  # type: ignore[attr-defined]
+            creator=creator, is_active=True
+        ).select_related("product")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["plans"] = list(data.get("plans") or [])
+        data["currency"] = (data.get("currency") or "").upper()
+        return data
 
 
 class TeamInviteForm(forms.Form):

@@ -21,6 +21,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("subscriptions", _("Subscriptions"), "subscriptions"),
     NavItem("reactivation_requests", _("Reactivation"), "reactivation"),
     NavItem("recovery", _("Recovery"), "recovery"),
+    NavItem("coupons", _("Coupons"), "coupons"),
     NavItem("segmentations", _("Segmentations"), "segmentations"),
     NavItem("integrations", _("Integrations"), "integrations"),
     NavItem("webhooks", _("Webhooks"), "webhooks"),

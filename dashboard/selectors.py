@@ -116,9 +116,11 @@ def subscription_events(*, subscription: Subscription) -> QuerySet[SubscriptionE
 
 
 def subscription_charges(*, subscription: Subscription) -> QuerySet[Charge]:
-    return Charge.objects.filter(
-        creator_id=subscription.creator_id, subscription=subscription
-    ).order_by("-created_at", "-id")
+    return (
+        Charge.objects.filter(creator_id=subscription.creator_id, subscription=subscription)
+        .select_related("coupon")
+        .order_by("-created_at", "-id")
+    )
 
 
 # --- overview ------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from django.urls import path
 from dashboard.views import (
     account,
     api_keys,
+    coupons,
     imports,
     integrations,
     overview,
@@ -20,6 +21,12 @@ from dashboard.views import (
 app_name = "dashboard"
 
 urlpatterns = [
+    path("coupons/", coupons.coupons, name="coupons"),
+    path(
+        "coupons/<uuid:uuid>/deactivate/",
+        coupons.coupon_deactivate_view,
+        name="coupon_deactivate",
+    ),
     path("", overview.overview, name="overview"),
     path("switch-creator/", account.creator_switch, name="creator_switch"),
     path("subscriptions/", subscriptions.subscription_list, name="subscriptions"),

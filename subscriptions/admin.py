@@ -19,6 +19,7 @@ from subscriptions.charges import charge_chargeback, charge_refund
 from subscriptions.events import EventType
 from subscriptions.models import (
     Charge,
+    Coupon,
     Plan,
     Product,
     RecoveryPolicy,
@@ -345,6 +346,27 @@ class PlanAdmin(ProductAdmin):  # type: ignore[misc]
     list_select_related = ("product", "creator")  # type: ignore[assignment]
     list_filter = ("period", "is_active", "creator")  # type: ignore[assignment]
     raw_id_fields = ("creator", "product")  # type: ignore[assignment]
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Coupons are created through the API and the dashboard; here support reads them
+    and can switch one off (`is_active`)."""
+
+    list_display = (
+        "code",
+        "creator",
+        "kind",
+        "duration",
+        "redemptions",
+        "max_redemptions",
+        "is_active",
+    )
+    list_select_related = ("creator",)
+    list_filter = ("kind", "duration", "is_active", "creator")
+    search_fields = ("code",)
+    raw_id_fields = ("creator", "plans")
+    readonly_fields = ("uuid", "redemptions", "created_at")
 
 
 @admin.register(RecoveryPolicy)

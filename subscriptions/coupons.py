@@ -52,6 +52,10 @@ def _invalid(message: str, code: str) -> DomainError:
     return DomainError(message, code=code, details={"coupon": [message]})
 
 
+def _term(field: str, message: str, code: str = "invalid") -> DomainError:
+    return DomainError(message, code=code, details={field: [message]})
+
+
 def coupon_find(*, creator: Creator, code: str) -> Coupon:
     """The creator's coupon with this code (case-insensitive); DomainError otherwise."""
     coupon = Coupon.objects.filter(creator=creator, code=code.strip().upper()).first()
@@ -141,28 +145,19 @@ def coupon_create(
     """A new coupon; DomainError for a code in use or terms that do not hold together."""
     code = code.strip().upper()
     if not code or not code.replace("-", "").replace("_", "").isalnum():
-        raise DomainError(
-            "Use letters, digits, - and _ for the code.",
-            code="invalid",
-            details={"code": ["Use letters, digits, - and _ for the code."]},
-        )
+        raise _term("code", "Use letters, digits, - and _ for the code.")
     if Coupon.objects.filter(creator=creator, code=code).exists():
-        raise DomainError(
-            "A coupon with this code exists.", code="duplicate", details={"code": ["In use."]}
-        )
+        raise _term("code", "A coupon with this code exists.", code="duplicate")
     if kind == Coupon.Kind.PERCENT and not Decimal(0) < value <= Decimal(100):
-        raise DomainError("A percent off is from 0.01 to 100.", details={"value": ["0.01-100"]})
-    if kind == Coupon.Kind.AMOUNT and (value <= 0 or len(currency) != 3):
-        raise DomainError(
-            "An amount off needs a positive amount and its currency.",
-            details={"value": ["A positive amount and a currency."]},
-        )
+        raise _term("value", "A percent off is from 0.01 to 100.")
+    if kind == Coupon.Kind.AMOUNT and value <= 0:
+        raise _term("value", "An amount off is more than zero.")
+    if kind == Coupon.Kind.AMOUNT and len(currency) != 3:
+        raise _term("currency", "Say the currency of the amount off, e.g. BRL.")
     if duration == Coupon.Duration.REPEATING and not (duration_periods and duration_periods > 0):
-        raise DomainError(
-            "Say for how many periods.", details={"duration_periods": ["At least 1."]}
-        )
+        raise _term("duration_periods", "Say for how many periods.")
     if any(p.creator_id != creator.pk for p in plans or []):
-        raise DomainError("Unknown plan.", details={"plans": ["Unknown plan."]})
+        raise _term("plans", "Unknown plan.")
     coupon = Coupon.objects.create(
         creator=creator,
         code=code,

@@ -245,6 +245,35 @@ def api_key_object(creator: Creator, marker: str) -> Built:
     return Built(kwargs={"uuid": str(built.refs["key"].uuid)}, refs=built.refs)
 
 
+def coupons_page(creator: Creator, marker: str) -> Built:
+    """A coupon valid for one plan whose name carries the marker (codes are capitals)."""
+    from decimal import Decimal
+
+    from subscriptions.coupons import coupon_create
+
+    plan = PlanFactory(product=ProductFactory(creator=creator), name=f"Plan {marker}")
+    coupon = coupon_create(
+        creator=creator,
+        code=marker.replace("-", ""),
+        kind="percent",
+        value=Decimal(10),
+        duration="once",
+        plans=[plan],
+    )
+    return Built(refs={"coupon": coupon, "plan": plan})
+
+
+def coupon_object(creator: Creator, marker: str) -> Built:
+    built = coupons_page(creator, marker)
+    return Built(kwargs={"uuid": str(built.refs["coupon"].uuid)}, refs=built.refs)
+
+
+def _coupon_off_only_by_owner(role: str, response: HttpResponse, built: Built) -> None:
+    coupon = built.refs["coupon"]
+    coupon.refresh_from_db()
+    assert coupon.is_active == (role != "owner"), (role, coupon.is_active)
+
+
 def creator_page(creator: Creator, marker: str) -> Built:
     _subscription(creator, marker)
     return Built(refs={"creator": creator})
@@ -477,6 +506,27 @@ CASES: dict[str, DashboardCase] = {
     "dashboard:api_key_revoke": DashboardCase(
         build=api_key_object,
         calls={"post": Call(ok=302, data=lambda b: {}, check=_key_revoked_only_by_owner)},
+    ),
+    "dashboard:coupons": DashboardCase(
+        build=coupons_page,
+        calls={
+            "get": Call(shows_own_rows=True),
+            # A coupon for every plan names nothing of the creator: an outsider creates one.
+            "post": Call(
+                ok=302,
+                data=lambda b: {
+                    "code": "NEW10",
+                    "kind": "percent",
+                    "value": "10",
+                    "duration": "once",
+                },
+                outsider=302,
+            ),
+        },
+    ),
+    "dashboard:coupon_deactivate": DashboardCase(
+        build=coupon_object,
+        calls={"post": Call(ok=302, data=lambda b: {}, check=_coupon_off_only_by_owner)},
     ),
     "dashboard:settings": DashboardCase(
         build=creator_page,
