@@ -431,9 +431,20 @@ class RecoveryPolicyForm(forms.Form):
         required=False,
     )
 
+    retention_coupon = forms.ModelChoiceField(
+        label=_("Offered coupon"),
+        queryset=Coupon.objects.none(),
+        to_field_name="uuid",
+        help_text=_("One of your active coupons (Coupons page), from the next renewal."),
+        required=False,
+    )
+
     def __init__(self, *args: Any, product: Product | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if product is not None:
+            self.fields["retention_coupon"].queryset = Coupon.objects.filter(  # type: ignore[attr-defined]
+                creator_id=product.creator_id, is_active=True
+            )
             self.fields["retention_plan"].queryset = Plan.objects.filter(  # type: ignore[attr-defined]
                 creator_id=product.creator_id, product=product, is_active=True
             ).order_by("price", "name")
@@ -447,6 +458,8 @@ class RecoveryPolicyForm(forms.Form):
         offer = data.get("retention_offer")
         if offer == RecoveryPolicy.RetentionOffer.DOWNGRADE and not data.get("retention_plan"):
             self.add_error("retention_plan", _("Choose the cheaper plan to offer."))
+        if offer == RecoveryPolicy.RetentionOffer.COUPON and not data.get("retention_coupon"):
+            self.add_error("retention_coupon", _("Choose the coupon to offer."))
         return data
 
     def clean_pause_access(self) -> str:

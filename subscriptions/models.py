@@ -135,6 +135,7 @@ class RecoveryPolicy(models.Model):
         NONE = "", _("No offer")
         PAUSE = "pause", _("A pause instead")
         DOWNGRADE = "downgrade", _("A cheaper plan instead")
+        COUPON = "coupon", _("A discount instead")
 
     class PauseAccess(models.TextChoices):
         PAID_THROUGH = "paid_through", _("Keep access until the paid period ends")
@@ -227,6 +228,14 @@ class RecoveryPolicy(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("offered plan"),
+    )
+    retention_coupon = models.ForeignKey(
+        "Coupon",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("offered coupon"),
     )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 

@@ -122,13 +122,24 @@ def plan_change_preview(*, subscription: Subscription, plan: Plan, today: date) 
 
 
 def subscription_plan_change(
-    *, subscription: Subscription, plan: Plan, actor: Actor, coupon: Coupon | None = None
+    *,
+    subscription: Subscription,
+    plan: Plan,
+    actor: Actor,
+    coupon: Coupon | None = None,
+    offered: bool = False,
 ) -> PlanChange:
     """Switch `subscription` to `plan` (see the module). Raises DomainError (another
     product or currency), Conflict (not active, already on it, a switch being charged),
     PaymentDeclined or GatewayUnavailable (nothing changed). A `coupon` for the new plan
-    discounts from the next renewal, applied once the switch is made."""
-    if actor.kind is ActorKind.SUBSCRIBER and not _subscriber_may_switch(subscription):
+    discounts from the next renewal, applied once the switch is made. A subscriber
+    switches only where the product allows it, unless the switch is the product's
+    retention offer (`offered`)."""
+    if (
+        actor.kind is ActorKind.SUBSCRIBER
+        and not offered
+        and not _subscriber_may_switch(subscription)
+    ):
         raise Conflict("Switching plans is not offered for this subscription.", code="not_offered")
     if plan.pk == subscription.plan_id:
         return _call_off(subscription)

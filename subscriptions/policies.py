@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from accounts.models import Creator
-from subscriptions.models import Plan, Product, RecoveryPolicy, Subscription
+from subscriptions.models import Coupon, Plan, Product, RecoveryPolicy, Subscription
 
 
 def products_with_recovery_policy(*, creator: Creator) -> QuerySet[Product]:
@@ -55,6 +55,7 @@ def recovery_policy_update(
     retention_offer: str = "",
     retention_pause_periods: int = 1,
     retention_plan: Plan | None = None,
+    retention_coupon: Coupon | None = None,
 ) -> RecoveryPolicy:
     """Save the product's policy. An empty `retry_schedule` follows the creator's. The
     new schedule applies from the next retry that is scheduled; dates already set stay."""
@@ -81,6 +82,9 @@ def recovery_policy_update(
     if retention_plan is not None and retention_plan.product_id != product.pk:
         raise ValueError("plan of another product")
     policy.retention_plan = retention_plan
-    policy.full_clean(exclude=["creator", "product", "retention_plan"])
+    if retention_coupon is not None and retention_coupon.creator_id != creator.pk:
+        raise ValueError("coupon of another creator")
+    policy.retention_coupon = retention_coupon
+    policy.full_clean(exclude=["creator", "product", "retention_plan", "retention_coupon"])
     policy.save()
     return policy

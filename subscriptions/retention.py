@@ -6,7 +6,9 @@ line; empty: the standard list) and the offer, one of
 - `pause`: a pause of N periods from the end of the paid period
   (subscriptions/pause_rules.py), even where subscribers cannot pause by themselves;
 - `downgrade`: a cheaper plan of the same product and currency from the next renewal
-  (subscriptions/plan_changes.py: scheduled, nothing charged now).
+  (subscriptions/plan_changes.py: scheduled, nothing charged now);
+- `coupon`: one of the creator's coupons, from the next renewal
+  (subscriptions/coupons.py), when it is valid for the subscription's plan.
 
 Shown only to an ACTIVE subscription with no pause or plan switch waiting, never twice
 to one subscription once it took an offer, and only when the offer can apply (the plan
@@ -28,12 +30,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from core.actors import Actor
-from core.errors import Conflict
+from core.errors import Conflict, DomainError
 from subscriptions import transitions
+from subscriptions.coupons import COUPON_FIELDS, coupon_apply, coupon_check
 from subscriptions.events import EventType
-from subscriptions.models import Plan, RecoveryPolicy, Status, Subscription, SubscriptionEvent
+from subscriptions.models import (
+    Coupon,
+    Plan,
+    RecoveryPolicy,
+    Status,
+    Subscription,
+    SubscriptionEvent,
+)
 from subscriptions.pause_rules import PauseWhen
 from subscriptions.pauses import subscription_pause
 from subscriptions.plan_changes import subscription_plan_change
@@ -50,8 +61,11 @@ class RetentionOffer:
     kind: str
     periods: int = 0
     plan: Plan | None = None
+    coupon: Coupon | None = None
 
     def as_data(self) -> dict[str, Any]:
+        if self.coupon is not None:
+            return {"kind": self.kind, "coupon": self.coupon.code}
         if self.plan is not None:
             return {"kind": self.kind, "plan": str(self.plan.uuid), "price": str(self.plan.price)}
         return {"kind": self.kind, "periods": self.periods}
@@ -81,6 +95,15 @@ def retention_offer_for(
         return None
     if policy.retention_offer == Offer.PAUSE:
         return RetentionOffer(Offer.PAUSE, periods=policy.retention_pause_periods)
+    if policy.retention_offer == Offer.COUPON:
+        coupon = policy.retention_coupon
+        if coupon is None or coupon.creator_id != subscription.creator_id:
+            return None
+        try:
+            coupon_check(coupon, plan=subscription.plan, now=timezone.now())
+        except DomainError:
+            return None
+        return RetentionOffer(Offer.COUPON, coupon=coupon)
     plan = policy.retention_plan
     current = subscription.plan
     if (
@@ -110,7 +133,7 @@ def retained_before(subscription: Subscription) -> bool:
 
 def policy_with_offer(subscription: Subscription) -> RecoveryPolicy | None:
     return (
-        RecoveryPolicy.objects.select_related("retention_plan")
+        RecoveryPolicy.objects.select_related("retention_plan", "retention_coupon")
         .filter(creator_id=subscription.creator_id, product_id=subscription.plan.product_id)
         .first()
     )
@@ -135,7 +158,13 @@ def subscription_retain(
         offer = offer_now(locked)
         if offer is None or offer.kind != kind:
             raise Conflict("This offer is no longer available.", code="offer_unavailable")
-        if offer.kind == Offer.PAUSE:
+        if offer.coupon is not None:
+            assert locked.next_charge_date is not None
+            coupon_apply(
+                locked, offer.coupon, plan=locked.plan, from_period=locked.next_charge_date
+            )
+            locked.save(update_fields=[*COUPON_FIELDS, "updated_at"])
+        elif offer.kind == Offer.PAUSE:
             subscription_pause(
                 subscription=locked,
                 actor=actor,
@@ -145,7 +174,9 @@ def subscription_retain(
             )
         else:
             assert offer.plan is not None
-            subscription_plan_change(subscription=locked, plan=offer.plan, actor=actor)
+            subscription_plan_change(
+                subscription=locked, plan=offer.plan, actor=actor, offered=True
+            )
         events = transitions.retained(locked, offer=offer.as_data(), reason=reason, actor=actor)
         transition_record(subscription=locked, events=events)
     return offer

@@ -30,7 +30,7 @@ from dashboard.subscriber.forms import CustomerCancelForm, SignInRequestForm
 from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link
 from dashboard.subscriber.throttle import sign_in_request_retry_after
-from dashboard.templatetags.dashboard import money
+from dashboard.templatetags.dashboard import coupon_terms, money
 from dashboard.views.pauses import billing_day_message, billing_day_refusal, resume_message
 from dashboard.views.plan_changes import plan_change_message, plan_change_refusal, plan_options
 from notifications.email import language_for
@@ -270,7 +270,12 @@ def retain(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
         messages.error(request, _("This offer is no longer available."))
         return redirect("subscriber:manage", slug=creator.slug)
     subscription.refresh_from_db()
-    if offer.plan is not None:
+    if offer.coupon is not None:
+        text = _("You are staying with us, thank you. From %(date)s you get %(terms)s.") % {
+            "date": _date(subscription.next_charge_date),
+            "terms": coupon_terms(offer.coupon),
+        }
+    elif offer.plan is not None:
         text = _(
             "You are staying with us, thank you. From %(date)s your plan is %(plan)s at "
             "%(price)s; nothing changes before then."

@@ -185,3 +185,26 @@ def pretty_json(value: Any) -> str:
     """A webhook payload as the receiver got it, indented to be read (escaped by the
     template like any other string)."""
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+@register.filter
+def coupon_terms(coupon: Any) -> str:
+    """What a coupon takes off and for how long, in the active language
+    ("20% off for 3 periods", "R$10.00 off once")."""
+    from django.utils.translation import gettext, ngettext
+
+    if coupon.kind == "percent":
+        off = gettext("%(percent)s%% off") % {
+            "percent": formats.number_format(coupon.percent_off.normalize(), use_l10n=True)
+        }
+    else:
+        off = gettext("%(amount)s off") % {"amount": money(coupon.amount_off, coupon.currency)}
+    if coupon.duration == "once":
+        return gettext("%(off)s your next charge") % {"off": off}
+    if coupon.duration == "forever":
+        return gettext("%(off)s every charge") % {"off": off}
+    n = coupon.duration_periods or 1
+    return ngettext("%(off)s for %(n)s period", "%(off)s for %(n)s periods", n) % {
+        "off": off,
+        "n": n,
+    }

@@ -65,6 +65,9 @@ def recovery_policy_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 "retention_offer": policy.retention_offer,
                 "retention_pause_periods": policy.retention_pause_periods,
                 "retention_plan": policy.retention_plan.uuid if policy.retention_plan else None,
+                "retention_coupon": (
+                    policy.retention_coupon.uuid if policy.retention_coupon else None
+                ),
             },
             product=product,
         )

@@ -205,3 +205,37 @@ def test_the_product_settings_save_the_cancel_flow(active, owner, login):
         },
     )
     assert foreign.status_code == 400
+
+
+def test_a_coupon_offer_taken_discounts_from_the_next_renewal(active):
+    from subscriptions import renewals
+    from subscriptions.coupons import coupon_create
+    from subscriptions.models import Charge
+
+    coupon = coupon_create(
+        creator=active.creator,
+        code="STAY30",
+        kind="percent",
+        value=Decimal(30),
+        duration="repeating",
+        duration_periods=2,
+    )
+    _policy(active, retention_offer=Offer.COUPON, retention_coupon=coupon)
+    client = signed_in(active)
+    with time_machine.travel(noon(date(2026, 4, 20)), tick=False):
+        page = _cancel(client, active, reason="too_expensive").content.decode()
+        assert "Stay and get 30% off for 2 periods, from May 10, 2026." in page
+        taken = client.post(
+            reverse("subscriber:retain", args=[active.creator.slug, active.uuid]),
+            {"offer": "coupon", "reason": "too_expensive"},
+            follow=True,
+        ).content.decode()
+    assert "From May 10, 2026 you get 30% off for 2 periods." in taken
+    for day in (DUE, date(2026, 6, 10), date(2026, 7, 10)):
+        with time_machine.travel(noon(day), tick=False):
+            renewals.renewals_run()
+    assert [
+        c.amount for c in Charge.objects.filter(subscription=active).order_by("period_start")
+    ] == [Decimal("35.00"), Decimal("35.00"), Decimal("50.00")]
+    event = SubscriptionEvent.objects.get(subscription=active, type="subscription.retained")
+    assert event.data["offer"] == {"kind": "coupon", "coupon": "STAY30"}
