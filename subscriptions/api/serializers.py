@@ -351,10 +351,10 @@ class CouponSerializer(serializers.ModelSerializer[Coupon]):
         help_text="The percent (0.01-100) or the amount off.",
     )
     percent_off = serializers.DecimalField(
-        max_digits=5, decimal_places=2, coerce_to_string=True, read_only=True
+        max_digits=5, decimal_places=2, coerce_to_string=True, read_only=True, allow_null=True
     )
     amount_off = serializers.DecimalField(
-        max_digits=12, decimal_places=2, coerce_to_string=True, read_only=True
+        max_digits=12, decimal_places=2, coerce_to_string=True, read_only=True, allow_null=True
     )
     currency = serializers.CharField(
         max_length=3, required=False, allow_blank=True, default="",
