@@ -42,6 +42,7 @@ FIELD_LABELS: dict[str, str | Promise] = {
     "subscriber.email": _("Subscriber email"),
     "subscriber.locale": _("Subscriber language"),
     "reactivation.mode": _("Reactivation mode"),
+    "retention.offer": _("Offer to stay"),
 }
 OP_LABELS: dict[str, str | Promise] = {
     "eq": _("is"),
@@ -111,9 +112,12 @@ class ConditionRow:
                 **dict(ReactivationMode.choices),
                 **LOCALE_LABELS,
             }
-            from subscriptions.models import Period
+            from subscriptions.models import Period, RecoveryPolicy
 
             labels.update(dict(Period.choices))
+            labels.update(
+                {k: v for k, v in RecoveryPolicy.RetentionOffer.choices if k}  # not "No offer"
+            )
             return [(c, labels.get(c, c)) for c in spec.choices]
         return []
 

@@ -41,6 +41,7 @@ from segmentation.conditions import (
 from segmentation.facts import (
     EVENT_TRIGGERS,
     REACTIVATION_EVENT_PREFIX,
+    RETAINED,
     STATUS_CHANGED,
     STATUS_TRIGGERS,
 )
@@ -124,6 +125,7 @@ def _subscription_fields(tz: ZoneInfo, today: date, prefix: str = "") -> dict[st
         "subscriber.email": AsciiFold(F(f"{p}subscriber__email")),
         "subscriber.locale": f"{p}subscriber__locale",
         "reactivation.mode": _CONSTANT,
+        "retention.offer": _CONSTANT,
     }
 
 
@@ -142,6 +144,12 @@ def _event_fields(tz: ZoneInfo) -> dict[str, Any]:
             type__startswith=REACTIVATION_EVENT_PREFIX,
             then=Coalesce(KT("data__mode"), Value("")),
         ),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    fields["retention.offer"] = Case(
+        When(type=RETAINED, then=Coalesce(KT("data__offer__kind"), Value(""))),
+        When(type=STATUS_CHANGED, then=Coalesce(KT("data__retention_offer"), Value(""))),
         default=Value(""),
         output_field=CharField(),
     )

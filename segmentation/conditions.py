@@ -44,6 +44,8 @@ OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
 }
 
 REACTIVATION_MODES = tuple(ReactivationMode.values)
+# The offers a subscriber may take instead of cancelling (subscriptions/retention.py).
+RETENTION_OFFERS = ("pause", "downgrade", "coupon")
 LOCALES = ("pt-BR", "en")
 MAX_IN_VALUES = 200
 MAX_TEXT = 500
@@ -74,6 +76,7 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("subscriber.email", TEXT),
         FieldSpec("subscriber.locale", ENUM, LOCALES),
         FieldSpec("reactivation.mode", ENUM, REACTIVATION_MODES, optional=True, event_only=True),
+        FieldSpec("retention.offer", ENUM, RETENTION_OFFERS, optional=True, event_only=True),
     )
 }
 

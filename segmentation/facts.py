@@ -3,6 +3,8 @@
 For an event, facts come from the event and its subscription as it is when evaluated:
 - `previous_status`: the event's `from`, for `subscription.status_changed` events only;
 - `reactivation.mode`: the event's `mode`, for `reactivation.*` events only;
+- `retention.offer`: the kind of offer taken (`subscription.retained`) or declined (the
+  cancellation's `subscription.status_changed`), for those events only;
 - `days_since_start`: whole local calendar days in the creator's time zone from the day
   the subscription started to the day the event occurred
   (`local_date(occurred_at) - local_date(started_at)`; 0 on the day it started);
@@ -21,6 +23,7 @@ from subscriptions.events import SEGMENTATION_EVENT_TRIGGERS, EventType
 from subscriptions.models import Status, Subscription, SubscriptionEvent
 
 STATUS_CHANGED = EventType.SUBSCRIPTION_STATUS_CHANGED.value
+RETAINED = EventType.SUBSCRIPTION_RETAINED.value
 STATUS_TRIGGERS = tuple(
     s for s in Status.values if s != Status.STARTED
 )  # a subscription never "becomes" STARTED: it is created so
@@ -62,6 +65,7 @@ def subscription_facts(subscription: Subscription, *, today: date) -> dict[str, 
         "subscriber.email": subscriber.email,
         "subscriber.locale": subscriber.locale,
         "reactivation.mode": "",
+        "retention.offer": "",
     }
 
 
@@ -73,4 +77,9 @@ def event_facts(event: SubscriptionEvent, subscription: Subscription) -> dict[st
         facts["previous_status"] = _text(data.get("from"))
     if event.type.startswith(REACTIVATION_EVENT_PREFIX):
         facts["reactivation.mode"] = _text(data.get("mode"))
+    if event.type == RETAINED:
+        offer = data.get("offer")
+        facts["retention.offer"] = _text(offer.get("kind")) if isinstance(offer, dict) else ""
+    elif event.type == STATUS_CHANGED:
+        facts["retention.offer"] = _text(data.get("retention_offer"))
     return facts

@@ -239,3 +239,25 @@ def test_a_coupon_offer_taken_discounts_from_the_next_renewal(active):
     ] == [Decimal("35.00"), Decimal("35.00"), Decimal("50.00")]
     event = SubscriptionEvent.objects.get(subscription=active, type="subscription.retained")
     assert event.data["offer"] == {"kind": "coupon", "coupon": "STAY30"}
+
+
+def test_a_rule_can_single_out_the_offer_taken_or_declined(active):
+    from segmentation.conditions import conditions_hold
+    from segmentation.facts import event_facts
+
+    _policy(active, retention_offer=Offer.PAUSE)
+    subscription_retain(
+        subscription=active, actor=Actor.subscriber(active.subscriber), kind="pause", reason=""
+    )
+    taken = SubscriptionEvent.objects.get(subscription=active, type="subscription.retained")
+    facts = event_facts(taken, active)
+    assert facts["retention.offer"] == "pause"
+    condition = [{"field": "retention.offer", "op": "eq", "value": "pause"}]
+    assert conditions_hold(condition, "all", facts)
+    declined = SubscriptionFactory(creator=active.creator, plan=active.plan)
+    client = signed_in(declined)
+    _cancel(client, declined, reason="too_expensive", declined_offer="pause")
+    cancelled = SubscriptionEvent.objects.get(
+        subscription=declined, type="subscription.status_changed"
+    )
+    assert event_facts(cancelled, declined)["retention.offer"] == "pause"
