@@ -15,6 +15,7 @@ from core.actors import Actor
 from core.errors import Conflict
 from subscriptions.models import RecoveryPolicy, Status, SubscriptionEvent
 from subscriptions.retention import subscription_retain
+from tests.api_helpers import api_client
 from tests.dashboard.test_subscriber_restart import manage_html, signed_in
 from tests.factories import PlanFactory, SubscriptionFactory
 
@@ -103,6 +104,9 @@ def test_a_downgrade_offer_taken_keeps_the_subscriber_on_the_cheaper_plan(active
     event = SubscriptionEvent.objects.get(subscription=active, type="subscription.retained")
     assert event.data["offer"] == {"kind": "downgrade", "plan": str(lite.uuid), "price": "30.00"}
     assert event.data["reason"] == "Too expensive"
+    # The API's history shows it like any event.
+    history = api_client(active.creator).get(f"/api/v1/subscriptions/{active.uuid}/events")
+    assert "subscription.retained" in [e["type"] for e in history.json()["results"]]
     # Never offered twice: the next cancellation goes straight through.
     active.scheduled_plan = None
     active.save(update_fields=["scheduled_plan"])
