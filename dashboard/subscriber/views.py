@@ -6,6 +6,7 @@ byte for byte, and the same work (a queued task) either way.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import date
@@ -83,6 +84,22 @@ def _own_subscription(creator: Creator, subscriber: Subscriber, uuid: UUID) -> S
     if subscription is None:
         raise Http404
     return subscription
+
+
+def _subscriber_action(view: Callable[..., HttpResponse]) -> View:
+    """A POST on one of the signed-in subscriber's subscriptions: the view gets the
+    creator, the subscriber and the subscription (the sign-in page when signed out, 404
+    for a subscription that is not theirs)."""
+
+    @functools.wraps(view)
+    def resolved(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+        creator = _creator(slug)
+        subscriber = _signed_in_subscriber(request, creator)
+        if subscriber is None:
+            return redirect("subscriber:sign_in_request", slug=creator.slug)
+        return view(request, creator, subscriber, _own_subscription(creator, subscriber, uuid))
+
+    return resolved
 
 
 def _cancel_form(
@@ -197,12 +214,10 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
 
 @private_page
 @require_POST
-def cancel(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
-    creator = _creator(slug)
-    subscriber = _signed_in_subscriber(request, creator)
-    if subscriber is None:
-        return redirect("subscriber:sign_in_request", slug=creator.slug)
-    subscription = _own_subscription(creator, subscriber, uuid)
+@_subscriber_action
+def cancel(
+    request: HttpRequest, creator: Creator, subscriber: Subscriber, subscription: Subscription
+) -> HttpResponse:
     policy = policy_with_offer(subscription)
     form = _cancel_form(subscription, request.POST, reasons=cancel_reasons(policy))
     if not form.is_valid():
@@ -248,13 +263,11 @@ def cancel(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 
 @private_page
 @require_POST
-def retain(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+@_subscriber_action
+def retain(
+    request: HttpRequest, creator: Creator, subscriber: Subscriber, subscription: Subscription
+) -> HttpResponse:
     """Take the product's offer instead of cancelling (subscriptions/retention.py)."""
-    creator = _creator(slug)
-    subscriber = _signed_in_subscriber(request, creator)
-    if subscriber is None:
-        return redirect("subscriber:sign_in_request", slug=creator.slug)
-    subscription = _own_subscription(creator, subscriber, uuid)
     policy = policy_with_offer(subscription)
     form = _cancel_form(subscription, request.POST, reasons=cancel_reasons(policy))
     with translation.override(language_for(creator.locale)):
@@ -295,13 +308,11 @@ def retain(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 
 @private_page
 @require_POST
-def restart(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+@_subscriber_action
+def restart(
+    request: HttpRequest, creator: Creator, subscriber: Subscriber, subscription: Subscription
+) -> HttpResponse:
     """Undo or restart the subscriber's own cancellation (reactivation.restart)."""
-    creator = _creator(slug)
-    subscriber = _signed_in_subscriber(request, creator)
-    if subscriber is None:
-        return redirect("subscriber:sign_in_request", slug=creator.slug)
-    subscription = _own_subscription(creator, subscriber, uuid)
     try:
         decision = subscription_restart_by_subscriber(
             subscription=subscription, subscriber=subscriber
@@ -350,14 +361,12 @@ def restart(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 
 @private_page
 @require_POST
-def pause(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+@_subscriber_action
+def pause(
+    request: HttpRequest, creator: Creator, subscriber: Subscriber, subscription: Subscription
+) -> HttpResponse:
     """Pause from the end of the paid period, for the periods chosen (subscriptions/
     pause_rules.py); only where the product lets subscribers pause."""
-    creator = _creator(slug)
-    subscriber = _signed_in_subscriber(request, creator)
-    if subscriber is None:
-        return redirect("subscriber:sign_in_request", slug=creator.slug)
-    subscription = _own_subscription(creator, subscriber, uuid)
     try:
         periods = int(request.POST.get("periods", ""))
     except ValueError:
@@ -386,14 +395,12 @@ def pause(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 
 @private_page
 @require_POST
-def resume(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+@_subscriber_action
+def resume(
+    request: HttpRequest, creator: Creator, subscriber: Subscriber, subscription: Subscription
+) -> HttpResponse:
     """Resume now (a new period charged if the paid one is over), or call off a pause
     that waits for the period end."""
-    creator = _creator(slug)
-    subscriber = _signed_in_subscriber(request, creator)
-    if subscriber is None:
-        return redirect("subscriber:sign_in_request", slug=creator.slug)
-    subscription = _own_subscription(creator, subscriber, uuid)
     try:
         resumed = subscription_resume(subscription=subscription, actor=Actor.subscriber(subscriber))
     except DomainError:
@@ -409,15 +416,13 @@ def resume(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 
 @private_page
 @require_POST
-def change_plan(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+@_subscriber_action
+def change_plan(
+    request: HttpRequest, creator: Creator, subscriber: Subscriber, subscription: Subscription
+) -> HttpResponse:
     """Switch to another plan of the product where it allows it
     (subscriptions/plan_changes.py): a dearer plan of the same period now, the rest
     from the next renewal."""
-    creator = _creator(slug)
-    subscriber = _signed_in_subscriber(request, creator)
-    if subscriber is None:
-        return redirect("subscriber:sign_in_request", slug=creator.slug)
-    subscription = _own_subscription(creator, subscriber, uuid)
     back = redirect("subscriber:manage", slug=creator.slug)
     try:
         plan_uuid = UUID(request.POST.get("plan", ""))
@@ -444,13 +449,11 @@ def change_plan(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
 
 @private_page
 @require_POST
-def billing_day(request: HttpRequest, slug: str, uuid: UUID) -> HttpResponse:
+@_subscriber_action
+def billing_day(
+    request: HttpRequest, creator: Creator, subscriber: Subscriber, subscription: Subscription
+) -> HttpResponse:
     """Move the billing day where the product allows it (subscriptions/billing_day.py)."""
-    creator = _creator(slug)
-    subscriber = _signed_in_subscriber(request, creator)
-    if subscriber is None:
-        return redirect("subscriber:sign_in_request", slug=creator.slug)
-    subscription = _own_subscription(creator, subscriber, uuid)
     try:
         day = int(request.POST.get("day", ""))
     except ValueError:

@@ -219,6 +219,11 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
             perform=lambda: self._change_plan(request, subscription),
         )
 
+    def _with_subscription(self, subscription: Subscription, **parts: Any) -> Response:
+        """The subscription as it is now, with what the action did beside it."""
+        fresh = self.get_queryset().get(pk=subscription.pk)
+        return Response({"subscription": SubscriptionSerializer(fresh).data, **parts})
+
     def _change_plan(self, request: Request, subscription: Subscription) -> Response:
         serializer = PlanChangeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -278,13 +283,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
             actor=api_actor(request),
             day=serializer.validated_data["day"],
         )
-        fresh = self.get_queryset().get(pk=subscription.pk)
-        return Response(
-            {
-                "subscription": SubscriptionSerializer(fresh).data,
-                "billing_day": BillingDaySerializer(change).data,
-            }
-        )
+        return self._with_subscription(subscription, billing_day=BillingDaySerializer(change).data)
 
     @extend_schema(
         summary="Pause a subscription",
@@ -313,13 +312,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
             periods=data.get("periods"),
             until=data.get("until"),
         )
-        fresh = self.get_queryset().get(pk=subscription.pk)
-        return Response(
-            {
-                "subscription": SubscriptionSerializer(fresh).data,
-                "pause": PauseSerializer(pause).data,
-            }
-        )
+        return self._with_subscription(subscription, pause=PauseSerializer(pause).data)
 
     @extend_schema(
         summary="Resume a paused subscription",
@@ -354,16 +347,16 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         )
         fresh = self.get_queryset().get(pk=subscription.pk)
         outcome = resumed.outcome
+        resume = {
+            "how": outcome.how if outcome else "pause_called_off",
+            # After the resume's own charge settled: the subscription's next charge.
+            "next_charge_date": fresh.next_charge_date,
+            "charge": resumed.charge,
+        }
         return Response(
             {
                 "subscription": SubscriptionSerializer(fresh).data,
-                "resume": ResumeSerializer(
-                    {
-                        "how": outcome.how if outcome else "pause_called_off",
-                        "next_charge_date": fresh.next_charge_date,
-                        "charge": resumed.charge,
-                    }
-                ).data,
+                "resume": ResumeSerializer(resume).data,
             }
         )
 
