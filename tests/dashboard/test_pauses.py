@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from subscriptions.models import Charge, RecoveryPolicy, Status
 from tests.dashboard.test_subscriber_restart import manage_html, signed_in
-from tests.factories import SubscriptionFactory
+from tests.factories import PlanFactory, SubscriptionFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -227,3 +227,23 @@ def test_the_subscriber_changes_the_billing_day_where_offered(active):
         date(2026, 5, 5),
         Decimal("-8.32"),  # 49.90 * 5 / 30
     )
+
+
+def test_the_detail_page_and_the_manage_page_show_a_free_trial(creator, owner, login):
+    from subscriptions.services import SubscriberData, subscription_create
+
+    plan = PlanFactory(
+        product__creator=creator, creator=creator, trial_days=14, trial_requires_card=False
+    )
+    with time_machine.travel(noon(date(2026, 3, 1)), tick=False):
+        sub = subscription_create(
+            creator=creator,
+            plan=plan,
+            subscriber=SubscriberData(email="trial@example.com"),
+            payment_method="",
+        )
+        detail = login(owner).get(reverse("dashboard:subscription_detail", args=[sub.uuid]))
+        page = detail.content.decode()
+        assert 'id="trial-ends-on">March 15, 2026 · no card yet<' in page
+        assert "Free trial started" in page  # the timeline
+        assert "Free trial until" in manage_html(signed_in(sub), sub)
