@@ -39,7 +39,8 @@ from core.actors import Actor, ActorKind
 from core.errors import Conflict, DomainError
 from subscriptions import billing, transitions
 from subscriptions.gateways.stripe import ZERO_DECIMAL_CURRENCIES
-from subscriptions.models import RecoveryPolicy, Status, Subscription
+from subscriptions.models import Status, Subscription
+from subscriptions.policies import product_policy
 from subscriptions.services import subscription_locked, transition_record
 
 FIRST_DAY, LAST_DAY = 1, 28
@@ -130,7 +131,9 @@ def subscription_billing_day_change(
                 "A pause is waiting for the next due date; call it off first.",
                 code="pause_waiting",
             )
-        if actor.kind is ActorKind.SUBSCRIBER and not _subscriber_may_change(locked):
+        policy = product_policy(locked)
+        allowed = policy is not None and policy.subscribers_can_change_billing_day
+        if actor.kind is ActorKind.SUBSCRIBER and not allowed:
             raise Conflict(
                 "Changing the billing day is not offered for this subscription.",
                 code="not_offered",
@@ -161,11 +164,3 @@ def subscription_billing_day_change(
         locked.save()
         transition_record(subscription=locked, events=events)
     return change
-
-
-def _subscriber_may_change(subscription: Subscription) -> bool:
-    return RecoveryPolicy.objects.filter(
-        creator_id=subscription.creator_id,
-        product_id=subscription.plan.product_id,
-        subscribers_can_change_billing_day=True,
-    ).exists()

@@ -24,6 +24,7 @@ from subscriptions.pause_rules import (
     pause_resume_date,
     resume_outcome,
 )
+from subscriptions.policies import product_policy
 from subscriptions.renewals import renewal_run_for
 from subscriptions.services import subscription_locked, transition_record
 
@@ -41,12 +42,6 @@ class Pause:
     starts_on: date
     resumes_on: date | None
     access_until: date
-
-
-def _policy_of(subscription: Subscription) -> RecoveryPolicy | None:
-    return RecoveryPolicy.objects.filter(
-        creator_id=subscription.creator_id, product_id=subscription.plan.product_id
-    ).first()
 
 
 def subscription_pause(
@@ -74,7 +69,7 @@ def subscription_pause(
                 f"{locked.get_status_display()}.",
                 code="not_active",
             )
-        policy = _policy_of(locked)
+        policy = product_policy(locked)
         if actor.kind is ActorKind.SUBSCRIBER and not offered:
             _subscriber_may_pause(policy, periods=periods, until=until)
         today = billing.local_date(timezone.now(), locked.creator.tz)

@@ -35,7 +35,8 @@ from core.errors import Conflict, DomainError, GatewayUnavailable, PaymentDeclin
 from subscriptions import billing, transitions
 from subscriptions.coupons import COUPON_FIELDS, coupon_apply, coupon_check
 from subscriptions.gateways.stripe import ZERO_DECIMAL_CURRENCIES
-from subscriptions.models import Charge, Coupon, Plan, RecoveryPolicy, Status, Subscription
+from subscriptions.models import Charge, Coupon, Plan, Status, Subscription
+from subscriptions.policies import product_policy
 from subscriptions.proration import ChangeKind, Proration, change_kind, proration
 from subscriptions.services import (
     charge_build,
@@ -135,12 +136,12 @@ def subscription_plan_change(
     discounts from the next renewal, applied once the switch is made. A subscriber
     switches only where the product allows it, unless the switch is the product's
     retention offer (`offered`)."""
-    if (
-        actor.kind is ActorKind.SUBSCRIBER
-        and not offered
-        and not _subscriber_may_switch(subscription)
-    ):
-        raise Conflict("Switching plans is not offered for this subscription.", code="not_offered")
+    if actor.kind is ActorKind.SUBSCRIBER and not offered:
+        policy = product_policy(subscription)
+        if policy is None or not policy.subscribers_can_switch_plans:
+            raise Conflict(
+                "Switching plans is not offered for this subscription.", code="not_offered"
+            )
     if plan.pk == subscription.plan_id:
         return _call_off(subscription)
     with transaction.atomic():
@@ -202,15 +203,6 @@ def _coupon_from_renewal(subscription: Subscription, coupon: Coupon | None, plan
         return
     coupon_apply(subscription, coupon, plan=plan, from_period=subscription.next_charge_date)
     subscription.save(update_fields=[*COUPON_FIELDS, "updated_at"])
-
-
-def _subscriber_may_switch(subscription: Subscription) -> bool:
-    """A subscriber switches from the manage page only where the product allows it."""
-    return RecoveryPolicy.objects.filter(
-        creator_id=subscription.creator_id,
-        product_id=subscription.plan.product_id,
-        subscribers_can_switch_plans=True,
-    ).exists()
 
 
 def _call_off(subscription: Subscription) -> PlanChange:

@@ -28,6 +28,16 @@ def recovery_policies_of(subscriptions: Iterable[Subscription]) -> dict[int, Rec
     }
 
 
+def product_policy(subscription: Subscription) -> RecoveryPolicy | None:
+    """The saved policy of the subscription's product (None: the defaults), with the
+    plan and coupon its cancel flow offers; one query."""
+    return (
+        RecoveryPolicy.objects.select_related("retention_plan", "retention_coupon")
+        .filter(creator_id=subscription.creator_id, product_id=subscription.plan.product_id)
+        .first()
+    )
+
+
 def recovery_policy_for(*, product: Product) -> RecoveryPolicy:
     """The product's policy, or an unsaved one with the defaults."""
     policy = RecoveryPolicy.objects.filter(creator_id=product.creator_id, product=product).first()

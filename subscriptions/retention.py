@@ -48,6 +48,7 @@ from subscriptions.models import (
 from subscriptions.pause_rules import PauseWhen
 from subscriptions.pauses import subscription_pause
 from subscriptions.plan_changes import subscription_plan_change
+from subscriptions.policies import product_policy
 from subscriptions.proration import ChangeKind, change_kind
 from subscriptions.services import subscription_locked, transition_record
 
@@ -131,19 +132,11 @@ def retained_before(subscription: Subscription) -> bool:
     ).exists()
 
 
-def policy_with_offer(subscription: Subscription) -> RecoveryPolicy | None:
-    return (
-        RecoveryPolicy.objects.select_related("retention_plan", "retention_coupon")
-        .filter(creator_id=subscription.creator_id, product_id=subscription.plan.product_id)
-        .first()
-    )
-
-
 def offer_now(subscription: Subscription) -> RetentionOffer | None:
     """The offer this subscription would be shown now (two queries)."""
     return retention_offer_for(
         subscription,
-        policy_with_offer(subscription),
+        product_policy(subscription),
         retained_before=retained_before(subscription),
     )
 

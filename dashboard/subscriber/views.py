@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -31,7 +30,7 @@ from dashboard.subscriber.forms import CustomerCancelForm, SignInRequestForm
 from dashboard.subscriber.services import sign_in_token_find, sign_in_token_use
 from dashboard.subscriber.tasks import send_sign_in_link
 from dashboard.subscriber.throttle import sign_in_request_retry_after
-from dashboard.templatetags.dashboard import coupon_terms, money
+from dashboard.templatetags.dashboard import coupon_terms, long_date, money
 from dashboard.views.pauses import billing_day_message, billing_day_refusal, resume_message
 from dashboard.views.plan_changes import plan_change_message, plan_change_refusal, plan_options
 from notifications.email import language_for
@@ -43,10 +42,9 @@ from subscriptions.models import Charge, Plan, Status, Subscriber, Subscription
 from subscriptions.pause_rules import PauseWhen
 from subscriptions.pauses import subscription_pause, subscription_resume
 from subscriptions.plan_changes import subscription_plan_change
-from subscriptions.policies import recovery_policies_of
+from subscriptions.policies import product_policy, recovery_policies_of
 from subscriptions.retention import (
     cancel_reasons,
-    policy_with_offer,
     retained_before,
     retention_offer_for,
     subscription_retain,
@@ -218,7 +216,7 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
 def cancel(
     request: HttpRequest, creator: Creator, subscriber: Subscriber, subscription: Subscription
 ) -> HttpResponse:
-    policy = policy_with_offer(subscription)
+    policy = product_policy(subscription)
     form = _cancel_form(subscription, request.POST, reasons=cancel_reasons(policy))
     if not form.is_valid():
         subscription.cancel_form = form  # type: ignore[attr-defined]
@@ -268,7 +266,7 @@ def retain(
     request: HttpRequest, creator: Creator, subscriber: Subscriber, subscription: Subscription
 ) -> HttpResponse:
     """Take the product's offer instead of cancelling (subscriptions/retention.py)."""
-    policy = policy_with_offer(subscription)
+    policy = product_policy(subscription)
     form = _cancel_form(subscription, request.POST, reasons=cancel_reasons(policy))
     with translation.override(language_for(creator.locale)):
         reason = form.reason_text() if form.is_valid() else ""
@@ -285,7 +283,7 @@ def retain(
     subscription.refresh_from_db()
     if offer.coupon is not None:
         text = _("You are staying with us, thank you. From %(date)s you get %(terms)s.") % {
-            "date": _date(subscription.next_charge_date),
+            "date": long_date(subscription.next_charge_date),
             "terms": coupon_terms(offer.coupon),
         }
     elif offer.plan is not None:
@@ -293,7 +291,7 @@ def retain(
             "You are staying with us, thank you. From %(date)s your plan is %(plan)s at "
             "%(price)s; nothing changes before then."
         ) % {
-            "date": _date(subscription.next_charge_date),
+            "date": long_date(subscription.next_charge_date),
             "plan": offer.plan.name,
             "price": money(offer.plan.price, offer.plan.currency),
         }
@@ -301,7 +299,10 @@ def retain(
         text = _(
             "You are staying with us, thank you. Your subscription is paused from %(start)s "
             "and resumes on %(end)s; nothing is charged in between."
-        ) % {"start": _date(subscription.pause_starts_on), "end": _date(subscription.resumes_on)}
+        ) % {
+            "start": long_date(subscription.pause_starts_on),
+            "end": long_date(subscription.resumes_on),
+        }
     messages.success(request, text)
     return redirect("subscriber:manage", slug=creator.slug)
 
@@ -388,7 +389,7 @@ def pause(
             "Your subscription is paused from %(start)s, when the paid period ends, and "
             "resumes on %(end)s. Nothing is charged in between."
         )
-        % {"start": _date(paused.starts_on), "end": _date(paused.resumes_on)},
+        % {"start": long_date(paused.starts_on), "end": long_date(paused.resumes_on)},
     )
     return redirect("subscriber:manage", slug=creator.slug)
 
@@ -467,10 +468,6 @@ def billing_day(
         return redirect("subscriber:manage", slug=creator.slug)
     messages.success(request, billing_day_message(change, subscription.plan.currency))
     return redirect("subscriber:manage", slug=creator.slug)
-
-
-def _date(value: date | None) -> str:
-    return date_format(value, "DATE_FORMAT") if value else "—"
 
 
 @private_page

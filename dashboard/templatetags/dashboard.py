@@ -208,3 +208,8 @@ def coupon_terms(coupon: Any) -> str:
         "off": off,
         "n": n,
     }
+
+
+def long_date(value: date | None) -> str:
+    """A date in the active language's long format, "—" for none (for messages)."""
+    return formats.date_format(value, "DATE_FORMAT") if value else "—"

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,14 +15,10 @@ from core.actors import Actor
 from core.errors import Conflict, DomainError
 from dashboard.access import member_required, subscription_get_for_member
 from dashboard.forms import PauseForm, ResumeForm
-from dashboard.templatetags.dashboard import money
+from dashboard.templatetags.dashboard import long_date, money
 from subscriptions.billing_day import BillingDayChange, subscription_billing_day_change
 from subscriptions.models import Charge
 from subscriptions.pauses import subscription_pause, subscription_resume
-
-
-def _date(value: date | None) -> str:
-    return date_format(value, "DATE_FORMAT") if value else "—"
 
 
 @require_POST
@@ -53,13 +47,13 @@ def subscription_pause_view(request: HttpRequest, uuid: UUID) -> HttpResponse:
         return back
     resumes = (
         _("It resumes on %(date)s with a charge for the new period.")
-        % {"date": _date(pause.resumes_on)}
+        % {"date": long_date(pause.resumes_on)}
         if pause.resumes_on
         else _("It stays paused until you resume it.")
     )
     if pause.when == "period_end":
         text = _("Paused from %(date)s, when the paid period ends.") % {
-            "date": _date(pause.starts_on)
+            "date": long_date(pause.starts_on)
         }
     else:
         text = _("Paused. Nothing is charged while it is paused.")
@@ -101,13 +95,13 @@ def resume_message(outcome: object, charge: Charge | None) -> str:
         return _("The pause is called off; renewals go on as before.")
     if charge is None:
         return _("Active again. Nothing was charged; the next charge is on %(date)s.") % {
-            "date": _date(getattr(outcome, "next_charge_date", None))
+            "date": long_date(getattr(outcome, "next_charge_date", None))
         }
     amount = money(charge.amount, charge.currency)
     if charge.status == Charge.Status.SUCCEEDED:
         return _("Active again. %(amount)s was charged for the period to %(date)s.") % {
             "amount": amount,
-            "date": _date(charge.period_end),
+            "date": long_date(charge.period_end),
         }
     if charge.status == Charge.Status.DECLINED:
         return _(
@@ -154,7 +148,7 @@ def billing_day_refusal(exc: DomainError) -> str:
 
 def billing_day_message(change: BillingDayChange, currency: str) -> str:
     """What a billing-day change did, for the dashboard and the subscriber's page."""
-    text = _("The next charge is on %(date)s.") % {"date": _date(change.next_charge_date)}
+    text = _("The next charge is on %(date)s.") % {"date": long_date(change.next_charge_date)}
     if change.adjustment > 0:
         return (
             text

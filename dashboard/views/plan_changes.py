@@ -5,21 +5,19 @@ and the POST that switches."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from uuid import UUID
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.actors import Actor
 from core.errors import DomainError, GatewayUnavailable, PaymentDeclined
 from dashboard.access import member_required, subscription_get_for_member
-from dashboard.templatetags.dashboard import money
+from dashboard.templatetags.dashboard import long_date, money
 from subscriptions import billing
 from subscriptions.models import Plan, Status, Subscription
 from subscriptions.plan_changes import PlanChange, plan_change_preview, subscription_plan_change
@@ -52,13 +50,9 @@ def plan_options(subscription: Subscription) -> list[PlanOption]:
                 "amount": money(change.proration.amount_due, plan.currency)
             }
         else:
-            what = _("from the next renewal, %(date)s") % {"date": _date(change.effective_on)}
+            what = _("from the next renewal, %(date)s") % {"date": long_date(change.effective_on)}
         options.append(PlanOption(plan, f"{price} — {what}"))
     return options
-
-
-def _date(value: date | None) -> str:
-    return date_format(value, "DATE_FORMAT") if value else "—"
 
 
 @require_POST
@@ -107,7 +101,7 @@ def plan_change_message(change: PlanChange, plan: Plan) -> str:
         }
     return _("%(plan)s from the next renewal, %(date)s.") % {
         "plan": plan.name,
-        "date": _date(change.effective_on),
+        "date": long_date(change.effective_on),
     }
 
 
